@@ -1,0 +1,226 @@
+"""The base of every chapter: a Manim scene made of narrated beats, drawn from a trace."""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Iterable, Iterator
+
+from manim import Animation, FadeIn, FadeOut, Scene, VGroup
+
+from kdanim.narration import speech
+from kdanim.narration.voices import Utterance, Voice, get_voice
+from kdanim.viz import layout, theme as T
+
+__all__ = ["Chapter", "LessonContext", "Line", "default_context"]
+
+#: Silence between two cue chunks of one beat, and after every beat (seconds).
+CHUNK_GAP = 0.15
+BEAT_PAUSE = 0.45
+
+
+@dataclass(frozen=True)
+class Line:
+    """One spoken cue: where it starts in the chapter, its text and its audio."""
+
+    start: float
+    text: str
+    duration: float
+    path: str | None
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+
+@dataclass
+class LessonContext:
+    """What a chapter is drawn from: the trace, the voice, and render options."""
+
+    trace: dict
+    voice: Voice
+    probe_class: int = 0
+    add_sound: bool = True  # plain `manim render`: let Manim mux the speech
+    check_layout: bool = False  # tests: record layout problems after every beat
+    layout_problems: list[str] = field(default_factory=list)
+
+
+def _cached_default_trace() -> dict:
+    """The trace of the default parameters, simulated once and cached on disk."""
+    from kdanim import trace as tracemod
+    from kdanim.paths import cache_dir, config_key
+    from kdanim.sim import simulate
+    from kdanim.sim.config import SimConfig
+
+    config = SimConfig()
+    path = cache_dir() / "traces" / f"{config_key(config)}.json"
+    if path.exists():
+        return tracemod.load(path)
+    tr = simulate(config)
+    tracemod.save(tr, path)
+    return tr
+
+
+def default_context() -> LessonContext:
+    """The context for plain `manim render`, read from KDANIM_* environment variables."""
+    from kdanim import trace as tracemod
+
+    trace_path = os.environ.get("KDANIM_TRACE")
+    tr = tracemod.load(Path(trace_path)) if trace_path else _cached_default_trace()
+    voice = get_voice(
+        os.environ.get("KDANIM_VOICE", "piper"),
+        model_path=os.environ.get("KDANIM_VOICE_MODEL") or None,
+    )
+    probe = os.environ.get("KDANIM_PROBE_CLASS", "")
+    names = tr["classes"]["names"]
+    probe_class = names.index(probe) if probe in names else int(probe or 0)
+    return LessonContext(trace=tr, voice=voice, probe_class=probe_class)
+
+
+class Chapter(Scene):
+    """A chapter of the lesson: a title band, then short narrated beats.
+
+    Subclasses set ``number`` and ``title`` and write :meth:`body`, made of
+    :meth:`beat` calls (narration and animations together) or
+    :meth:`narrated` blocks. Everything drawn comes from ``self.trace``.
+    """
+
+    number: ClassVar[int] = 0
+    title: ClassVar[str] = ""
+    #: Top-level trace keys this chapter reads (for per-chapter render caching).
+    reads: ClassVar[tuple[str, ...]] = ("config", "classes", "summary")
+    #: Set by the renderer; plain `manim render` builds one from the environment.
+    context: ClassVar[LessonContext | None] = None
+
+    # -- set-up ---------------------------------------------------------
+    def setup(self) -> None:
+        ctx = type(self).context
+        if ctx is None:
+            ctx = Chapter.context = default_context()
+        self.ctx = ctx
+        self.trace = ctx.trace
+        self.camera.background_color = T.BACKGROUND
+        self.regions = layout.regions()
+        self.lines: list[Line] = []
+        self.beats: list[str] = []
+        self._chapter_start = 0.0
+
+    def construct(self) -> None:
+        self.play_chapter()
+
+    def play_chapter(self) -> None:
+        """Play the title band and the body (also used by the one-video Lesson)."""
+        self._chapter_start = self.renderer.time
+        self.header = self.make_header()
+        self.add(self.header)
+        self.body()
+
+    def body(self) -> None:  # pragma: no cover - every chapter overrides it
+        raise NotImplementedError
+
+    # -- helpers a chapter uses -------------------------------------------
+    @property
+    def config_(self) -> dict:
+        return self.trace["config"]
+
+    @property
+    def summary(self) -> dict:
+        return self.trace["summary"]
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.trace["classes"]["names"]
+
+    @property
+    def probe(self) -> int:
+        return self.ctx.probe_class
+
+    def make_header(self) -> VGroup:
+        """The chapter's title band: the same place and style in every chapter."""
+        head = T.text(f"{self.number} · {self.title}", size=T.HEADING, color=T.TEXT)
+        return layout.fit_in(head, self.regions.title, buff=0.1, align="left")
+
+    # -- beats ----------------------------------------------------------
+    def speak(self, text: str) -> list[Utterance]:
+        """Synthesize (or fetch from the cache) the narration of one beat, cue by cue."""
+        return [self.ctx.voice.synthesize(chunk) for chunk in speech.split_cues(text)]
+
+    @contextmanager
+    def narrated(self, text: str, *, pause: float = BEAT_PAUSE) -> Iterator["_Timer"]:
+        """Narrate ``text``; the block's animations should fill ``timer.duration``.
+
+        Whatever time the block leaves is waited out, so speech never overlaps
+        the next beat; then a short pause.
+        """
+        text = " ".join(text.split())
+        self.beats.append(text)
+        utts = self.speak(text)
+        start = self.renderer.time
+        t = start
+        for u in utts:
+            self.lines.append(Line(t - self._chapter_start, u.text, u.duration,
+                                   str(u.path) if u.path else None))
+            if u.path is not None and self.ctx.add_sound:
+                # Manim places a sound relative to the current time, which is `start` here.
+                self.add_sound(str(u.path), time_offset=t - start)
+            t += u.duration + CHUNK_GAP
+        duration = max(t - start - CHUNK_GAP, 0.0)
+        timer = _Timer(duration)
+        yield timer
+        left = start + duration - self.renderer.time
+        if left > 1e-3:
+            self.wait(left)
+        self.wait(pause)
+        if self.ctx.check_layout:
+            from kdanim.viz.layout import check_layout
+
+            for problem in check_layout(self.mobjects):
+                self.ctx.layout_problems.append(f"{type(self).__name__} beat {len(self.beats)}: {problem}")
+
+    def beat(self, text: str, *steps: Animation | Iterable[Animation], pause: float = BEAT_PAUSE,
+             weights: Iterable[float] | None = None, min_step: float = 0.5) -> None:
+        """Narrate ``text`` while playing ``steps`` one after the other, stretched to the speech.
+
+        A step is an animation or a list of animations played together. The
+        speech time is shared between the steps by ``weights`` (equal by default).
+        """
+        steps = [s for s in steps if s is not None]
+        with self.narrated(text, pause=pause) as timer:
+            if not steps:
+                return
+            w = list(weights) if weights is not None else [1.0] * len(steps)
+            total = sum(w)
+            for step, wi in zip(steps, w):
+                anims = list(step) if isinstance(step, (list, tuple)) else [step]
+                self.play(*anims, run_time=max(timer.duration * wi / total, min_step))
+
+    def clear_body(self, *keep) -> Animation:
+        """An animation fading out everything but the header (and ``keep``)."""
+        gone = [m for m in self.mobjects if m is not self.header and m not in keep]
+        return FadeOut(*gone) if gone else Animation(VGroup())
+
+    # -- what the renderer collects ----------------------------------------
+    def timeline(self) -> dict[str, Any]:
+        """The spoken lines of this chapter, with times relative to its start."""
+        return {
+            "chapter": self.number,
+            "title": self.title,
+            "duration": self.renderer.time - self._chapter_start,
+            "beats": self.beats,
+            "lines": [l.__dict__ for l in self.lines],
+        }
+
+
+@dataclass
+class _Timer:
+    duration: float
+
+
+def write_timeline(scene: Chapter, path: Path) -> None:
+    """Write the chapter's timeline as JSON (atomically)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(scene.timeline(), indent=1))
+    os.replace(tmp, path)

@@ -1,0 +1,275 @@
+"""How numbers are spoken, and how narration is cut into cues.
+
+Every function here returns text meant to be *read aloud* by a TTS voice and
+shown in the subtitles, so the forms are the ones a lecturer would say:
+rounded, with units, digits rather than spelled-out words (Piper and espeak
+read "86 percent" as "eighty-six percent").
+
+    >>> percent(0.8612)
+    '86 percent'
+    >>> points(0.8612 - 0.8012)
+    '6 points'
+    >>> count(119_818)
+    'about 120 thousand'
+    >>> split_cues("First sentence. Second one, which is a little longer.", max_chars=30)
+    ['First sentence.', 'Second one,', 'which is a little longer.']
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+__all__ = [
+    "percent", "points", "points_vs", "count", "decimal", "ratio", "micros",
+    "split_cues", "wrap_cue", "sentences",
+]
+
+
+def _finite(x, what: str) -> float:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: expected a number, got {x!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{what}: expected a finite number, got {x!r}")
+    return v
+
+
+def _fmt(v: float, digits: int) -> str:
+    """Fixed-point with `digits` decimals, trailing '.0' dropped, no '-0'."""
+    s = f"{v:.{digits}f}"
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    if s in ("-0", ""):
+        s = "0"
+    if s.startswith("-"):
+        s = "minus " + s[1:]
+    return s
+
+
+# ---------------------------------------------------------------- numbers
+
+def percent(x, digits: int = 0) -> str:
+    """A fraction as spoken percent: 0.8612 -> '86 percent', digits=1 -> '86.1 percent'."""
+    v = _finite(x, "percent") * 100.0
+    return f"{_fmt(v, digits)} percent"
+
+
+def points(diff, digits: int | None = None) -> str:
+    """Size of a difference of two fractions in percentage points, always unsigned.
+
+    0.06 -> '6 points', 0.01 -> '1 point', 0.004 -> '0.4 points'. By default
+    whole points are used from 2 points up and one decimal below that (a
+    lecturer says "half a point", not "0 points"). Use :func:`points_vs` for
+    the direction.
+    """
+    v = abs(_finite(diff, "points") * 100.0)
+    if digits is None:
+        digits = 0 if v >= 1.95 else 1
+    s = _fmt(v, digits)
+    return f"{s} point" if s == "1" else f"{s} points"
+
+
+def points_vs(diff, above: str = "above", below: str = "below",
+              level: str = "level with") -> str:
+    """'6 points above' / '2 points below' / 'level with' (when it rounds to 0)."""
+    d = _finite(diff, "points_vs")
+    s = points(d)
+    if s == "0 points":
+        return level
+    return f"{s} {above if d > 0 else below}"
+
+
+_SCALES = ((1e9, "billion"), (1e6, "million"), (1e3, "thousand"))
+
+
+def count(n) -> str:
+    """A count (e.g. parameters) the way a lecturer says it.
+
+    Exact below 1000 ('850'); above, rounded with the scale word and 'about'
+    when the rounding changed the number: 119_818 -> 'about 120 thousand',
+    7_850 -> 'about 8 thousand', 2_450 -> 'about 2.5 thousand',
+    3_000 -> '3 thousand', 1_234_567 -> 'about 1.2 million'.
+    Values of 10 or more in their scale keep two significant figures; smaller
+    ones are rounded to the nearest half.
+    """
+    v = _finite(n, "count")
+    if v < 0:
+        return "minus " + count(-v)
+    if v < 1000:
+        r = round(v)
+        return ("" if r == v else "about ") + str(r)
+    for scale, word in _SCALES:
+        if v >= scale * 0.9995 or scale == 1e3:
+            k = v / scale
+            if k >= 9.75:
+                mag = 10 ** (math.floor(math.log10(k)) - 1)   # 2 significant figures
+                r = round(k / mag) * mag
+                if r >= 1000 and word != "billion":
+                    continue  # e.g. 999_900 -> next scale up
+                text = str(int(r))
+            else:
+                r = round(k * 2) / 2
+                text = _fmt(r, 1)
+            exact = abs(r * scale - v) < 0.5
+            return ("" if exact else "about ") + f"{text} {word}"
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def decimal(x, places: int = 2) -> str:
+    """A plain decimal: 0.3149 -> '0.31'; negatives as 'minus 0.31'."""
+    v = _finite(x, "decimal")
+    s = f"{v:.{places}f}"
+    if s.startswith("-") and float(s) != 0.0:
+        return "minus " + s[1:]
+    return s.lstrip("-")
+
+
+def ratio(x) -> str:
+    """A multiplicative factor: 15.3 -> '15 times', 2.46 -> '2.5 times'."""
+    v = _finite(x, "ratio")
+    digits = 0 if abs(v) >= 9.95 else 1
+    return f"{_fmt(v, digits)} times"
+
+
+def micros(x) -> str:
+    """A time given in microseconds: 3.21 -> '3.2 microseconds', 48.7 -> '49 microseconds'."""
+    v = _finite(x, "micros")
+    digits = 0 if abs(v) >= 9.95 else 1
+    s = _fmt(v, digits)
+    return f"{s} microsecond" if s == "1" else f"{s} microseconds"
+
+
+# ---------------------------------------------------------------- cues
+
+# A sentence ends at . ! ? (optionally followed by a closing quote/bracket)
+# followed by whitespace. A '.' between digits ("0.31") never matches because
+# it is not followed by whitespace.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+")
+_CLAUSE_SEPS = (" — ", " – ", "; ", ": ", ", ")
+
+
+def sentences(text: str) -> list[str]:
+    """Split text into sentences (whitespace normalised)."""
+    text = " ".join(str(text).split())
+    if not text:
+        return []
+    out, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        out.append(text[start:m.start() + len(m.group(0).rstrip())].strip())
+        start = m.end()
+    out.append(text[start:].strip())
+    return [s for s in out if s]
+
+
+def _split_words(text: str, max_chars: int) -> list[str]:
+    """Greedy word packing into pieces of at most max_chars (a lone longer word stays whole)."""
+    pieces, cur = [], ""
+    for w in text.split():
+        if cur and len(cur) + 1 + len(w) > max_chars:
+            pieces.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}" if cur else w
+    if cur:
+        pieces.append(cur)
+    return pieces
+
+
+def _clauses(sentence: str) -> list[str]:
+    """Cut a sentence after every clause separator, keeping the separator with its clause."""
+    parts = [sentence]
+    for sep in _CLAUSE_SEPS:
+        nxt = []
+        for p in parts:
+            bits = p.split(sep)
+            # keep the punctuation on the left piece; a dash goes to the left too
+            for i, b in enumerate(bits):
+                if i < len(bits) - 1:
+                    nxt.append(b + sep.rstrip())
+                else:
+                    nxt.append(b)
+        parts = nxt
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _split_sentence(sentence: str, max_chars: int) -> list[str]:
+    if len(sentence) <= max_chars:
+        return [sentence]
+    # Pack clauses greedily; a clause that is itself too long is cut at words.
+    pieces, cur = [], ""
+    for clause in _clauses(sentence):
+        if len(clause) > max_chars:
+            if cur:
+                pieces.append(cur)
+                cur = ""
+            words = _split_words(clause, max_chars)
+            pieces.extend(words[:-1])
+            cur = words[-1]
+        elif cur and len(cur) + 1 + len(clause) > max_chars:
+            pieces.append(cur)
+            cur = clause
+        else:
+            cur = f"{cur} {clause}" if cur else clause
+    if cur:
+        pieces.append(cur)
+    return pieces
+
+
+def split_cues(text: str, max_chars: int = 84, line_chars: int = 42) -> list[str]:
+    """Cut narration into cue-sized chunks.
+
+    A chunk never spans two sentences and is at most ``max_chars`` long (a
+    single word longer than that is left whole). Long sentences are cut at
+    clause boundaries (' — ', '; ', ': ', ', ') and then at word boundaries.
+    Each chunk also fits in two lines of ``line_chars`` (see :func:`wrap_cue`);
+    if it would not, it is cut further. Each chunk is synthesised on its own,
+    so subtitle cue times are the real audio durations.
+    """
+    if max_chars < 8 or line_chars < 4:
+        raise ValueError(f"split_cues: max_chars={max_chars}, line_chars={line_chars} are too small")
+    limit = min(max_chars, 2 * line_chars + 1)
+    out = []
+    for s in sentences(text):
+        todo = _split_sentence(s, limit)
+        while todo:
+            chunk = todo.pop(0)
+            if chunk.count("\n") == 0 and len(_wrap_lines(chunk, line_chars)) > 2 and " " in chunk:
+                # fits max_chars but not two lines (unlucky word lengths): cut at words
+                todo[:0] = _split_words(chunk, max(line_chars, (len(chunk) + 1) // 2))
+                if len(todo) >= 2 and todo[0] == chunk:  # pragma: no cover - safety
+                    out.append(todo.pop(0))
+                continue
+            out.append(chunk)
+    return out
+
+
+def _wrap_lines(chunk: str, line_chars: int) -> list[str]:
+    words = chunk.split()
+    if not words:
+        return [""]
+    if len(chunk) <= line_chars:
+        return [" ".join(words)]
+    # Best balanced two-line break: minimise the longer line.
+    best = None
+    for i in range(1, len(words)):
+        a, b = " ".join(words[:i]), " ".join(words[i:])
+        key = (max(len(a), len(b)) > line_chars, max(len(a), len(b)))
+        if best is None or key < best[0]:
+            best = (key, [a, b])
+    if best is not None and not best[0][0]:
+        return best[1]
+    return _split_words(chunk, line_chars)
+
+
+def wrap_cue(chunk: str, line_chars: int = 42) -> str:
+    """Wrap a cue into at most two balanced lines of at most ``line_chars``.
+
+    A chunk from :func:`split_cues` always fits; for anything longer the
+    lines beyond the second are joined onto the second (never dropped).
+    """
+    lines = _wrap_lines(" ".join(str(chunk).split()), line_chars)
+    if len(lines) > 2:
+        lines = [lines[0], " ".join(lines[1:])]
+    return "\n".join(lines)

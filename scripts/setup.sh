@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install everything kdanim needs: system libraries (apt-get) and a virtualenv at .venv/.
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES="libcairo2-dev libpango1.0-dev pkg-config espeak-ng"
+
+missing=""
+for p in $APT_PACKAGES; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "kdanim setup: please install the system packages:$missing (cairo and pango headers, espeak-ng)" >&2
+        exit 1
+    fi
+    if [ "$(id -u)" -eq 0 ]; then SUDO=""
+    elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"
+    else
+        echo "kdanim setup: need root or sudo to apt-get install:$missing" >&2
+        exit 1
+    fi
+    echo "kdanim setup: installing system packages:$missing" >&2
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    echo "kdanim setup: creating .venv" >&2
+    "$PY" -m venv .venv
+fi
+# Reinstall only when pyproject.toml changed since the last successful install.
+stamp=.venv/.kdanim-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "kdanim setup: installing Python packages into .venv" >&2
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e ".[test]"
+    touch "$stamp"
+fi
