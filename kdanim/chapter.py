@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Iterator
 
-from manim import Animation, FadeIn, FadeOut, Scene, VGroup
+from manim import LEFT, Animation, FadeOut, Scene, VGroup
 
 from kdanim.narration import speech
 from kdanim.narration.voices import Utterance, Voice, get_voice
@@ -46,6 +46,7 @@ class LessonContext:
     add_sound: bool = True  # plain `manim render`: let Manim mux the speech
     check_layout: bool = False  # tests: record layout problems after every beat
     layout_problems: list[str] = field(default_factory=list)
+    seen_text: list[str] = field(default_factory=list)  # tests: every Text on screen at a beat's end
 
 
 def _cached_default_trace() -> dict:
@@ -141,7 +142,7 @@ class Chapter(Scene):
     def make_header(self) -> VGroup:
         """The chapter's title band: the same place and style in every chapter."""
         head = T.text(f"{self.number} · {self.title}", size=T.HEADING, color=T.TEXT)
-        return layout.fit_in(head, self.regions.title, buff=0.1, align="left")
+        return layout.fit_in(head, self.regions.title, buff=0.1, aligned_edge=LEFT)
 
     # -- beats ----------------------------------------------------------
     def speak(self, text: str) -> list[Utterance]:
@@ -175,10 +176,18 @@ class Chapter(Scene):
             self.wait(left)
         self.wait(pause)
         if self.ctx.check_layout:
-            from kdanim.viz.layout import check_layout
+            self._check_beat_end()
 
-            for problem in check_layout(self.mobjects):
-                self.ctx.layout_problems.append(f"{type(self).__name__} beat {len(self.beats)}: {problem}")
+    def _check_beat_end(self) -> None:
+        """Tests: record layout problems and the text on screen at the end of a beat."""
+        from manim import MarkupText, Text
+
+        for problem in layout.check_layout(self.mobjects):
+            self.ctx.layout_problems.append(f"{type(self).__name__} beat {len(self.beats)}: {problem}")
+        for top in self.mobjects:
+            for m in top.get_family():
+                if isinstance(m, (Text, MarkupText)):
+                    self.ctx.seen_text.append(m.text)
 
     def beat(self, text: str, *steps: Animation | Iterable[Animation], pause: float = BEAT_PAUSE,
              weights: Iterable[float] | None = None, min_step: float = 0.5) -> None:

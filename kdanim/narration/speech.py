@@ -87,34 +87,34 @@ _SCALES = ((1e9, "billion"), (1e6, "million"), (1e3, "thousand"))
 def count(n) -> str:
     """A count (e.g. parameters) the way a lecturer says it.
 
-    Exact below 1000 ('850'); above, rounded with the scale word and 'about'
+    Exact below 1000 ('850'); above, rounded with a scale word, and 'about'
     when the rounding changed the number: 119_818 -> 'about 120 thousand',
     7_850 -> 'about 8 thousand', 2_450 -> 'about 2.5 thousand',
     3_000 -> '3 thousand', 1_234_567 -> 'about 1.2 million'.
-    Values of 10 or more in their scale keep two significant figures; smaller
-    ones are rounded to the nearest half.
+    In its scale, a value of 10 or more keeps two significant figures, one
+    from 3 to 10 is rounded to the nearest half, one below 3 to one decimal.
     """
     v = _finite(n, "count")
     if v < 0:
         return "minus " + count(-v)
-    if v < 1000:
+    if v < 999.5:
         r = round(v)
         return ("" if r == v else "about ") + str(r)
-    for scale, word in _SCALES:
-        if v >= scale * 0.9995 or scale == 1e3:
-            k = v / scale
-            if k >= 9.75:
-                mag = 10 ** (math.floor(math.log10(k)) - 1)   # 2 significant figures
-                r = round(k / mag) * mag
-                if r >= 1000 and word != "billion":
-                    continue  # e.g. 999_900 -> next scale up
-                text = str(int(r))
-            else:
-                r = round(k * 2) / 2
-                text = _fmt(r, 1)
-            exact = abs(r * scale - v) < 0.5
-            return ("" if exact else "about ") + f"{text} {word}"
-    raise AssertionError("unreachable")  # pragma: no cover
+    # the largest scale such that the 2-significant-figure value stays below 1000
+    scale, word = next((s, w) for s, w in _SCALES if v >= 0.995 * s or s == 1e3)
+    k = v / scale
+    if k >= 9.95:
+        mag = 10 ** (math.floor(math.log10(k)) - 1)
+        r = round(k / mag) * mag
+        text = str(int(round(r)))
+    elif k >= 2.95:
+        r = round(k * 2) / 2
+        text = _fmt(r, 1)
+    else:
+        r = round(k, 1)
+        text = _fmt(r, 1)
+    exact = abs(r * scale - v) < 0.5
+    return ("" if exact else "about ") + f"{text} {word}"
 
 
 def decimal(x, places: int = 2) -> str:
@@ -230,19 +230,20 @@ def split_cues(text: str, max_chars: int = 84, line_chars: int = 42) -> list[str
     if max_chars < 8 or line_chars < 4:
         raise ValueError(f"split_cues: max_chars={max_chars}, line_chars={line_chars} are too small")
     limit = min(max_chars, 2 * line_chars + 1)
-    out = []
+    out: list[str] = []
     for s in sentences(text):
-        todo = _split_sentence(s, limit)
-        while todo:
-            chunk = todo.pop(0)
-            if chunk.count("\n") == 0 and len(_wrap_lines(chunk, line_chars)) > 2 and " " in chunk:
-                # fits max_chars but not two lines (unlucky word lengths): cut at words
-                todo[:0] = _split_words(chunk, max(line_chars, (len(chunk) + 1) // 2))
-                if len(todo) >= 2 and todo[0] == chunk:  # pragma: no cover - safety
-                    out.append(todo.pop(0))
-                continue
-            out.append(chunk)
+        for chunk in _split_sentence(s, limit):
+            out.extend(_fit_two_lines(chunk, line_chars))
     return out
+
+
+def _fit_two_lines(chunk: str, line_chars: int) -> list[str]:
+    """Halve a chunk at the word boundary nearest its middle until it wraps into two lines."""
+    if len(_wrap_lines(chunk, line_chars)) <= 2 or " " not in chunk:
+        return [chunk]
+    mid = len(chunk) / 2
+    cut = min((i for i, c in enumerate(chunk) if c == " "), key=lambda i: abs(i - mid))
+    return _fit_two_lines(chunk[:cut], line_chars) + _fit_two_lines(chunk[cut + 1:], line_chars)
 
 
 def _wrap_lines(chunk: str, line_chars: int) -> list[str]:

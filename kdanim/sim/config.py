@@ -1,7 +1,7 @@
 """Simulation parameters, architecture presets and their validation."""
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 
 __all__ = [
     "SimConfig", "ConfigError", "TEACHER_PRESETS", "STUDENT_PRESETS",
@@ -53,7 +53,7 @@ class SimConfig:
     student_hidden: tuple = STUDENT_PRESETS[DEFAULT_STUDENT]
     teacher_preset: str | None = DEFAULT_TEACHER
     student_preset: str | None = DEFAULT_STUDENT
-    teacher_epochs: int = 20
+    teacher_epochs: int = 10
     teacher_batch_size: int = 128
     n_train: int = 100                # labelled examples the students see (20 per class)
     teacher_n_train: int = 2000       # the teacher's larger pool

@@ -79,13 +79,20 @@ class Adam:
         self.t = 0
 
     def step(self, grads):
+        """One update; the gradient arrays are used as scratch space (they are consumed)."""
         self.t += 1
         c1 = 1.0 - self.b1 ** self.t
         c2 = 1.0 - self.b2 ** self.t
         step = self.lr * np.sqrt(c2) / c1
         for p, g, m, v in zip(self.params, grads, self.m, self.v):
             m *= self.b1
-            m += (1.0 - self.b1) * g
+            m += (1.0 - self.b1) * g          # m = b1·m + (1 − b1)·g
+            np.square(g, out=g)
+            g *= 1.0 - self.b2
             v *= self.b2
-            v += (1.0 - self.b2) * (g * g)
-            p -= step * m / (np.sqrt(v) + self.eps)
+            v += g                            # v = b2·v + (1 − b2)·g²
+            np.sqrt(v, out=g)
+            g += self.eps
+            np.divide(m, g, out=g)
+            g *= step
+            p -= g                            # p -= lr·m̂ / (√v̂ + ε), bias corrections folded into step

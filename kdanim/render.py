@@ -1,0 +1,314 @@
+"""Render chapters to video files and assemble the lesson folder; the CLI's `render` calls this."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from kdanim import __version__
+from kdanim.paths import cache_dir
+
+__all__ = ["QUALITIES", "RenderOptions", "ChapterResult", "render_chapter", "render_lesson", "code_version"]
+
+#: --quality name -> Manim's quality preset.
+QUALITIES = {
+    "low": "low_quality",  # 854x480 15 fps
+    "medium": "medium_quality",  # 1280x720 30 fps
+    "high": "high_quality",  # 1920x1080 60 fps
+    "4k": "fourk_quality",  # 3840x2160 60 fps
+}
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class RenderOptions:
+    """How to render: quality, voice, probe class, which chapters, preview stills."""
+
+    quality: str = "high"
+    voice: str = "piper"
+    voice_model: str | None = None
+    probe_class: int = 0
+    chapters: list[int] | None = None  # 1-based chapter numbers, None = all
+    preview: bool = False
+    jobs: int = 1
+    verbose: bool = False
+    use_cache: bool = True
+
+
+@dataclass
+class ChapterResult:
+    number: int
+    title: str
+    video: Path | None  # None in preview mode
+    still: Path | None
+    timeline: dict
+    cached: bool = False
+    seconds: float = 0.0
+
+
+def code_version() -> str:
+    """A hash of the code that draws (kdanim and scenes sources): part of every chapter cache key."""
+    h = hashlib.sha256(__version__.encode())
+    for folder in ("kdanim", "scenes"):
+        for p in sorted((ROOT / folder).rglob("*.py")):
+            h.update(p.relative_to(ROOT).as_posix().encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def chapter_key(chapter_cls, trace: dict, opts: RenderOptions, code: str) -> str:
+    """Cache key of one rendered chapter: code, the trace parts it reads, quality, voice, probe."""
+    parts = {k: trace[k] for k in chapter_cls.reads}
+    blob = json.dumps(
+        {
+            "code": code,
+            "chapter": chapter_cls.__name__,
+            "trace": parts,
+            "quality": opts.quality,
+            "voice": [opts.voice, opts.voice_model],
+            "probe": opts.probe_class,
+            "preview": opts.preview,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _manim_config(quality: str, media_dir: Path, preview: bool, verbose: bool) -> dict:
+    return {
+        "quality": QUALITIES[quality],
+        "media_dir": str(media_dir),
+        "disable_caching": True,
+        "verbosity": "INFO" if verbose else "ERROR",
+        "progress_bar": "display" if verbose else "none",
+        "write_to_movie": not preview,
+        "save_last_frame": preview,
+        "format": "mp4",
+    }
+
+
+def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path) -> ChapterResult:
+    """Render one chapter into ``work`` (a folder of its own); return its video and timeline."""
+    from manim import tempconfig
+
+    from kdanim.chapter import LessonContext
+    from kdanim.narration.voices import get_voice
+
+    t0 = time.perf_counter()
+    work.mkdir(parents=True, exist_ok=True)
+    ctx = LessonContext(
+        trace=trace,
+        voice=get_voice(opts.voice, model_path=opts.voice_model),
+        probe_class=opts.probe_class,
+        add_sound=False,  # the narration track is assembled and muxed by kdanim.media
+    )
+    with tempconfig(_manim_config(opts.quality, work / "media", opts.preview, opts.verbose)):
+        chapter_cls.context = ctx
+        try:
+            scene = chapter_cls()
+            scene.render()
+        finally:
+            chapter_cls.context = None
+        timeline = scene.timeline()
+        writer = scene.renderer.file_writer
+        video = still = None
+        if opts.preview:
+            still = Path(writer.image_file_path)
+        else:
+            video = Path(writer.movie_file_path)
+    return ChapterResult(chapter_cls.number, chapter_cls.title, video, still, timeline,
+                         seconds=time.perf_counter() - t0)
+
+
+def _render_cached(args) -> ChapterResult:
+    """Render a chapter unless its cache entry exists (runs in a worker process with --jobs)."""
+    chapter_cls, trace, opts, code = args
+    key = chapter_key(chapter_cls, trace, opts, code)
+    entry = cache_dir() / "chapters" / key
+    meta = entry / "timeline.json"
+    name = "still.png" if opts.preview else "chapter.mp4"
+    if opts.use_cache and meta.exists() and (entry / name).exists():
+        tl = json.loads(meta.read_text())
+        path = entry / name
+        return ChapterResult(chapter_cls.number, chapter_cls.title, None if opts.preview else path,
+                             path if opts.preview else None, tl, cached=True)
+    work = Path(tempfile.mkdtemp(prefix=f"kdanim-ch{chapter_cls.number:02d}-"))
+    try:
+        res = render_chapter(chapter_cls, trace, opts, work)
+        staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=_ensure(entry.parent)))
+        shutil.copy2(res.still if opts.preview else res.video, staging / name)
+        (staging / "timeline.json").write_text(json.dumps(res.timeline, indent=1))
+        if entry.exists():
+            shutil.rmtree(entry)
+        os.replace(staging, entry)
+        path = entry / name
+        res.video, res.still = (None, path) if opts.preview else (path, None)
+        return res
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _ensure(p: Path) -> Path:
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def render_chapters(trace: dict, opts: RenderOptions,
+                    progress: Callable[[str], None] | None = None) -> list[ChapterResult]:
+    """Render the selected chapters (in parallel processes with ``opts.jobs`` > 1), in order."""
+    from scenes import SCENES_IN_ORDER
+
+    chosen = [c for c in SCENES_IN_ORDER if opts.chapters is None or c.number in opts.chapters]
+    code = code_version()
+    jobs = [(c, trace, opts, code) for c in chosen]
+    say = progress or (lambda s: None)
+    results: list[ChapterResult] = []
+    t0 = time.perf_counter()
+    if opts.jobs > 1 and len(jobs) > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(min(opts.jobs, len(jobs))) as pool:
+            for res in pool.imap(_render_cached, jobs):
+                results.append(res)
+                say(_progress_line(res, len(results), len(jobs), t0))
+    else:
+        for j in jobs:
+            res = _render_cached(j)
+            results.append(res)
+            say(_progress_line(res, len(results), len(jobs), t0))
+    return results
+
+
+def _progress_line(res: ChapterResult, done: int, total: int, t0: float) -> str:
+    elapsed = time.perf_counter() - t0
+    eta = elapsed / done * (total - done)
+    how = "cached" if res.cached else f"{res.seconds:5.1f} s"
+    return (f"[{done:2d}/{total}] {res.number:2d} {res.title:<28} {how:>8}   "
+            f"elapsed {elapsed:5.0f} s, about {eta:4.0f} s left")
+
+
+# -- the lesson folder ---------------------------------------------------------
+
+LESSON_FILES = ("lesson.{fmt}", "lesson.srt", "lesson.vtt", "transcript.md", "chapters.txt",
+                "thumbnail.png", "trace.json", "manifest.json")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
+                  progress: Callable[[str], None] | None = None) -> dict:
+    """Render the lesson into the folder ``out`` and return its manifest.
+
+    Every file is built in a staging folder inside ``out`` and renamed into
+    place only when complete, so an interrupted render leaves the previous
+    files intact and nothing half-written under a final name.
+    """
+    from kdanim import media, trace as tracemod
+    from kdanim.narration.subtitles import (Cue, write_chapters_txt, write_srt, write_transcript,
+                                            write_vtt)
+
+    say = progress or (lambda s: None)
+    out.mkdir(parents=True, exist_ok=True)
+    results = render_chapters(trace, opts, progress)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    try:
+        if opts.preview:
+            written = []
+            for r in results:
+                name = f"preview-{r.number:02d}.png"
+                shutil.copy2(r.still, staging / name)
+                written.append(name)
+            _publish(staging, out, written)
+            return {"preview": written}
+
+        say("assembling video, narration, subtitles and chapters")
+        joined = staging / "joined.mp4"
+        offsets = media.concat_videos([r.video for r in results], joined)
+        total = media.probe(joined, rms=False)["video_duration"]
+        placements, cues, transcript, chapters = [], [], [], []
+        for r, off in zip(results, offsets):
+            chapters.append((off, f"{r.number}. {r.title}"))
+            transcript.append((f"{r.number}. {r.title}", r.timeline["beats"]))
+            for line in r.timeline["lines"]:
+                start = off + line["start"]
+                cues.append(Cue(start, start + line["duration"], line["text"]))
+                if line["path"]:
+                    placements.append((start, Path(line["path"])))
+        names = {"video": f"lesson.{fmt}"}
+        title = (f"Knowledge distillation, τ = {trace['config']['tau']:g}, "
+                 f"α = {trace['config']['alpha']:g}")
+        if fmt == "gif":
+            media.to_gif(joined, staging / names["video"])
+        else:
+            wav = None
+            if placements:
+                wav = media.build_audio_track(placements, total, staging / "narration.wav")
+            media.mux(joined, wav, staging / names["video"], chapters=chapters, fmt=fmt, title=title)
+        write_srt(cues, staging / "lesson.srt")
+        write_vtt(cues, staging / "lesson.vtt")
+        header = (f"# {title}\n\nNarration of the lesson rendered by kdanim {__version__} "
+                  f"from trace `{tracemod.content_hash(trace)[:16]}`.")
+        write_transcript(transcript, staging / "transcript.md", header=header,
+                         chapter_times=[c[0] for c in chapters])
+        write_chapters_txt(chapters, staging / "chapters.txt")
+        thumb_t = offsets[0] + min(3.0, results[0].timeline["duration"] / 2) if results else 0.0
+        media.grab_frame(joined, thumb_t, staging / "thumbnail.png")
+        tracemod.save(trace, staging / "trace.json")
+        files = [names["video"], "lesson.srt", "lesson.vtt", "transcript.md", "chapters.txt",
+                 "thumbnail.png", "trace.json"]
+        manifest = _manifest(trace, opts, fmt, staging, files, results, offsets, total)
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+        _publish(staging, out, files + ["manifest.json"])
+        return manifest
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _publish(staging: Path, out: Path, names: list[str]) -> None:
+    """Move finished files into ``out`` one atomic rename at a time (manifest last)."""
+    for name in names:
+        os.replace(staging / name, out / name)
+
+
+def _manifest(trace, opts, fmt, staging, files, results, offsets, total) -> dict:
+    import manim
+    import numpy
+
+    from kdanim import trace as tracemod
+
+    return {
+        "kdanim": __version__,
+        "manim": manim.__version__,
+        "numpy": numpy.__version__,
+        "parameters": {
+            "simulation": trace["config"],
+            "render": {"quality": opts.quality, "format": fmt, "voice": opts.voice,
+                       "voice_model": opts.voice_model, "probe_class": opts.probe_class,
+                       "chapters": opts.chapters},
+        },
+        "trace_sha256": _sha256(staging / "trace.json"),
+        "trace_content_hash": tracemod.content_hash(trace),
+        "duration": round(total, 3),
+        "chapters": [
+            {"number": r.number, "title": r.title, "start": round(off, 3),
+             "length": round((offsets[i + 1] if i + 1 < len(offsets) else total) - off, 3)}
+            for i, (r, off) in enumerate(zip(results, offsets))
+        ],
+        "files": [{"name": n, "bytes": (staging / n).stat().st_size, "sha256": _sha256(staging / n)}
+                  for n in files],
+    }

@@ -1,0 +1,321 @@
+"""The trace file `kdanim.trace/1`: canonical JSON, validation, atomic save, content hash (see docs/TRACE.md)."""
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+
+import numpy as np
+
+__all__ = ["SCHEMA", "TraceError", "validate", "load", "loads", "dumps", "save", "content_hash", "canonical"]
+
+SCHEMA = "kdanim.trace/1"
+SIGNIFICANT_DIGITS = 6
+PROB_TOLERANCE = 1e-3   # rows are stored rounded to 6 significant digits
+KL_TOLERANCE = 1e-6     # KL is >= 0 up to float rounding
+MODELS = ("teacher", "scratch", "distilled")
+MAX_GROUPS = 8
+
+
+class TraceError(ValueError):
+    """A trace that does not follow docs/TRACE.md; the message names the field."""
+
+
+# ----------------------------------------------------------------------------- canonical JSON
+
+def canonical(obj):
+    """A copy of obj with plain Python types only and floats rounded to 6 significant digits."""
+    if isinstance(obj, dict):
+        return {str(k): canonical(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [canonical(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return canonical(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        x = float(obj)
+        if not math.isfinite(x):
+            raise TraceError(f"non-finite number {x!r} cannot be written")
+        x = float(f"{x:.{SIGNIFICANT_DIGITS}g}")
+        return 0.0 if x == 0 else x  # no "-0.0"
+    if obj is None or isinstance(obj, str):
+        return obj
+    raise TraceError(f"cannot write a value of type {type(obj).__name__}")
+
+
+def dumps(trace):
+    """Canonical JSON text: sorted keys, floats to 6 significant digits, newline-terminated."""
+    return json.dumps(canonical(trace), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False) + "\n"
+
+
+def _strip_latency(obj, top=True):
+    if isinstance(obj, dict):
+        return {k: _strip_latency(v, False) for k, v in obj.items()
+                if k != "latency_us" and not (top and k == "measured")}
+    if isinstance(obj, list):
+        return [_strip_latency(v, False) for v in obj]
+    return obj
+
+
+def content_hash(trace):
+    """sha256 hex of the canonical JSON without any `latency_us` nor `measured`: equal for equal parameters."""
+    return hashlib.sha256(dumps(_strip_latency(canonical(trace))).encode("utf-8")).hexdigest()
+
+
+def save(trace, path):
+    """Validate, then write the canonical JSON to path atomically (temporary file, then os.replace)."""
+    validate(trace)
+    text = dumps(trace)
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".kdanim-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _reject_constant(name):
+    raise TraceError(f"non-finite number {name} in trace")
+
+
+def loads(text):
+    """Parse and validate trace JSON text."""
+    try:
+        obj = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as e:
+        raise TraceError(f"not valid JSON: {e}") from None
+    return validate(obj)
+
+
+def load(path):
+    """Read and validate a trace file; TraceError on anything that does not follow docs/TRACE.md."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise TraceError(f"cannot read trace {os.fspath(path)!r}: {e}") from None
+    return loads(text)
+
+
+# ----------------------------------------------------------------------------- validation
+
+def _is_num(x):
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
+def _key(obj, key, where):
+    if not isinstance(obj, dict):
+        raise TraceError(f"{where}: expected an object, got {type(obj).__name__}")
+    if key not in obj:
+        raise TraceError(f"{where}.{key}: missing")
+    return obj[key]
+
+
+def _num(x, where, lo=None, hi=None):
+    if not _is_num(x):
+        raise TraceError(f"{where}: expected a number, got {x!r}")
+    if not math.isfinite(float(x)):
+        raise TraceError(f"{where}: not finite ({x!r})")
+    if lo is not None and x < lo:
+        raise TraceError(f"{where}: {x!r} is below {lo}")
+    if hi is not None and x > hi:
+        raise TraceError(f"{where}: {x!r} is above {hi}")
+    return float(x)
+
+
+def _int(x, where, lo=None, hi=None):
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)):
+        raise TraceError(f"{where}: expected an integer, got {x!r}")
+    if lo is not None and x < lo:
+        raise TraceError(f"{where}: {x!r} is below {lo}")
+    if hi is not None and x > hi:
+        raise TraceError(f"{where}: {x!r} is above {hi}")
+    return int(x)
+
+
+def _list(x, where, length=None):
+    if isinstance(x, np.ndarray):
+        x = x.tolist()
+    if not isinstance(x, (list, tuple)):
+        raise TraceError(f"{where}: expected a list, got {type(x).__name__}")
+    if length is not None and len(x) != length:
+        raise TraceError(f"{where}: expected {length} entries, got {len(x)}")
+    return x
+
+
+def _vector(x, where, length, lo=None, hi=None):
+    return [_num(v, f"{where}[{i}]", lo, hi) for i, v in enumerate(_list(x, where, length))]
+
+
+def _matrix(x, where, rows, cols):
+    return [_vector(r, f"{where}[{i}]", cols) for i, r in enumerate(_list(x, where, rows))]
+
+
+def _probs(x, where, rows, cols):
+    for i, row in enumerate(_matrix(x, where, rows, cols)):
+        if min(row) < 0 or max(row) > 1 + PROB_TOLERANCE:
+            raise TraceError(f"{where}[{i}]: probabilities must lie in [0, 1]")
+        if abs(sum(row) - 1.0) > PROB_TOLERANCE:
+            raise TraceError(f"{where}[{i}]: probabilities sum to {sum(row):.6g}, not 1")
+
+
+def _accuracy(x, where):
+    return _num(x, where, 0.0, 1.0)
+
+
+def _widths(x, where):
+    widths = _list(x, where)
+    if not widths:
+        raise TraceError(f"{where}: needs at least one hidden layer")
+    return [_int(w, f"{where}[{i}]", 1) for i, w in enumerate(widths)]
+
+
+def _scan_finite(obj, where):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _scan_finite(v, f"{where}.{k}")
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            _scan_finite(v, f"{where}[{i}]")
+    elif _is_num(obj) and not math.isfinite(float(obj)):
+        raise TraceError(f"{where}: not finite ({obj!r})")
+
+
+def _config(cfg):
+    w = "config"
+    c = {}
+    c["tau"] = _num(_key(cfg, "tau", w), f"{w}.tau")
+    if c["tau"] <= 0:
+        raise TraceError(f"{w}.tau: must be > 0, got {c['tau']!r}")
+    c["alpha"] = _num(_key(cfg, "alpha", w), f"{w}.alpha", 0.0, 1.0)
+    for k in ("epochs", "teacher_epochs", "batch_size", "n_train", "teacher_n_train", "n_test",
+              "n_features", "n_classes"):
+        c[k] = _int(_key(cfg, k, w), f"{w}.{k}", 1)
+    c["seed"] = _int(_key(cfg, "seed", w), f"{w}.seed", 0)
+    lr = _num(_key(cfg, "learning_rate", w), f"{w}.learning_rate")
+    if lr <= 0:
+        raise TraceError(f"{w}.learning_rate: must be > 0, got {lr!r}")
+    c["teacher_hidden"] = _widths(_key(cfg, "teacher_hidden", w), f"{w}.teacher_hidden")
+    c["student_hidden"] = _widths(_key(cfg, "student_hidden", w), f"{w}.student_hidden")
+    for k in ("teacher_preset", "student_preset"):
+        v = _key(cfg, k, w)
+        if v is not None and not isinstance(v, str):
+            raise TraceError(f"{w}.{k}: expected a string or null, got {v!r}")
+    return c
+
+
+def _network(net, where, layers, K, F, student):
+    got = [_int(v, f"{where}.layers[{i}]", 1) for i, v in enumerate(_list(_key(net, "layers", where), f"{where}.layers"))]
+    if got != layers:
+        raise TraceError(f"{where}.layers: expected {layers}, got {got}")
+    params = sum(a * b + b for a, b in zip(layers[:-1], layers[1:]))
+    if _int(_key(net, "params", where), f"{where}.params") != params:
+        raise TraceError(f"{where}.params: expected {params} for layers {layers}")
+    groups = [min(n, MAX_GROUPS) for n in layers]
+    if [_int(g, f"{where}.groups[{i}]") for i, g in enumerate(_list(_key(net, "groups", where), f"{where}.groups"))] != groups:
+        raise TraceError(f"{where}.groups: expected {groups}")
+    L = len(layers)
+    weights = _list(_key(net, "weights", where), f"{where}.weights", L - 1)
+    for l, m in enumerate(weights):
+        _matrix(m, f"{where}.weights[{l}]", groups[l], groups[l + 1])
+    _vector(_key(net, "weight_scale", where), f"{where}.weight_scale", L - 1, lo=0.0)
+    acts = _list(_key(net, "activations", where), f"{where}.activations", K)
+    for p, per_probe in enumerate(acts):
+        per_probe = _list(per_probe, f"{where}.activations[{p}]", L)
+        for l, a in enumerate(per_probe):
+            _vector(a, f"{where}.activations[{p}][{l}]", groups[l])
+    if student:
+        _probs(_key(net, "initial_probe_probs", where), f"{where}.initial_probe_probs", K, K)
+
+
+def validate(obj):
+    """Check obj against docs/TRACE.md and return it; TraceError naming the first bad field."""
+    if not isinstance(obj, dict):
+        raise TraceError(f"trace: expected a JSON object, got {type(obj).__name__}")
+    schema = obj.get("schema")
+    if schema != SCHEMA:
+        raise TraceError(f"schema: unknown schema {schema!r}, expected {SCHEMA!r}")
+    _scan_finite(obj, "trace")
+    if not isinstance(_key(obj, "version", "trace"), str):
+        raise TraceError("version: expected a string")
+    cfg = _config(_key(obj, "config", "trace"))
+    if _int(_key(obj, "seed", "trace"), "seed", 0) != cfg["seed"]:
+        raise TraceError("seed: differs from config.seed")
+    K, F, N = cfg["n_classes"], cfg["n_features"], cfg["epochs"]
+
+    classes = _key(obj, "classes", "trace")
+    for k in ("names", "superclass"):
+        names = _list(_key(classes, k, "classes"), f"classes.{k}", K)
+        if not all(isinstance(n, str) and n for n in names):
+            raise TraceError(f"classes.{k}: expected {K} non-empty strings")
+
+    data = _key(obj, "data", "trace")
+    sample = _list(_key(data, "sample_2d", "data"), "data.sample_2d")
+    if len(sample) > 400:
+        raise TraceError(f"data.sample_2d: at most 400 points, got {len(sample)}")
+    _matrix(sample, "data.sample_2d", len(sample), 2)
+    labels = _list(_key(data, "sample_labels", "data"), "data.sample_labels", len(sample))
+    for i, y in enumerate(labels):
+        _int(y, f"data.sample_labels[{i}]", 0, K - 1)
+    _matrix(_key(data, "probe_2d", "data"), "data.probe_2d", K, 2)
+
+    probes = _key(obj, "probes", "trace")
+    for i, y in enumerate(_list(_key(probes, "labels", "probes"), "probes.labels", K)):
+        _int(y, f"probes.labels[{i}]", 0, K - 1)
+    _matrix(_key(probes, "teacher_logits", "probes"), "probes.teacher_logits", K, K)
+    _probs(_key(probes, "teacher_probs", "probes"), "probes.teacher_probs", K, K)
+    _probs(_key(probes, "teacher_probs_tau", "probes"), "probes.teacher_probs_tau", K, K)
+
+    curve = _list(_key(obj, "teacher_curve", "trace"), "teacher_curve", cfg["teacher_epochs"])
+    for i, e in enumerate(curve):
+        w = f"teacher_curve[{i}]"
+        if _int(_key(e, "epoch", w), f"{w}.epoch") != i + 1:
+            raise TraceError(f"{w}.epoch: expected {i + 1}")
+        _num(_key(e, "loss", w), f"{w}.loss", 0.0)
+        _accuracy(_key(e, "test_accuracy", w), f"{w}.test_accuracy")
+
+    epochs = _list(_key(obj, "epochs", "trace"), "epochs", N)
+    for i, e in enumerate(epochs):
+        w = f"epochs[{i}]"
+        if _int(_key(e, "epoch", w), f"{w}.epoch") != i + 1:
+            raise TraceError(f"{w}.epoch: expected {i + 1}")
+        for k in ("hard_loss", "soft_loss", "combined_loss", "scratch_loss"):
+            _num(_key(e, k, w), f"{w}.{k}", -KL_TOLERANCE)
+        _num(_key(e, "kl", w), f"{w}.kl", -KL_TOLERANCE)
+        for k in ("train_accuracy", "test_accuracy", "scratch_test_accuracy"):
+            _accuracy(_key(e, k, w), f"{w}.{k}")
+        _probs(_key(e, "probe_probs", w), f"{w}.probe_probs", K, K)
+        _probs(_key(e, "probe_probs_tau", w), f"{w}.probe_probs_tau", K, K)
+
+    networks = _key(obj, "networks", "trace")
+    summary = _key(obj, "summary", "trace")
+    for m in MODELS:
+        hidden = cfg["teacher_hidden"] if m == "teacher" else cfg["student_hidden"]
+        layers = [F, *hidden, K]
+        _network(_key(networks, m, "networks"), f"networks.{m}", layers, K, F, student=m != "teacher")
+        s = _key(summary, m, "summary")
+        w = f"summary.{m}"
+        if _int(_key(s, "params", w), f"{w}.params") != networks[m]["params"]:
+            raise TraceError(f"{w}.params: differs from networks.{m}.params")
+        if _widths(_key(s, "hidden", w), f"{w}.hidden") != hidden:
+            raise TraceError(f"{w}.hidden: expected {hidden}")
+        if _int(_key(s, "layers", w), f"{w}.layers") != len(hidden):
+            raise TraceError(f"{w}.layers: expected {len(hidden)}")
+        _accuracy(_key(s, "test_accuracy", w), f"{w}.test_accuracy")
+        _accuracy(_key(s, "agreement", w), f"{w}.agreement")
+        _num(_key(s, "latency_us", w), f"{w}.latency_us", 0.0)
+
+    measured = _key(obj, "measured", "trace")
+    _int(_key(measured, "latency_repeats", "measured"), "measured.latency_repeats", 0)
+    return obj

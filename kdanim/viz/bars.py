@@ -1,0 +1,286 @@
+"""Probability bar charts: one distribution, or several side by side per class."""
+
+from __future__ import annotations
+
+import numpy as np
+from manim import DOWN, LEFT, RIGHT, UP, Line, Rectangle, Square, VGroup
+
+from . import theme as T
+
+__all__ = ["ProbabilityBars", "ComparedBars"]
+
+_MIN_H = 1e-3  # a zero-probability bar keeps a sliver of height so it can grow smoothly
+
+
+def _check_probs(probs, k: int, what: str) -> np.ndarray:
+    p = np.asarray(probs, dtype=float)
+    if p.shape != (k,):
+        raise ValueError(f"{what}: expected {k} probabilities, got shape {p.shape}")
+    if not np.all(np.isfinite(p)) or p.min() < -1e-9 or p.max() > 1 + 1e-6:
+        raise ValueError(f"{what}: probabilities must be finite and in [0, 1], got {p.tolist()}")
+    return np.clip(p, 0.0, 1.0)
+
+
+def _fmt(p: float, decimals: int) -> str:
+    return f"{p:.{decimals}f}"
+
+
+def _class_labels(class_names, centers, baseline_y, slot, size) -> VGroup:
+    labels = VGroup(*T.text_row(class_names, size=size))  # one shared baseline
+    for lab, x in zip(labels, centers):
+        if lab.width > slot * 0.95:  # a long name shrinks to its slot
+            lab.scale(slot * 0.95 / lab.width, about_point=lab.get_bottom())
+        lab.set_x(x)
+    return labels.shift(UP * (baseline_y - 0.12 - labels.get_top()[1]))
+
+
+def _set_bar(bar: Rectangle, p: float, max_height: float, baseline_y: float):
+    """Give ``bar`` height ``p · max_height`` with its bottom on the baseline."""
+    x = bar.get_center()[0]
+    bar.stretch_to_fit_height(max(p * max_height, _MIN_H))
+    bar.move_to([x, baseline_y, 0], aligned_edge=DOWN)
+
+
+class ProbabilityBars(VGroup):
+    """Vertical bars of one probability distribution, with values above and class names below.
+
+    Parameters
+    ----------
+    probs
+        ``K`` probabilities.
+    class_names
+        ``K`` names drawn under the bars.
+    colors
+        One colour per bar (default: the theme's class colours); ``bar_color`` paints all bars.
+    max_height
+        Height of a bar of probability 1.
+    width
+        Total width of the bar area.
+    show_values
+        Value labels (``decimals`` digits) above the bars.
+    title
+        Optional heading above the chart.
+
+    Examples
+    --------
+    >>> bars = ProbabilityBars([0.7, 0.2, 0.05, 0.03, 0.02], ["cat", "dog", "fox", "car", "truck"])
+    >>> _ = bars.set_values([0.2] * 5)
+    >>> bars.value_labels[0].original_text
+    '0.20'
+    """
+
+    def __init__(
+        self,
+        probs,
+        class_names,
+        *,
+        colors=None,
+        bar_color=None,
+        max_height: float = 2.4,
+        width: float = 5.0,
+        show_values: bool = True,
+        title: str | None = None,
+        title_color=T.TEXT,
+        decimals: int = 2,
+        bar_fill: float = 0.62,
+        label_size: float = T.LABEL,
+        value_size: float = T.SMALL,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.class_names = list(class_names)
+        k = len(self.class_names)
+        if k < 1:
+            raise ValueError("class_names must not be empty")
+        self.values = _check_probs(probs, k, "probs")
+        if bar_color is not None:
+            colors = [bar_color] * k
+        elif colors is None:
+            colors = [T.class_color(i) for i in range(k)]
+        if len(colors) != k:
+            raise ValueError(f"colors: expected {k}, got {len(colors)}")
+        self.colors = list(colors)
+        self.max_height, self.decimals, self.value_size = max_height, decimals, value_size
+        self.show_values = show_values
+        self.slot = width / k
+        self.centers = (np.arange(k) - (k - 1) / 2) * self.slot
+        self.baseline_y = 0.0
+        self.baseline = Line([-width / 2, 0, 0], [width / 2, 0, 0], stroke_color=T.MUTED, stroke_width=2)
+        self.bars = self._build_bars(bar_fill)
+        self.class_labels = _class_labels(self.class_names, self.centers, 0.0, self.slot, label_size)
+        self.add(self.bars, self.baseline, self.class_labels)
+        self.value_labels = VGroup()
+        if show_values:
+            self.value_labels = VGroup(*[self._value_label(i, p) for i, p in enumerate(self.values)])
+            self.add(self.value_labels)
+        self.title = None
+        if title:
+            self.title = T.text(title, size=T.LABEL, color=title_color)
+            self.title.move_to([0, max_height + 0.45 + self.title.height / 2, 0])
+            self.add(self.title)
+
+    def _build_bars(self, bar_fill) -> VGroup:
+        bars = VGroup()
+        for x, p, c in zip(self.centers, self.values, self.colors):
+            bar = Rectangle(width=self.slot * bar_fill, height=1.0, stroke_width=0,
+                            fill_color=c, fill_opacity=0.9).move_to([x, 0, 0])
+            _set_bar(bar, p, self.max_height, self.baseline_y)
+            bars.add(bar)
+        return bars
+
+    def _value_label(self, i: int, p: float):
+        lab = T.text(_fmt(p, self.decimals), size=self.value_size, color=T.TEXT)
+        lab.next_to(self.bars[i], UP, buff=0.08)
+        return lab
+
+    def _baseline_y_now(self) -> float:
+        return self.baseline.get_center()[1]
+
+    def set_values(self, probs):
+        """Move the bars (and value labels) to ``probs``; returns self."""
+        self.values = _check_probs(probs, len(self.class_names), "probs")
+        # work in the current geometry: the chart may have been moved or scaled since
+        scale = self.baseline.width / (self.slot * len(self.class_names))
+        y0 = self._baseline_y_now()
+        for bar, p in zip(self.bars, self.values):
+            _set_bar(bar, p, self.max_height * scale, y0)
+        for i, lab in enumerate(self.value_labels):
+            new = T.text(_fmt(self.values[i], self.decimals), size=self.value_size, color=T.TEXT)
+            new.scale(scale).next_to(self.bars[i], UP, buff=0.08 * scale)
+            lab.become(new)
+            lab.original_text = new.original_text
+        return self
+
+    def bar_top(self, i: int):
+        """Top-centre point of bar ``i`` (e.g. to point an arrow at it)."""
+        return self.bars[i].get_top()
+
+    def highlight(self, indices, dim: float = 0.25):
+        """Keep bars ``indices`` bright and dim the others; returns self."""
+        keep = set([indices] if isinstance(indices, (int, np.integer)) else indices)
+        for i, bar in enumerate(self.bars):
+            bar.set_fill(opacity=0.9 if i in keep else dim)
+        return self
+
+
+class ComparedBars(VGroup):
+    """Several distributions side by side, grouped by class, with a legend.
+
+    Parameters
+    ----------
+    groups
+        ``{name: K probabilities}``, drawn left to right in each class slot in dict order,
+        e.g. ``{"hard": ..., "τ = 1": ..., "τ = 3": ...}``.
+    class_names
+        ``K`` names under the slots.
+    colors
+        ``{name: colour}`` for every group.
+    show_values
+        Value labels above the bars; None (default) shows them only where they fit.
+
+    Examples
+    --------
+    >>> cb = ComparedBars({"teacher": [0.6, 0.4], "student": [0.5, 0.5]}, ["cat", "dog"],
+    ...                   {"teacher": T.TEACHER, "student": T.DISTILLED})
+    >>> _ = cb.set_values("student", [0.7, 0.3])
+    """
+
+    def __init__(
+        self,
+        groups: dict,
+        class_names,
+        colors: dict,
+        *,
+        max_height: float = 2.4,
+        width: float = 6.0,
+        show_values: bool | None = None,
+        legend: bool = True,
+        title: str | None = None,
+        decimals: int = 2,
+        label_size: float = T.LABEL,
+        value_size: float = T.SMALL,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.class_names = list(class_names)
+        k = len(self.class_names)
+        if not groups:
+            raise ValueError("groups must not be empty")
+        missing = [g for g in groups if g not in colors]
+        if missing:
+            raise ValueError(f"colors: no colour for group(s) {missing}")
+        self.names = list(groups)
+        self.values = {g: _check_probs(p, k, f"groups[{g!r}]") for g, p in groups.items()}
+        self.colors = dict(colors)
+        self.max_height, self.decimals, self.value_size = max_height, decimals, value_size
+        self.slot = width / k
+        self.centers = (np.arange(k) - (k - 1) / 2) * self.slot
+        n = len(self.names)
+        self.bar_width = self.slot * 0.8 / n
+        self.baseline = Line([-width / 2, 0, 0], [width / 2, 0, 0], stroke_color=T.MUTED, stroke_width=2)
+        self.bars = self._build_bars()
+        self.class_labels = _class_labels(self.class_names, self.centers, 0.0, self.slot, label_size)
+        self.add(self.bars, self.baseline, self.class_labels)
+        if show_values is None:
+            probe = T.text("0." + "0" * decimals, size=value_size)
+            show_values = probe.width <= self.bar_width * 0.95
+        self.show_values = show_values
+        self.value_labels = VGroup()
+        if show_values:
+            for g in self.names:
+                self.value_labels.add(VGroup(*[self._value_label(g, i) for i in range(k)]))
+            self.add(self.value_labels)
+        top = max_height + (0.35 if show_values else 0.1)
+        self.title = None
+        if title:
+            self.title = T.text(title, size=T.LABEL)
+            self.title.move_to([0, top + 0.15 + self.title.height / 2, 0])
+            self.add(self.title)
+            top = self.title.get_top()[1]
+        self.legend = VGroup()
+        if legend:
+            self.legend = self._build_legend()
+            self.legend.move_to([0, top + 0.2 + self.legend.height / 2, 0])
+            self.add(self.legend)
+
+    def _x(self, g_index: int, i: int) -> float:
+        n = len(self.names)
+        return self.centers[i] + (g_index - (n - 1) / 2) * self.bar_width
+
+    def _build_bars(self) -> VGroup:
+        bars = VGroup()
+        for gi, g in enumerate(self.names):
+            row = VGroup()
+            for i, p in enumerate(self.values[g]):
+                bar = Rectangle(width=self.bar_width * 0.9, height=1.0, stroke_width=0,
+                                fill_color=self.colors[g], fill_opacity=0.9).move_to([self._x(gi, i), 0, 0])
+                _set_bar(bar, p, self.max_height, 0.0)
+                row.add(bar)
+            bars.add(row)
+        return bars
+
+    def _value_label(self, g, i, scale: float = 1.0):
+        gi = self.names.index(g)
+        lab = T.text(_fmt(self.values[g][i], self.decimals), size=self.value_size)
+        lab.scale(scale).next_to(self.bars[gi][i], UP, buff=0.08 * scale)
+        return lab
+
+    def _build_legend(self) -> VGroup:
+        return T.legend([(g, self.colors[g]) for g in self.names], kind="square", size=T.LABEL)
+
+    def set_values(self, name, probs):
+        """Move the bars of group ``name`` to ``probs``; returns self."""
+        if name not in self.values:
+            raise ValueError(f"unknown group {name!r}; groups are {self.names}")
+        self.values[name] = _check_probs(probs, len(self.class_names), f"probs for {name!r}")
+        gi = self.names.index(name)
+        scale = self.baseline.width / (self.slot * len(self.class_names))
+        y0 = self.baseline.get_center()[1]
+        for bar, p in zip(self.bars[gi], self.values[name]):
+            _set_bar(bar, p, self.max_height * scale, y0)
+        if self.show_values:
+            for i, lab in enumerate(self.value_labels[gi]):
+                new = self._value_label(name, i, scale)
+                lab.become(new)
+                lab.original_text = new.original_text
+        return self

@@ -1,0 +1,288 @@
+"""Curves revealed epoch by epoch on Text-labelled axes, and an "Epoch k / N" counter."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from manim import DOWN, LEFT, RIGHT, UP, Axes, Dot, Line, Rectangle, VGroup, VMobject
+
+from . import theme as T
+
+__all__ = ["CurvePlot", "EpochCounter", "nice_step", "nice_ceil", "format_tick"]
+
+
+def nice_step(span: float, target: int = 5) -> float:
+    """A 1-2-5 step that cuts ``span`` into about ``target`` intervals.
+
+    >>> nice_step(10), nice_step(2.3), nice_step(0.7)
+    (2.0, 0.5, 0.2)
+    """
+    if not span > 0:
+        return 1.0
+    raw = span / target
+    mag = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if raw <= m * mag * 1.0001:
+            return float(m * mag)
+    return float(10 * mag)
+
+
+def nice_ceil(x: float, target: int = 5) -> float:
+    """``x`` rounded up to a multiple of its nice step (a good axis maximum).
+
+    >>> nice_ceil(2.31), nice_ceil(0.87), nice_ceil(30)
+    (2.5, 1.0, 30.0)
+    """
+    if not x > 0:
+        return 1.0
+    step = nice_step(x, target)
+    return float(round(math.ceil(x / step - 1e-9) * step, 10))
+
+
+def format_tick(v: float, step: float) -> str:
+    """A tick label with as many decimals as ``step`` needs."""
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step < 1 else 0
+    if step < 1 and round(step * 10 ** decimals) % 1:
+        decimals += 1
+    return f"{v:.{decimals}f}"
+
+
+def text_axes(x_range, y_range, width, height, x_ticks, y_ticks, *, grid=True, tick_size=T.SMALL):
+    """Axes without MathTex: plain lines plus Text tick labels at ``(value, label)`` pairs.
+
+    Returns ``(axes, tick_labels, grid_lines)``.
+    """
+    axes = Axes(
+        x_range=[x_range[0], x_range[1], x_range[1] - x_range[0]],
+        y_range=[y_range[0], y_range[1], y_range[1] - y_range[0]],
+        x_length=width, y_length=height, tips=False,
+        axis_config={"include_numbers": False, "include_ticks": False,
+                     "stroke_color": T.MUTED, "stroke_width": 2},
+    )
+    labels, lines = VGroup(), VGroup()
+    for v, s in x_ticks:
+        p = axes.c2p(v, y_range[0])
+        lab = T.text(s, size=tick_size, color=T.MUTED)
+        lab.next_to(p, DOWN, buff=0.14)
+        labels.add(lab)
+        lines.add(Line(p, p + DOWN * 0.07, stroke_color=T.MUTED, stroke_width=2))
+    for v, s in y_ticks:
+        p = axes.c2p(x_range[0], v)
+        lab = T.text(s, size=tick_size, color=T.MUTED)
+        lab.next_to(p, LEFT, buff=0.14)
+        labels.add(lab)
+        lines.add(Line(p, p + LEFT * 0.07, stroke_color=T.MUTED, stroke_width=2))
+        if grid and abs(v - y_range[0]) > 1e-9:
+            lines.add(Line(p, axes.c2p(x_range[1], v), stroke_color=T.GRID, stroke_width=1.5))
+    return axes, labels, lines
+
+
+def _area_rect(axes) -> Rectangle:
+    """An invisible rectangle over the axes' data area (the component's ``plot_area``)."""
+    lo, hi = axes.c2p(axes.x_range[0], axes.y_range[0]), axes.c2p(axes.x_range[1], axes.y_range[1])
+    r = Rectangle(width=hi[0] - lo[0], height=hi[1] - lo[1], stroke_opacity=0, fill_opacity=0, stroke_width=0)
+    return r.move_to((lo + hi) / 2)
+
+
+class CurvePlot(VGroup):
+    """Line plots over epochs, revealed up to any (fractional) epoch.
+
+    Parameters
+    ----------
+    x_max
+        Last epoch on the x axis; ``values[i]`` of a series is plotted at epoch ``i + 1``.
+    y_max
+        Top of the y axis; None picks a rounded maximum from the data.
+    series
+        ``{name: (values, colour)}``.
+    log_y
+        Plot the values on a log10 axis (ticks at powers of ten).
+    legend
+        A legend row above the plot.
+    revealed
+        Epoch shown at construction (default: everything); see :meth:`reveal`.
+
+    Examples
+    --------
+    >>> plot = CurvePlot(10, None, y_label="loss",
+    ...                  series={"hard": ([1.5, 1.0, 0.8, 0.7, 0.6, 0.55, 0.5, 0.48, 0.46, 0.45], T.HARD)})
+    >>> _ = plot.reveal(3.5)
+    >>> plot.revealed_points["hard"]
+    4
+    """
+
+    def __init__(
+        self,
+        x_max: int,
+        y_max: float | None = None,
+        *,
+        x_label: str = "epoch",
+        y_label: str = "",
+        series: dict | None = None,
+        width: float = 6.0,
+        height: float = 3.2,
+        legend: bool = True,
+        log_y: bool = False,
+        y_min: float | None = None,
+        revealed: float | None = None,
+        stroke_width: float = 4.0,
+        show_heads: bool = True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if int(x_max) < 1:
+            raise ValueError(f"x_max must be at least 1, got {x_max}")
+        self.x_max = int(x_max)
+        self.log_y = log_y
+        self.series = {}
+        for name, (values, color) in (series or {}).items():
+            v = np.asarray(values, dtype=float)
+            if v.ndim != 1 or len(v) < 1 or not np.all(np.isfinite(v)):
+                raise ValueError(f"series {name!r}: need a non-empty list of finite numbers")
+            if len(v) > self.x_max:
+                raise ValueError(f"series {name!r}: {len(v)} values but x_max is {self.x_max}")
+            self.series[name] = (v, color)
+        self._build_axes(y_max, y_min, width, height)
+        self.curves, self.heads = {}, {}
+        self.curve_group, self.head_group = VGroup(), VGroup()
+        for name, (v, color) in self.series.items():
+            c = VMobject(stroke_color=color, stroke_width=stroke_width)
+            h = Dot(radius=0.06, color=color, stroke_width=0)
+            self.curves[name], self.heads[name] = c, h
+            self.curve_group.add(c)
+            self.head_group.add(h)
+        self.show_heads = show_heads
+        self.add(self.grid, self.axes, self.tick_labels, self.curve_group, self.head_group, self.plot_area)
+        self._build_labels(x_label, y_label, legend)
+        self.revealed_points: dict[str, int] = {}
+        self.reveal(self.x_max if revealed is None else revealed)
+
+    # ------------------------------------------------------------------ building
+    def _y_transform(self, v):
+        if self.log_y:
+            return np.log10(np.maximum(v, 10.0 ** self.y_range[0]))
+        return v
+
+    def _build_axes(self, y_max, y_min, width, height):
+        x_step = nice_step(self.x_max, 5)
+        x_ticks = [(x, f"{x:g}") for x in np.arange(0, self.x_max + 1e-9, max(1.0, x_step)) if x > 0]
+        data = np.concatenate([v for v, _ in self.series.values()]) if self.series else np.array([1.0])
+        if self.log_y:
+            pos = data[data > 0]
+            lo = math.floor(math.log10(pos.min())) if len(pos) else -2
+            hi = math.ceil(math.log10(y_max if y_max else (pos.max() if len(pos) else 1.0)))
+            if y_min is not None:
+                lo = math.floor(math.log10(y_min))
+            hi = max(hi, lo + 1)
+            self.y_range = (lo, hi)
+            y_ticks = [(e, f"{10.0 ** e:g}") for e in range(lo, hi + 1)]
+        else:
+            top = float(y_max) if y_max is not None else nice_ceil(max(float(data.max()), 1e-9))
+            bottom = float(y_min) if y_min is not None else min(0.0, float(data.min()))
+            step = nice_step(top - bottom, 4)
+            self.y_range = (bottom, top)
+            ticks = np.arange(math.ceil(bottom / step - 1e-9) * step, top + step * 1e-6, step)
+            y_ticks = [(t, format_tick(t, step)) for t in ticks]
+        self.axes, self.tick_labels, self.grid = text_axes(
+            (0, self.x_max), self.y_range, width, height, x_ticks, y_ticks)
+        self.plot_area = _area_rect(self.axes)
+
+    def _build_labels(self, x_label, y_label, legend):
+        self.x_label = T.text(x_label, size=T.SMALL, color=T.MUTED) if x_label else VGroup()
+        if x_label:
+            below = self.tick_labels.get_bottom()[1]
+            self.x_label.move_to([self.plot_area.get_right()[0], below - 0.08 - self.x_label.height / 2, 0],
+                                 aligned_edge=RIGHT)
+            self.add(self.x_label)
+        top = self.plot_area.get_top()[1]
+        row_y = top + 0.22
+        self.y_label = VGroup()
+        if y_label:
+            self.y_label = T.text(y_label, size=T.LABEL, color=T.TEXT)
+            self.y_label.move_to([self.tick_labels.get_left()[0], row_y + self.y_label.height / 2, 0],
+                                 aligned_edge=LEFT)
+            self.add(self.y_label)
+        self.legend = VGroup()
+        if legend and self.series:
+            self.legend = T.legend([(n, c) for n, (_, c) in self.series.items()], kind="line", size=T.SMALL,
+                                   gap=0.35)
+            self.legend.move_to([self.plot_area.get_right()[0], row_y + self.legend.height / 2, 0],
+                                aligned_edge=RIGHT)
+            if y_label and self.legend.get_left()[0] < self.y_label.get_right()[0] + 0.3:
+                # no room beside the y label: the legend gets its own row above it
+                self.legend.next_to(self.y_label, UP, buff=0.15).align_to(self.plot_area, RIGHT)
+            self.add(self.legend)
+
+    # ------------------------------------------------------------------ data -> looks
+    def point(self, epoch: float, name: str) -> np.ndarray:
+        """Scene coordinates of series ``name`` at a (possibly fractional) ``epoch``."""
+        v, _ = self.series[name]
+        e = float(np.clip(epoch, 1, len(v)))
+        y = float(np.interp(e, np.arange(1, len(v) + 1), v))
+        return self.axes.c2p(e, float(self._y_transform(np.array(y))))
+
+    def reveal(self, k: float):
+        """Draw every series from epoch 1 up to epoch ``k`` (fractional ``k`` interpolates); returns self."""
+        self.k = float(k)
+        for name, (v, _) in self.series.items():
+            n = len(v)
+            kk = min(self.k, n)
+            whole = int(math.floor(kk + 1e-9))
+            epochs = list(range(1, whole + 1))
+            if kk - whole > 1e-6 and whole >= 1:
+                epochs.append(kk)
+            curve, head = self.curves[name], self.heads[name]
+            pts = [self.point(e, name) for e in epochs] if epochs else [self.point(1, name)]
+            self.revealed_points[name] = len(epochs)
+            if len(pts) == 1:
+                pts = pts * 2
+            curve.set_points_as_corners(np.array(pts))
+            curve.set_stroke(opacity=1.0 if len(epochs) >= 2 else 0.0)
+            head.move_to(pts[-1])
+            head.set_opacity(1.0 if (epochs and self.show_heads) else 0.0)
+        return self
+
+    def mark(self, epoch: float, name: str, color=None, radius: float = 0.09) -> Dot:
+        """A Dot on series ``name`` at ``epoch`` (not added to the plot; add it in the scene)."""
+        return Dot(self.point(epoch, name), radius=radius, color=color or self.series[name][1])
+
+
+class EpochCounter(VGroup):
+    """The text "Epoch k / N", with a fixed width so it does not wobble as k changes.
+
+    Examples
+    --------
+    >>> c = EpochCounter(30)
+    >>> c.set_epoch(7.6).k
+    7
+    """
+
+    def __init__(self, n_epochs: int, *, label: str = "Epoch", size: float = T.BODY,
+                 color=T.TEXT, k: float = 0, **kwargs):
+        super().__init__(**kwargs)
+        if int(n_epochs) < 1:
+            raise ValueError(f"n_epochs must be at least 1, got {n_epochs}")
+        self.n_epochs, self.label, self.size, self.color_ = int(n_epochs), label, size, color
+        self.k = None
+        self.text = self._make(0)
+        self._natural_width = self.text.width
+        self.add(self.text)
+        self.set_epoch(k)
+
+    def _make(self, k: int):
+        digits = len(str(self.n_epochs))
+        num = str(k).rjust(digits, "\u2007")  # figure spaces keep the width constant
+        return T.text(f"{self.label} {num} / {self.n_epochs}", size=self.size, color=self.color_)
+
+    def set_epoch(self, k: float):
+        """Show epoch ``floor(k)`` clipped to 0..N; returns self."""
+        k = int(np.clip(math.floor(float(k) + 1e-9), 0, self.n_epochs))
+        if k != self.k:
+            new = self._make(k)
+            new.scale(self.text.width / self._natural_width)  # keep any scaling applied since
+            new.move_to(self.text.get_left(), aligned_edge=LEFT)
+            self.text.become(new)
+            self.text.original_text = new.original_text
+            self.k = k
+        return self

@@ -1,0 +1,138 @@
+"""One theme for the whole lesson: background, font, font sizes and one colour per quantity."""
+
+from __future__ import annotations
+
+import colorsys
+
+from manim import DOWN, LEFT, RIGHT, UP, Dot, Line, MarkupText, ManimColor, Square, Text, VGroup
+
+__all__ = [
+    "BACKGROUND", "FONT", "MONO_FONT",
+    "TEACHER", "DISTILLED", "SCRATCH", "HARD", "SOFT", "KL", "SEMANTIC",
+    "CLASS_COLORS", "TEXT", "MUTED", "GRID", "PANEL",
+    "TITLE", "HEADING", "BODY", "LABEL", "SMALL",
+    "text", "markup", "text_row", "legend", "negative_of", "class_color",
+]
+
+# Frame and type. DejaVu Sans is installed everywhere fontconfig is, and has α τ ‖ ² ⋮ Σ.
+BACKGROUND = "#0F1117"
+FONT = "DejaVu Sans"
+MONO_FONT = "DejaVu Sans Mono"
+
+# Semantic colours: one per quantity, never reused for another meaning.
+TEACHER = "#FCC419"    # gold
+DISTILLED = "#38D9A9"  # mint: the student taught by the teacher
+SCRATCH = "#9775FA"    # violet: the same student trained on hard labels only
+HARD = "#FF6B6B"       # coral red: hard (one-hot) labels, cross-entropy
+SOFT = "#4DABF7"       # sky blue: soft labels and the temperature τ
+KL = "#A9E34B"         # lime: KL divergence
+SEMANTIC = {
+    "teacher": TEACHER, "distilled": DISTILLED, "scratch": SCRATCH,
+    "hard": HARD, "soft": SOFT, "kl": KL,
+}
+
+# Class colours: animals (cat, dog, fox) in an earthy warm family, vehicles (car, truck)
+# in a deep cool family, kept less saturated than the semantic colours above.
+CLASS_COLORS = ["#E8A87C", "#B9835A", "#E2703A", "#5C7CFA", "#7FC8D6"]
+
+TEXT = "#F1F3F5"
+MUTED = "#8B93A1"
+GRID = "#343A46"
+PANEL = "#181C25"  # a slightly lifted background for panels and highlights
+
+# Font sizes (Manim font_size units). At 854×480 the cap height of SMALL is ~12 px,
+# the smallest that stays readable; nothing in the video is set smaller.
+TITLE = 52
+HEADING = 38
+BODY = 30
+LABEL = 24
+SMALL = 20
+
+
+def text(s: str, size: float = BODY, color=TEXT, weight: str = "NORMAL", **kwargs) -> Text:
+    """A ``Text`` in the theme font."""
+    return Text(s, font=FONT, font_size=size, color=color, weight=weight, **kwargs)
+
+
+def markup(s: str, size: float = BODY, color=TEXT, weight: str = "NORMAL", **kwargs) -> MarkupText:
+    """A ``MarkupText`` (Pango markup: <b>, <sub>, <sup>, <span fgcolor=...>) in the theme font."""
+    return MarkupText(s, font=FONT, font_size=size, color=color, weight=weight, **kwargs)
+
+
+def text_row(strings, size: float = BODY, color=TEXT, colors=None, **kwargs) -> list[Text]:
+    """``Text`` objects that share one baseline, whatever their ascenders and descenders.
+
+    Each is placed where it sits in one line made of all of them, with that line centred on
+    the origin; move them sideways (``set_x``) or all together, and they stay aligned.
+    """
+    strings = [str(s) for s in strings]
+    colors = list(colors) if colors is not None else [color] * len(strings)
+    line = text("   ".join(strings), size=size, **kwargs)
+    glyphs, i, out = line.submobjects, 0, []
+    for s, c in zip(strings, colors):
+        t = text(s, size=size, color=c, **kwargs)
+        n = len(t.submobjects)
+        if n:
+            part = glyphs[i:i + n]
+            lo = min(g.get_bottom()[1] for g in part)
+            t.shift(UP * (lo - t.get_bottom()[1]))
+        i += n
+        out.append(t)
+    if i != len(glyphs):  # shaping differed between the line and its words: fall back to centring
+        for t in out:
+            t.set_y(0)
+        return out
+    for t in out:
+        t.shift(UP * -line.get_center()[1])
+    return out
+
+
+def negative_of(color, saturation: float = 0.35, value: float = 0.85) -> str:
+    """The muted complementary hue of ``color``: used for negative weights drawn next to it."""
+    r, g, b = ManimColor(color).to_rgb()
+    h, _, _ = colorsys.rgb_to_hsv(r, g, b)
+    r, g, b = colorsys.hsv_to_rgb((h + 0.5) % 1.0, saturation, value)
+    return ManimColor.from_rgb((r, g, b)).to_hex()
+
+
+def class_color(k: int) -> str:
+    """Colour of class ``k`` (cycles if there are more classes than colours)."""
+    return CLASS_COLORS[k % len(CLASS_COLORS)]
+
+
+def legend(entries, *, kind: str = "square", size: float = LABEL, direction: str = "row",
+           gap: float = 0.4, pitch: float | None = None) -> VGroup:
+    """A colour key: ``entries`` = ``[(name, colour), ...]``, each a swatch and its name.
+
+    ``kind`` is the swatch ("square", "line" or "dot"); ``direction`` "row" or "column".
+    Names share a baseline in a row and have an even pitch in a column. Each entry is a
+    ``VGroup(swatch, Text)``.
+    """
+    if kind not in ("square", "line", "dot"):
+        raise ValueError(f"legend kind must be square, line or dot, got {kind!r}")
+    if direction not in ("row", "column"):
+        raise ValueError(f"legend direction must be row or column, got {direction!r}")
+    labels = text_row([n for n, _ in entries], size=size)
+    h = text("Hg", size=size).height
+    out = VGroup()
+    for i, ((_, c), lab) in enumerate(zip(entries, labels)):
+        if kind == "square":
+            sw = Square(side_length=0.55 * h, stroke_width=0, fill_color=c, fill_opacity=0.9)
+        elif kind == "line":
+            sw = Line(LEFT * 0.2, RIGHT * 0.2, stroke_color=c, stroke_width=5)
+        else:
+            sw = Dot(radius=0.28 * h, color=c, stroke_width=0)
+        lab.set_x(0, direction=LEFT)
+        lab.shift(RIGHT * (sw.width + 0.12))
+        sw.move_to([sw.width / 2, 0, 0])
+        out.add(VGroup(sw, lab))
+    if direction == "row":
+        x = 0.0
+        for e in out:
+            e.shift(RIGHT * (x - e.get_left()[0]))
+            x = e.get_right()[0] + gap
+    else:
+        step = pitch or h * 1.45
+        for i, e in enumerate(out):
+            e.shift(DOWN * i * step)
+    return out.center()

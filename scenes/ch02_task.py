@@ -1,0 +1,71 @@
+"""Chapter 2: the task — five classes, and which of them resemble each other."""
+
+from manim import DOWN, LEFT, FadeIn, FadeOut, LaggedStart, SurroundingRectangle, VGroup, Create, Indicate
+
+from kdanim.chapter import Chapter
+from kdanim.narration import speech as say
+from kdanim.viz import DataScatter, layout, theme as T
+
+
+def _spoken_list(words):
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
+
+
+class TheTask(Chapter):
+    number = 2
+    title = "The task"
+    reads = ("config", "classes", "data")
+
+    def body(self):
+        cfg, names = self.config_, self.class_names
+        data = self.trace["data"]
+        supers = self.trace["classes"]["superclass"]
+
+        # Beat 1: the data, in its 2-D view.
+        scatter = DataScatter(data["sample_2d"], data["sample_labels"], names, colors=T.CLASS_COLORS)
+        layout.fit_in(scatter, self.regions.left)
+        self.beat(
+            f"The task: sort examples into five classes, {_spoken_list(names)}. "
+            f"Each example has {cfg['n_features']} features, made from a hidden two-dimensional "
+            f"position. Here is that position for a sample of the data.",
+            FadeIn(scatter),
+        )
+
+        # Beat 2: the super-classes, and why that is dark knowledge.
+        groups = {}
+        for i, sc in enumerate(supers):
+            groups.setdefault(sc, []).append(i)
+        lines = VGroup(*[
+            T.text(f"{sc}s: " + ", ".join(names[i] for i in idx), size=T.BODY,
+                   color=T.CLASS_COLORS[idx[0]])
+            for sc, idx in groups.items()
+        ]).arrange(DOWN, buff=0.35, aligned_edge=LEFT)
+        note = T.text("siblings overlap;\nthe two families are far apart", size=T.LABEL, color=T.MUTED)
+        info = VGroup(lines, note).arrange(DOWN, buff=0.5, aligned_edge=LEFT)
+        layout.fit_in(info, self.regions.right)
+        fams = [f"the {sc}s, {_spoken_list([names[i] for i in idx])}" for sc, idx in groups.items()]
+        self.beat(
+            f"The classes come in two families: {_spoken_list(fams)}. "
+            f"Classes of one family overlap, so even a good model is unsure between siblings. "
+            f"That similarity is exactly what a teacher's soft predictions can pass on.",
+            LaggedStart(*[FadeIn(l) for l in lines], lag_ratio=0.5),
+            FadeIn(note),
+        )
+
+        # Beat 3: how much data each network gets.
+        per_class = cfg["n_train"] // cfg["n_classes"]
+        counts = VGroup(
+            T.text(f"students: {cfg['n_train']} labelled examples ({per_class} per class)",
+                   size=T.LABEL, color=T.DISTILLED),
+            T.text(f"teacher: {cfg['teacher_n_train']} examples", size=T.LABEL, color=T.TEACHER),
+            T.text(f"test set: {cfg['n_test']} held-out examples", size=T.LABEL, color=T.MUTED),
+        ).arrange(DOWN, buff=0.25, aligned_edge=LEFT)
+        layout.fit_in(counts, self.regions.right)
+        self.beat(
+            f"The students see only {cfg['n_train']} labelled examples, about {per_class} per class. "
+            f"The teacher learned from {say.count(cfg['teacher_n_train'])}. "
+            f"Every accuracy in this lesson is measured on {say.count(cfg['n_test'])} held-out test examples.",
+            FadeOut(info),
+            LaggedStart(*[FadeIn(c) for c in counts], lag_ratio=0.5),
+        )
+        self.play(self.clear_body())

@@ -1,0 +1,65 @@
+"""Chapter 8: compression results — the table and accuracy against parameter count."""
+
+from manim import Create, FadeIn, FadeOut
+
+from kdanim import facts
+from kdanim.chapter import Chapter
+from kdanim.narration import speech as say
+from kdanim.viz import AccuracyParamsPlot, ResultsTable, layout, theme as T
+
+MODELS = (("teacher", "Teacher"), ("scratch", "Student, from scratch"), ("distilled", "Student, distilled"))
+
+
+class CompressionResults(Chapter):
+    number = 8
+    title = "Compression results"
+    reads = ("summary", "config")
+
+    def body(self):
+        s = self.summary
+        colors = {"teacher": T.TEACHER, "scratch": T.SCRATCH, "distilled": T.DISTILLED}
+        rows = [{
+            "model": label,
+            "params": facts.fmt_int(s[m]["params"]),
+            "layers": str(s[m]["layers"]),
+            "acc": facts.fmt_pct(s[m]["test_accuracy"]),
+            "agree": facts.fmt_pct(s[m]["agreement"]),
+            "latency": f"{s[m]['latency_us']:.2f} µs",
+        } for m, label in MODELS]
+        table = ResultsTable(rows, [("model", "model"), ("params", "params"), ("layers", "hidden layers"),
+                                    ("acc", "test accuracy"), ("agree", "agrees w/ teacher"),
+                                    ("latency", "time / example")],
+                             row_colors=[colors[m] for m, _ in MODELS])
+        layout.fit_in(table, self.regions.body)
+        t, sc, d = s["teacher"], s["scratch"], s["distilled"]
+        gain = d["test_accuracy"] - sc["test_accuracy"]
+        self.beat(
+            f"Here is what the run measured. The teacher: {say.count(t['params'])} parameters, "
+            f"{say.percent(t['test_accuracy'], 1)} test accuracy. The student trained from scratch: "
+            f"{say.percent(sc['test_accuracy'], 1)}.",
+            FadeIn(table),
+        )
+        self.beat(
+            f"The distilled student, the same network with the same {say.count(d['params'])} parameters, "
+            f"reaches {say.percent(d['test_accuracy'], 1)}: {say.points(gain)} "
+            f"{'above' if gain >= 0 else 'below'} the student from scratch.",
+            table.animate.highlight_row(2),
+        )
+        speed = t["latency_us"] / d["latency_us"] if d["latency_us"] > 0 else float("nan")
+        self.beat(
+            f"And it is small: {say.ratio(t['params'] / d['params'])} fewer parameters than the teacher, "
+            f"and {say.ratio(speed)} faster per example on this machine, "
+            f"{say.micros(d['latency_us'])} against {say.micros(t['latency_us'])}.",
+        )
+
+        pts = [(label, s[m]["params"], s[m]["test_accuracy"], colors[m]) for m, label in MODELS]
+        plot = AccuracyParamsPlot(pts)
+        layout.fit_in(plot, self.regions.body)
+        rec = facts.gap_recovered(self.trace)
+        self.beat(
+            f"Against model size, the picture is clear: distillation closes {say.percent(rec)} of the gap "
+            f"between the student from scratch and the teacher, without adding a single parameter.",
+            FadeOut(table),
+            Create(plot),
+        )
+        self.play(self.clear_body())

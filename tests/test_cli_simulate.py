@@ -1,0 +1,94 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from kdanim import trace as tr
+from kdanim.cli import config_from_options, main
+
+
+@pytest.fixture
+def run(tmp_path):
+    def invoke(*args):
+        return CliRunner().invoke(main, ["simulate", *args], catch_exceptions=False)
+    return invoke
+
+
+@pytest.mark.parametrize("args,option", [
+    (["--tau", "0"], "--tau"),
+    (["--tau", "-1"], "--tau"),
+    (["--tau", "nan"], "--tau"),
+    (["--tau", "inf"], "--tau"),
+    (["--tau", "abc"], "--tau"),
+    (["--alpha", "-0.1"], "--alpha"),
+    (["--alpha", "1.01"], "--alpha"),
+    (["--alpha", "nan"], "--alpha"),
+    (["--epochs", "0"], "--epochs"),
+    (["--epochs", "10001"], "--epochs"),
+    (["--epochs", "2.5"], "--epochs"),
+    (["--seed", "-3"], "--seed"),
+    (["--teacher-hidden", "256,0,128"], "--teacher-hidden"),
+    (["--teacher-hidden", "256,,128"], "--teacher-hidden"),
+    (["--student-hidden", "-5"], "--student-hidden"),
+    (["--student-hidden", "6.5"], "--student-hidden"),
+    (["--student-hidden", "wide"], "--student-hidden"),
+    (["--teacher", "huge"], "--teacher"),
+    (["--student", "medium"], "--student"),
+    (["--teacher", "small", "--teacher-hidden", "64"], "--teacher"),
+    (["--student", "tiny", "--student-hidden", "64"], "--student"),
+])
+def test_bad_input_exits_2_naming_the_option(run, tmp_path, args, option):
+    out = tmp_path / "trace.json"
+    result = run(*args, "--out", str(out))
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:"), result.output
+    assert f"'{option}'" in lines[0]
+    assert "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("target", ["missing-dir/trace.json", "."])
+def test_unwritable_out_exits_2(run, tmp_path, target):
+    result = run("--epochs", "1", "--out", str(tmp_path / target))
+    assert result.exit_code == 2
+    assert "'--out'" in result.output and len(result.output.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_help_ends_with_an_example():
+    for args in (["--help"], ["simulate", "--help"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0
+        assert result.output.rstrip().splitlines()[-1].strip().startswith("kdanim simulate --tau 3")
+    assert "small (3×228, default)" in " ".join(CliRunner().invoke(main, ["simulate", "--help"]).output.split())
+
+
+def test_simulate_writes_a_valid_trace_and_prints_a_table(run, tmp_path):
+    out = tmp_path / "t.json"
+    result = run("--tau", "2", "--alpha", "0.25", "--epochs", "2", "--seed", "5", "--teacher", "compact",
+                 "--student-hidden", "32", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    t = tr.load(out)
+    assert t["config"]["tau"] == 2.0 and t["config"]["alpha"] == 0.25 and t["config"]["seed"] == 5
+    assert t["config"]["teacher_hidden"] == [256, 256] and t["config"]["student_hidden"] == [32]
+    assert t["config"]["teacher_preset"] == "compact" and t["config"]["student_preset"] is None
+    for word in ("teacher", "student (scratch)", "student (distilled)", "params", "µs", "trace hash"):
+        assert word in result.output
+    assert f"{t['summary']['teacher']['params']:,}" in result.output
+    assert list(tmp_path.iterdir()) == [out]
+
+
+def test_simulate_json_summary(run):
+    result = run("--epochs", "1", "--teacher-hidden", "16", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert set(summary) == {"teacher", "scratch", "distilled"}
+    assert summary["teacher"]["hidden"] == [16]
+    assert summary["distilled"]["latency_us"] > 0
+
+
+def test_config_from_options_defaults():
+    cfg = config_from_options(tau=3.0, alpha=0.5, epochs=100, seed=0, teacher=None, teacher_hidden=None,
+                              student=None, student_hidden=None, unrelated="ignored")
+    assert cfg.teacher_preset == "small" and cfg.student_hidden == (114,)

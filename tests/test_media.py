@@ -1,0 +1,244 @@
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from kdanim.media import (
+    MediaError, build_audio_track, concat_videos, grab_frame, mp4_atoms, mux, probe, to_gif,
+)
+from kdanim.narration.subtitles import timeline
+from kdanim.narration.voices import PiperVoice, read_wav, write_wav
+
+FPS = 15
+SIZE = (160, 90)
+RED, GREEN, BLUE, YELLOW = (230, 20, 20), (20, 200, 20), (20, 20, 230), (230, 230, 20)
+
+
+def make_video(path, colours, seconds, fps=FPS, size=SIZE):
+    """A tiny H.264 (libx264, yuv420p) video: solid colours in turn, a moving white bar."""
+    with av.open(str(path), "w") as oc:
+        s = oc.add_stream("libx264", rate=fps)
+        s.width, s.height = size
+        s.pix_fmt = "yuv420p"
+        n = int(round(seconds * fps))
+        for i in range(n):
+            arr = np.zeros((size[1], size[0], 3), np.uint8)
+            arr[:] = colours[i * len(colours) // n]
+            arr[:, (i * 7) % size[0]] = 255
+            oc.mux(s.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")))
+        oc.mux(s.encode(None))
+    return Path(path)
+
+
+def tone(path, seconds, hz=440.0, amp=0.5, rate=22050):
+    t = np.arange(int(round(seconds * rate))) / rate
+    return write_wav(path, amp * np.sin(2 * np.pi * hz * t), rate)
+
+
+def colour_at(path, t):
+    with av.open(str(path)) as c:
+        best = None
+        for f in c.decode(video=0):
+            if f.time <= t + 1e-6:
+                best = f
+        arr = best.to_ndarray(format="rgb24")
+    return arr[SIZE[1] // 2, SIZE[0] // 2 + 3].astype(int)
+
+
+def near(c, want, tol=40):
+    return np.all(np.abs(np.asarray(c) - np.asarray(want)) < tol)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    d = tmp_path_factory.mktemp("clips")
+    return [make_video(d / "ch1.mp4", [RED, GREEN], 1.0),
+            make_video(d / "ch2.mp4", [BLUE], 2.0),
+            make_video(d / "ch3.mp4", [YELLOW], 0.6)]
+
+
+@pytest.fixture(scope="module")
+def joined(clips, tmp_path_factory):
+    out = tmp_path_factory.mktemp("joined") / "video.mp4"
+    starts = concat_videos(clips, out)
+    return out, starts
+
+
+# ---------------------------------------------------------------- audio track
+
+def test_build_audio_track_exact_length_and_placement(tmp_path):
+    a = tone(tmp_path / "a.wav", 0.5)
+    b = tone(tmp_path / "b.wav", 1.0, hz=300)
+    out = build_audio_track([(0.25, a), (2.0, b), (3.5, b)], 4.0, tmp_path / "track.wav")
+    x, rate = read_wav(out)
+    assert rate == 22050 and x.size == 4 * 22050                # exact, last clip cut at 4 s
+
+    def loud(t0, t1):
+        return np.sqrt(np.mean(x[int(t0 * rate):int(t1 * rate)] ** 2))
+    assert loud(0.0, 0.24) == 0 and loud(0.3, 0.7) > 0.3 and loud(0.8, 1.9) == 0
+    assert loud(2.05, 2.95) > 0.3 and loud(3.55, 3.99) > 0.3
+
+
+def test_build_audio_track_overlap_is_mixed_without_clipping(tmp_path):
+    a = tone(tmp_path / "a.wav", 1.0, amp=0.9)
+    out = build_audio_track([(0.0, a), (0.0, a)], 1.0, tmp_path / "t.wav", sample_rate=16000)
+    x, rate = read_wav(out)
+    assert rate == 16000 and x.size == 16000                    # resampled from 22050
+    assert np.max(np.abs(x)) <= 1.0 and np.max(np.abs(x)) > 0.95  # scaled, not clipped flat
+    assert np.mean(np.abs(x) > 0.999) < 0.01
+
+
+def test_build_audio_track_bad_input(tmp_path):
+    with pytest.raises(ValueError, match="duration"):
+        build_audio_track([], 0, tmp_path / "t.wav")
+    with pytest.raises(ValueError, match="start time"):
+        build_audio_track([(-1, tone(tmp_path / "a.wav", 0.1))], 1, tmp_path / "t.wav")
+    assert not (tmp_path / "t.wav").exists()
+
+
+# ---------------------------------------------------------------- concat
+
+def test_concat_by_stream_copy(clips, joined):
+    out, starts = joined
+    assert starts == pytest.approx([0.0, 1.0, 3.0], abs=1e-3)
+    p = probe(out, rms=False)
+    assert p["video"]["codec"] == "h264" and p["audio"] is None
+    assert p["video"]["duration"] == pytest.approx(3.6, abs=1e-3)
+    assert p["video"]["frames"] == 15 + 30 + 9
+    assert near(colour_at(out, 0.1), RED) and near(colour_at(out, 0.8), GREEN)
+    assert near(colour_at(out, 1.5), BLUE) and near(colour_at(out, 3.3), YELLOW)
+    # every frame decodes, in order, with increasing timestamps
+    with av.open(str(out)) as c:
+        times = [f.time for f in c.decode(video=0)]
+    assert len(times) == 54 and all(b > a for a, b in zip(times, times[1:]))
+
+
+def test_concat_refuses_mismatched_inputs(clips, tmp_path):
+    odd = make_video(tmp_path / "odd.mp4", [RED], 0.4, size=(96, 54))
+    with pytest.raises(MediaError, match="96x54"):
+        concat_videos([clips[0], odd], tmp_path / "x.mp4")
+    with pytest.raises(MediaError, match="no such file"):
+        concat_videos([tmp_path / "missing.mp4"], tmp_path / "x.mp4")
+    (tmp_path / "junk.mp4").write_bytes(b"not a video")
+    with pytest.raises(MediaError, match="junk.mp4"):
+        concat_videos([tmp_path / "junk.mp4"], tmp_path / "x.mp4")
+    assert not (tmp_path / "x.mp4").exists()
+    assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+# ---------------------------------------------------------------- mux
+
+CHAPTERS = [(0.0, "Why distil?"), (1.0, "Soft targets"), (3.0, "Summary")]
+
+
+@pytest.mark.parametrize("audio_seconds", [2.0, 3.6, 5.0])   # shorter, equal, longer than video
+def test_mux_mp4(joined, tmp_path, audio_seconds):
+    video, starts = joined
+    wav = tone(tmp_path / "n.wav", audio_seconds)
+    out = mux(video, wav, tmp_path / "lesson.mp4", chapters=CHAPTERS, title="A lesson")
+    p = probe(out)
+    assert [s["type"] for s in p["streams"]][:2] == ["video", "audio"]
+    assert p["video"]["codec"] == "h264" and p["audio"]["codec"] == "aac"
+    assert abs(p["audio"]["duration"] - p["video"]["duration"]) < 0.2
+    assert p["video"]["duration"] == pytest.approx(3.6, abs=1e-3)
+    assert p["audio"]["rms"] > 0.1 and p["audio_rms"] == p["audio"]["rms"]
+    assert p["video_duration"] == p["video"]["duration"] and p["audio_duration"] == p["audio"]["duration"]
+    assert p["metadata"]["title"] == "A lesson"
+    assert [c["title"] for c in p["chapters"]] == ["Why distil?", "Soft targets", "Summary"]
+    assert [c["start"] for c in p["chapters"]] == pytest.approx([0.0, 1.0, 3.0])
+    assert p["chapters"][-1]["end"] == pytest.approx(3.6, abs=1e-3)
+    atoms = mp4_atoms(out)
+    assert atoms.index("moov") < atoms.index("mdat")             # faststart
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["lesson.mp4", "n.wav"]
+
+
+def test_mux_audio_padding_is_silent(joined, tmp_path):
+    video, _ = joined
+    out = mux(video, tone(tmp_path / "n.wav", 1.0), tmp_path / "l.mp4")
+    with av.open(str(out)) as c:
+        x = np.concatenate([f.to_ndarray().ravel() for f in c.decode(audio=0)])
+        rate = c.streams.audio[0].sample_rate
+    assert np.sqrt(np.mean(x[int(0.2 * rate):int(0.8 * rate)] ** 2)) > 0.2
+    assert np.sqrt(np.mean(x[int(1.3 * rate):] ** 2)) < 0.01
+    assert probe(out)["chapters"] == []
+
+
+def test_mux_without_audio(joined, tmp_path):
+    out = mux(joined[0], None, tmp_path / "silent.mp4")
+    p = probe(out)
+    assert p["audio"] is None and p["video"]["duration"] == pytest.approx(3.6, abs=1e-3)
+    assert p["audio_duration"] is None and p["audio_rms"] is None
+
+
+def test_mux_webm(joined, tmp_path):
+    video, _ = joined
+    out = mux(video, tone(tmp_path / "n.wav", 3.0), tmp_path / "lesson.webm", fmt="webm",
+              chapters=CHAPTERS, title="A lesson")
+    p = probe(out)
+    assert p["video"]["codec"] == "vp9" and p["audio"]["codec"] == "opus"
+    assert abs(p["audio"]["duration"] - p["video"]["duration"]) < 0.2
+    assert p["video"]["duration"] == pytest.approx(3.6, abs=0.1)
+    assert p["audio"]["rms"] > 0.1
+    assert [c["title"] for c in p["chapters"]] == ["Why distil?", "Soft targets", "Summary"]
+    assert near(colour_at(out, 1.5), BLUE)
+
+
+def test_mux_failure_keeps_previous_output(joined, tmp_path):
+    out = tmp_path / "lesson.mp4"
+    out.write_bytes(b"previous render")
+    with pytest.raises(ValueError, match="chapter"):
+        mux(joined[0], None, out, chapters=[(0.0, "A"), (9.0, "Past the end")])
+    assert out.read_bytes() == b"previous render"
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["lesson.mp4"]
+    with pytest.raises(ValueError, match="format"):
+        mux(joined[0], None, out, fmt="avi")
+
+
+# ---------------------------------------------------------------- pictures
+
+def test_grab_frame(joined, tmp_path):
+    video, _ = joined
+    png = grab_frame(video, 1.5, tmp_path / "thumbnail.png")
+    im = Image.open(png)
+    assert im.size == (1280, 720)
+    assert near(im.convert("RGB").getpixel((640, 100)), BLUE)
+    late = Image.open(grab_frame(video, 99.0, tmp_path / "late.png", size=(320, 180)))
+    assert late.size == (320, 180) and near(late.convert("RGB").getpixel((20, 90)), YELLOW)
+
+
+def test_to_gif(joined, tmp_path):
+    video, _ = joined
+    gif = to_gif(video, tmp_path / "lesson.gif", fps=10, width=120)
+    im = Image.open(gif)
+    assert im.size == (120, 68) and im.n_frames == 36
+    im.seek(15)                                                   # t = 1.5 s: blue
+    assert near(im.convert("RGB").getpixel((30, 34)), BLUE)
+    im.seek(33)
+    assert near(im.convert("RGB").getpixel((30, 34)), YELLOW)
+    assert probe(gif)["audio"] is None
+
+
+# ---------------------------------------------------------------- end to end with a real voice
+
+def test_real_voice_narration_end_to_end(joined, tmp_path):
+    voice = PiperVoice(cache_dir=tmp_path / "cache")
+    us = [voice.synthesize("Knowledge distillation."), voice.synthesize("Tau equals 3.")]
+    cues, placements, end = timeline(us, start=0.2, gap=0.2)
+    assert len(placements) == 2
+    video, _ = joined
+    track = build_audio_track(placements, 3.6, tmp_path / "narration.wav")
+    out = mux(video, track, tmp_path / "lesson.mp4", chapters=CHAPTERS)
+    p = probe(out)
+    assert p["audio"]["codec"] == "aac" and p["audio"]["rms"] > 0.02
+    assert abs(p["audio"]["duration"] - p["video"]["duration"]) < 0.2
+    assert os.path.getsize(out) > 10_000
+
+
+def test_unwritable_output_is_a_clear_error(joined, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(MediaError, match="cannot write .*lesson.mp4"):
+        mux(joined[0], None, blocker / "lesson.mp4")

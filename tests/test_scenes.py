@@ -1,0 +1,80 @@
+"""Every chapter, run through all its beats without drawing frames: narration, layout, numbers on screen."""
+
+import copy
+
+import pytest
+from manim import tempconfig
+
+from kdanim.chapter import LessonContext
+from kdanim.narration.voices import get_voice
+from scenes import SCENES_IN_ORDER
+
+FAST = {"quality": "low_quality", "pixel_width": 320, "pixel_height": 180, "save_last_frame": True,
+        "write_to_movie": False, "disable_caching": True, "verbosity": "ERROR", "progress_bar": "none"}
+
+
+@pytest.fixture(scope="module")
+def trace():
+    from kdanim.sim import simulate
+    from kdanim.sim.config import SimConfig
+
+    return simulate(SimConfig(epochs=12), measure_latency=False)
+
+
+def run_chapter(chapter_cls, trace, tmp_path, probe_class=0):
+    """Run a chapter's construct with animations skipped; return its context and scene."""
+    ctx = LessonContext(trace=trace, voice=get_voice("none", cache_dir=tmp_path / "voice"),
+                        probe_class=probe_class, add_sound=False, check_layout=True)
+    with tempconfig({**FAST, "media_dir": str(tmp_path / "media")}):
+        chapter_cls.context = ctx
+        try:
+            scene = chapter_cls()
+            scene.render()
+        finally:
+            chapter_cls.context = None
+    return ctx, scene
+
+
+def test_ten_chapters_in_order():
+    assert [c.number for c in SCENES_IN_ORDER] == list(range(1, 11))
+    assert len({c.title for c in SCENES_IN_ORDER}) == 10
+
+
+@pytest.mark.parametrize("chapter_cls", SCENES_IN_ORDER, ids=lambda c: c.__name__)
+def test_chapter_beats_are_narrated_and_laid_out(chapter_cls, trace, tmp_path):
+    ctx, scene = run_chapter(chapter_cls, trace, tmp_path)
+    assert len(scene.beats) >= 2, "a chapter is made of several narrated beats"
+    for text in scene.beats:
+        assert len(text.split()) >= 5
+        assert "{" not in text and "}" not in text, f"unfilled template: {text}"
+        assert "nan" not in text.lower().split()
+    assert ctx.layout_problems == []
+    # Every spoken cue has a time and they never overlap.
+    lines = scene.timeline()["lines"]
+    assert lines and all(b["start"] >= a["start"] + a["duration"] - 1e-9 for a, b in zip(lines, lines[1:]))
+
+
+def _seen_and_said(chapter_cls, trace, tmp_path):
+    ctx, scene = run_chapter(chapter_cls, trace, tmp_path)
+    return " | ".join(ctx.seen_text), " ".join(scene.beats)
+
+
+def test_a_changed_trace_number_changes_screen_and_speech(trace, tmp_path):
+    from scenes import CompressionResults
+
+    changed = copy.deepcopy(trace)
+    changed["summary"]["distilled"]["test_accuracy"] = 0.4321
+    before_seen, before_said = _seen_and_said(CompressionResults, trace, tmp_path / "a")
+    seen, said = _seen_and_said(CompressionResults, changed, tmp_path / "b")
+    assert "43.2%" in seen and "43.2%" not in before_seen
+    assert said != before_said and "43.2 percent" in said
+
+
+def test_probe_class_changes_the_prediction_chapter(trace, tmp_path):
+    from scenes import APrediction
+
+    names = trace["classes"]["names"]
+    seen0, _ = _seen_and_said(APrediction, trace, tmp_path / "a")
+    ctx, scene = run_chapter(APrediction, trace, tmp_path / "c", probe_class=3)
+    assert f"true class: {names[0]}" in seen0
+    assert f"true class: {names[3]}" in " | ".join(ctx.seen_text)

