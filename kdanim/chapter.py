@@ -45,6 +45,7 @@ class LessonContext:
     probe_class: int = 0
     add_sound: bool = True  # plain `manim render`: let Manim mux the speech
     check_layout: bool = False  # tests: record layout problems after every beat
+    preview: bool = False  # a still of the chapter's last beat: keep it on screen at the end
     layout_problems: list[str] = field(default_factory=list)
     seen_text: list[str] = field(default_factory=list)  # tests: every Text on screen at a beat's end
 
@@ -210,6 +211,11 @@ class Chapter(Scene):
         """An animation fading out everything but the header (and ``keep``)."""
         gone = [m for m in self.mobjects if m is not self.header and m not in keep]
         return FadeOut(*gone) if gone else Animation(VGroup())
+
+    def finish(self) -> None:
+        """End the chapter: clear the stage for the next one (kept in preview stills)."""
+        if not self.ctx.preview:
+            self.play(self.clear_body(), run_time=0.6)
 
     # -- what the renderer collects ----------------------------------------
     def timeline(self) -> dict[str, Any]:

@@ -110,6 +110,7 @@ def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path) ->
         voice=get_voice(opts.voice, model_path=opts.voice_model),
         probe_class=opts.probe_class,
         add_sound=False,  # the narration track is assembled and muxed by kdanim.media
+        preview=opts.preview,
     )
     with tempconfig(_manim_config(opts.quality, work / "media", opts.preview, opts.verbose)):
         chapter_cls.context = ctx

@@ -61,25 +61,28 @@ class TitleAndIdea(Chapter):
         # Beat 3: dark knowledge, with the teacher's real probabilities for one probe.
         k = self.probe
         names = self.class_names
-        probs = self.trace["probes"]["teacher_probs"][k]
-        hard = "[" + ", ".join("1" if i == k else "0" for i in range(len(names))) + "]"
-        soft = "[" + ", ".join(f"{p:.2f}" for p in probs) + "]"
+        tau = cfg["tau"]
+        probs = self.trace["probes"]["teacher_probs_tau"][k]
+        hard = " · ".join(f"{n} {1 if i == k else 0}" for i, n in enumerate(names))
+        soft = " · ".join(f"{n} {p:.2f}" for n, p in zip(names, probs))
         second = facts.top2(probs)[1]
         rows = VGroup(
-            T.text(f"hard label for a {names[k]}:   {hard}", size=T.BODY, color=T.HARD),
-            T.text(f"teacher's prediction:   {soft}", size=T.BODY, color=T.TEACHER),
+            T.text(f"hard label for a {names[k]}", size=T.LABEL, color=T.MUTED),
+            T.text(hard, size=T.BODY, color=T.HARD),
+            T.text(f"the teacher's soft label (τ = {facts.fmt_num(tau)})", size=T.LABEL, color=T.MUTED),
+            T.text(soft, size=T.BODY, color=T.SOFT),
             T.text("dark knowledge: how much each wrong class resembles the right one",
-                   size=T.LABEL, color=T.SOFT),
+                   size=T.LABEL, color=T.TEXT),
         ).arrange(DOWN, buff=0.35)
         layout.fit_in(rows, self.regions.body)
         self.beat(
-            f"For a {names[k]}, the hard label is all or nothing. The teacher instead says "
+            f"For a {names[k]}, the hard label is all or nothing. The teacher's softened prediction instead says "
             f"{say.percent(probs[k])} {names[k]}, and gives most of the rest to {names[second]}. "
             f"Those small probabilities on the wrong classes are the teacher's dark knowledge: "
             f"they tell the student which classes look alike.",
             FadeOut(scene_b),
-            FadeIn(rows[0]),
-            FadeIn(rows[1]),
-            FadeIn(rows[2]),
+            [FadeIn(rows[0]), FadeIn(rows[1])],
+            [FadeIn(rows[2]), FadeIn(rows[3])],
+            FadeIn(rows[4]),
         )
-        self.play(self.clear_body())
+        self.finish()

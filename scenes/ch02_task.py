@@ -56,7 +56,7 @@ class TheTask(Chapter):
         per_class = cfg["n_train"] // cfg["n_classes"]
         counts = VGroup(
             T.text(f"students: {cfg['n_train']} labelled examples ({per_class} per class)",
-                   size=T.LABEL, color=T.DISTILLED),
+                   size=T.LABEL, color=T.TEXT),
             T.text(f"teacher: {cfg['teacher_n_train']} examples", size=T.LABEL, color=T.TEACHER),
             T.text(f"test set: {cfg['n_test']} held-out examples", size=T.LABEL, color=T.MUTED),
         ).arrange(DOWN, buff=0.25, aligned_edge=LEFT)
@@ -68,4 +68,4 @@ class TheTask(Chapter):
             FadeOut(info),
             LaggedStart(*[FadeIn(c) for c in counts], lag_ratio=0.5),
         )
-        self.play(self.clear_body())
+        self.finish()

@@ -70,4 +70,4 @@ class TeacherAndStudent(Chapter):
             FadeIn(verdict),
             weights=(3, 1),
         )
-        self.play(self.clear_body())
+        self.finish()

@@ -87,4 +87,4 @@ class SoftLabels(Chapter):
         )
         sweep.clear_updaters()
         readout.clear_updaters()
-        self.play(self.clear_body())
+        self.finish()

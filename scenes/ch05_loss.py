@@ -61,4 +61,4 @@ class DistillationLoss(Chapter):
             Create(box_t),
             Indicate(formula.tau_sq, color=T.SOFT),
         )
-        self.play(self.clear_body())
+        self.finish()

@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 from manim import DOWN, FadeIn, ValueTracker, VGroup, linear
 
 from kdanim import facts
@@ -16,9 +18,7 @@ def at_epoch(rows, key, e):
     i = int(math.floor(e)) - 1
     j = min(i + 1, len(rows) - 1)
     f = e - (i + 1)
-    a, b = rows[i][key], rows[j][key]
-    if isinstance(a, list):
-        return [x + f * (y - x) for x, y in zip(a, b)]
+    a, b = np.asarray(rows[i][key]), np.asarray(rows[j][key])
     return a + f * (b - a)
 
 
@@ -82,4 +82,4 @@ class Training(Chapter):
             self.play(epoch.animate.set_value(n), run_time=timer.duration, rate_func=linear)
         for m in (plot, counter, bars):
             m.clear_updaters()
-        self.play(self.clear_body())
+        self.finish()

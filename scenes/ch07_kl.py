@@ -1,6 +1,6 @@
 """Chapter 7: KL(teacher ‖ student) over the epochs, and the two distributions at start, middle and end."""
 
-from manim import DOWN, FadeIn, FadeOut, Flash, ValueTracker, VGroup, linear
+from manim import DOWN, RIGHT, UL, UP, FadeIn, FadeOut, Flash, ValueTracker, VGroup, linear
 
 from kdanim import facts
 from kdanim.chapter import Chapter
@@ -48,7 +48,9 @@ class KLDivergence(Chapter):
         for i, (epoch, words) in enumerate([(1, "At the start"), ((n + 1) // 2, "Halfway"), (n, "At the end")]):
             row = rows[epoch - 1]
             dot = plot.mark(epoch, "KL(teacher ‖ student)")
-            label = T.text(f"epoch {epoch}", size=T.SMALL, color=T.KL).next_to(dot, layout.UP_RIGHT, buff=0.05)
+            side = (RIGHT, UP, UL)[i]  # the first point sits high on the left, the last at the right edge
+            label = T.text(f"epoch {epoch}", size=T.SMALL, color=T.KL).next_to(dot, side, buff=0.1)
+            label.allow_overlap = True  # an annotation on the curve, meant to sit inside the plot
             steps = [[FadeIn(dot), FadeIn(label)], bars.animate.set_values(s_key, row["probe_probs_tau"][k])]
             if i == 0:
                 steps.insert(0, FadeIn(bars))
@@ -59,4 +61,4 @@ class KLDivergence(Chapter):
                 f"and the student gives {names[k]} {say.percent(p[k])} where the teacher gives {say.percent(target[k])}.",
                 *steps,
             )
-        self.play(self.clear_body())
+        self.finish()

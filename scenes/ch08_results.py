@@ -1,6 +1,6 @@
 """Chapter 8: compression results — the table and accuracy against parameter count."""
 
-from manim import Create, FadeIn, FadeOut
+from manim import Create, FadeIn, FadeOut, Indicate
 
 from kdanim import facts
 from kdanim.chapter import Chapter
@@ -45,12 +45,14 @@ class CompressionResults(Chapter):
             f"{'above' if gain >= 0 else 'below'} the student from scratch.",
             table.animate.highlight_row(2),
         )
-        speed = t["latency_us"] / d["latency_us"] if d["latency_us"] > 0 else float("nan")
-        self.beat(
-            f"And it is small: {say.ratio(t['params'] / d['params'])} fewer parameters than the teacher, "
-            f"and {say.ratio(speed)} faster per example on this machine, "
-            f"{say.micros(d['latency_us'])} against {say.micros(t['latency_us'])}.",
-        )
+        smaller = f"And it is small: {say.ratio(t['params'] / d['params'])} fewer parameters than the teacher"
+        if d["latency_us"] > 0 and t["latency_us"] > 0:
+            smaller += (f", and {say.ratio(t['latency_us'] / d['latency_us'])} faster per example on this machine, "
+                        f"{say.micros(d['latency_us'])} against {say.micros(t['latency_us'])}.")
+        else:
+            smaller += "."
+        self.beat(smaller, Indicate(table.cells[2][1], color=T.DISTILLED),
+                  Indicate(table.cells[2][5], color=T.DISTILLED))
 
         pts = [(label, s[m]["params"], s[m]["test_accuracy"], colors[m]) for m, label in MODELS]
         plot = AccuracyParamsPlot(pts)
@@ -62,4 +64,4 @@ class CompressionResults(Chapter):
             FadeOut(table),
             Create(plot),
         )
-        self.play(self.clear_body())
+        self.finish()

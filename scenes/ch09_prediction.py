@@ -55,4 +55,4 @@ class APrediction(Chapter):
             FadeIn(foot),
             Indicate(kl_text, color=T.KL),
         )
-        self.play(self.clear_body())
+        self.finish()

@@ -26,9 +26,9 @@ class Summary(Chapter):
             T.text(f"Distilled student: {facts.fmt_pct(d['test_accuracy'])}  ({100 * gain:+.1f} points)",
                    size=T.BODY, color=T.DISTILLED),
             T.text(f"{facts.fmt_pct(rec, 0)} of the gap closed with {t['params'] / d['params']:.0f}× fewer params",
-                   size=T.BODY, color=T.SOFT),
+                   size=T.BODY, color=T.TEXT),
         ).arrange(DOWN, buff=0.3, aligned_edge=LEFT)
-        layout.fit_in(points, self.regions.body)
+        points.move_to(self.regions.body.center)
         self.beat(
             f"To sum up. The teacher reached {say.percent(t['test_accuracy'])}. The same small student "
             f"reached {say.percent(sc['test_accuracy'])} on its own and {say.percent(d['test_accuracy'])} "
@@ -43,7 +43,7 @@ class Summary(Chapter):
             Text(cmd, font=T.MONO_FONT, font_size=T.LABEL, color=T.TEXT),
             Text(f"trace sha256 {content_hash(self.trace)[:16]}…", font=T.MONO_FONT, font_size=T.SMALL, color=T.MUTED),
         ).arrange(DOWN, buff=0.15, aligned_edge=LEFT)
-        layout.fit_in(repro, self.regions.footer)
+        layout.fit_in(VGroup(points, repro).arrange(DOWN, buff=0.6, aligned_edge=LEFT), self.regions.body)
         self.beat(
             f"Every number in this video came from one simulation, seed {cfg['seed']}. "
             f"The command and the trace's hash on screen reproduce it exactly.",

@@ -101,6 +101,9 @@ def test_check_layout_finds_problems_and_respects_exemptions():
     b.set_opacity(1)
     b.allow_overlap = True
     assert check_layout([a, b]) == []
+    low = T.text("subtitle zone").move_to(DOWN * 3.7)
+    assert check_layout([low]) == []
+    assert "kept free" in check_layout([low], keep_free=[regions().caption_safe])[0]
     group = VGroup(VGroup(T.text("x").move_to(ORIGIN_)), T.text("y").move_to(ORIGIN_))  # nested leaves
     assert len(check_layout([group])) == 1
 
@@ -151,17 +154,27 @@ def test_network_activations_and_forward_pass():
     net.set_activations(acts)
     out = [n.get_fill_opacity() for n in net.layers_groups[-1]]
     assert out == sorted(out) and out[-1] > 0.9 and out[0] < 0.1
-    target = [[n.get_fill_opacity() for n in g] for g in net.layers_groups]
+    target = [n.get_fill_opacity() for g in net.layers_groups for n in g]
     net.clear_activations()
     anim = net.forward_pass_animation(acts, run_time=2.0)
-    widths_before = [e.get_stroke_width() for e in net.edges[1]]
+    base = [np.array([e.get_stroke_width() for e in p]) for p in net.edges]
+    anim._setup_scene(Scene())  # what Scene.play does before begin()
     anim.begin()
-    anim.interpolate(0.4)  # mid-pass: some edge of an early pair is pulsing
-    assert max(e.get_stroke_width() for p in net.edges for e in p) > max(widths_before)
+    extra = []  # per time step, per layer pair: how much thicker each edge is than at rest
+    for a in np.linspace(0, 1, 41):
+        anim.interpolate(a)
+        extra.append([np.array([e.get_stroke_width() for e in p]) - b for p, b in zip(net.edges, base)])
+    peaks = [int(np.argmax([step[l].sum() for step in extra])) for l in range(len(net.edges))]
+    assert peaks == sorted(peaks) and len(set(peaks)) == len(peaks)  # the signal travels layer by layer
+    l = 1
+    at_peak = extra[peaks[l]][l].reshape(7, 7)
+    drive = net._strength(l) * np.asarray(acts[l])[net.node_groups[l]][:, None]  # |w| × source activation
+    assert np.unravel_index(at_peak.argmax(), at_peak.shape) == np.unravel_index(drive.argmax(), drive.shape)
+    assert np.allclose(at_peak[0], 0)  # the first node's activation is 0: its edges stay at rest
     anim.interpolate(1.0)
     anim.finish()
-    assert [[n.get_fill_opacity() for n in g] for g in net.layers_groups] == pytest.approx(target)
-    assert [e.get_stroke_width() for e in net.edges[1]] == pytest.approx(widths_before)
+    assert [n.get_fill_opacity() for g in net.layers_groups for n in g] == pytest.approx(target)
+    assert [e.get_stroke_width() for e in net.edges[1]] == pytest.approx(base[1])
     with pytest.raises(ValueError, match="activations"):
         net.set_activations(acts[:-1])
 
@@ -199,6 +212,23 @@ def test_probability_bars_animate_smoothly_and_after_moving():
     assert np.all(np.diff(seen) < 0)  # the first bar shrinks steadily, not in a jump
     assert seen[2] == pytest.approx((0.62 + 0.2) / 2 * 2.0 * 0.5, abs=0.01)
     assert bars.bars[0].height == pytest.approx(0.2 * 2.0 * 0.5, abs=2e-3)  # scaled chart, scaled bars
+    assert bars.value_labels[0].original_text == "0.20"
+
+
+def test_animated_values_count_through_real_numbers():
+    bars = ProbabilityBars([0.0, 1.0], ["a", "b"])
+    anim = bars.animate(rate_func=lambda t: t).set_values([0.5, 0.5]).build()
+    anim.begin()
+    anim.interpolate(0.5)
+    assert [l.original_text for l in bars.value_labels] == ["0.25", "0.75"]
+    anim.finish()
+    cb = ComparedBars({"t": [0.0, 1.0], "s": [1.0, 0.0]}, ["a", "b"], {"t": T.TEACHER, "s": T.DISTILLED},
+                      show_values=True)
+    anim = cb.animate(rate_func=lambda t: t).set_values("s", [0.5, 0.5]).build()
+    anim.begin()
+    anim.interpolate(0.5)
+    assert [l.original_text for l in cb.value_labels[1]] == ["0.75", "0.25"]
+    assert [l.original_text for l in cb.value_labels[0]] == ["0.00", "1.00"]
 
 
 def test_compared_bars_set_one_group():
@@ -297,7 +327,7 @@ def test_data_scatter_groups_by_class():
 
 def test_formula_parts():
     f = KDLossFormula()
-    assert len(f.hard_term) == 7 and len(f.tau_sq) == 2 and len(f.soft_term) == 11  # CE(y,pS) τ² KL(...)
+    assert len(f.hard_term) == 8 and len(f.tau_sq) == 2 and len(f.soft_term) == 11  # C E ( y , p S ) · τ ² · K L ( p T τ ‖ p S τ )
     assert f.hard_term[0].get_fill_color().to_hex() == ManimColor(T.HARD).to_hex()
     assert f.tau_sq[0].get_fill_color().to_hex() == ManimColor(T.SOFT).to_hex()
     f.focus(f.soft_term)
@@ -306,31 +336,33 @@ def test_formula_parts():
     assert len(s.taus) == 2 and s.numerator.get_bottom()[1] > s.bar.get_center()[1] > s.denominator.get_top()[1]
 
 
-def all_components():
-    return [
-        NetworkDiagram(TEACHER_LAYERS, weights_for(TEACHER_LAYERS, 2), caption="3 hidden layers · 120,448 params"),
-        ProbabilityBars(P, NAMES, title="teacher, τ = 1"),
-        ComparedBars({"teacher": P, "student": P[::-1]}, NAMES, {"teacher": T.TEACHER, "student": T.DISTILLED},
-                     title="probe: cat"),
-        CurvePlot(30, None, y_label="loss", series={"hard (CE)": (np.linspace(1.5, 0.4, 30), T.HARD),
-                                                   "soft (KL)": (np.linspace(0.5, 0.1, 30), T.KL),
-                                                   "combined": (np.linspace(1.0, 0.25, 30), T.TEACHER)}),
-        EpochCounter(30),
-        ResultsTable([{"m": "student from scratch", "p": 7979, "a": "84.0 %", "t": "2.3 µs"}] * 3,
-                     [("m", "model"), ("p", "params"), ("a", "test accuracy"), ("t", "latency")],
-                     row_colors=[T.TEACHER, T.SCRATCH, T.DISTILLED]),
-        AccuracyParamsPlot([("teacher", 120448, 0.912, T.TEACHER), ("scratch", 7979, 0.84, T.SCRATCH),
-                            ("distilled", 7979, 0.876, T.DISTILLED)]),
-        DataScatter(np.stack([np.cos(np.arange(400)), np.sin(np.arange(400) * 0.7)], 1),
-                    np.arange(400) % 5, NAMES),
-        KDLossFormula(),
-        SoftmaxFormula(),
-    ]
+COMPONENTS = {
+    "network": lambda: NetworkDiagram(TEACHER_LAYERS, weights_for(TEACHER_LAYERS, 2),
+                                      caption="3 hidden layers · 120,448 params"),
+    "bars": lambda: ProbabilityBars(P, NAMES, title="teacher, τ = 1"),
+    "compared": lambda: ComparedBars({"teacher": P, "student": P[::-1]}, NAMES,
+                                     {"teacher": T.TEACHER, "student": T.DISTILLED}, title="probe: cat"),
+    "curves": lambda: CurvePlot(30, None, y_label="loss",
+                                series={"hard (CE)": (np.linspace(1.5, 0.4, 30), T.HARD),
+                                        "soft (KL)": (np.linspace(0.5, 0.1, 30), T.KL),
+                                        "combined": (np.linspace(1.0, 0.25, 30), T.TEACHER)}),
+    "counter": lambda: EpochCounter(30),
+    "table": lambda: ResultsTable([{"m": "student from scratch", "p": 7979, "a": "84.0 %", "t": "2.3 µs"}] * 3,
+                                  [("m", "model"), ("p", "params"), ("a", "test accuracy"), ("t", "latency")],
+                                  row_colors=[T.TEACHER, T.SCRATCH, T.DISTILLED]),
+    "acc_params": lambda: AccuracyParamsPlot([("teacher", 120448, 0.912, T.TEACHER),
+                                              ("scratch", 7979, 0.84, T.SCRATCH),
+                                              ("distilled", 7979, 0.876, T.DISTILLED)]),
+    "scatter": lambda: DataScatter(np.stack([np.cos(np.arange(400)), np.sin(np.arange(400) * 0.7)], 1),
+                                   np.arange(400) % 5, NAMES),
+    "kd_loss": KDLossFormula,
+    "softmax": SoftmaxFormula,
+}
 
 
-@pytest.mark.parametrize("i", range(10))
-def test_each_component_fits_the_frame_at_default_size(i):
-    comp = all_components()[i]
+@pytest.mark.parametrize("name", sorted(COMPONENTS))
+def test_each_component_fits_the_frame_at_default_size(name):
+    comp = COMPONENTS[name]()
     assert check_layout([comp]) == [], type(comp).__name__
     R = regions()
     assert comp.width <= R.body.width and comp.height <= R.body.height, type(comp).__name__
@@ -390,3 +422,19 @@ def test_render_network_nodes_lit_by_activations():
     bright = [pixel(frame, n.get_center()).sum() for n in nodes]
     assert bright[0] < bright[1] < bright[2]
     assert np.abs(pixel(frame, nodes[2].get_center()) - rgb(T.TEACHER)).max() < 0.12
+
+
+def test_docstring_examples_run():
+    import doctest
+    import importlib
+
+    for name in ("theme", "layout", "network", "bars", "curves", "table", "scatter", "formula"):
+        mod = importlib.import_module(f"kdanim.viz.{name}")
+        result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, name
+
+
+def test_package_reexports_everything():
+    for name in viz.__all__:
+        assert getattr(viz, name) is not None
+    assert viz.theme.TEACHER == T.TEACHER

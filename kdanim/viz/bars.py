@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, UP, Line, Rectangle, Square, VGroup
+from manim import DOWN, UP, Animation, Line, Rectangle, VGroup, override_animate
 
 from . import theme as T
 
@@ -39,6 +39,19 @@ def _set_bar(bar: Rectangle, p: float, max_height: float, baseline_y: float):
     x = bar.get_center()[0]
     bar.stretch_to_fit_height(max(p * max_height, _MIN_H))
     bar.move_to([x, baseline_y, 0], aligned_edge=DOWN)
+
+
+class _ValuesTween(Animation):
+    """Tween a chart's values: every frame calls ``setter(interpolated values)``, so value
+    labels show the real intermediate numbers instead of morphing glyphs."""
+
+    def __init__(self, chart, start, end, setter, **kwargs):
+        self.start, self.end, self.setter = np.asarray(start, float), np.asarray(end, float), setter
+        super().__init__(chart, **kwargs)
+
+    def interpolate_mobject(self, alpha: float):
+        a = self.rate_func(alpha)
+        self.setter(np.clip((1 - a) * self.start + a * self.end, 0.0, 1.0))  # rate funcs may overshoot
 
 
 class ProbabilityBars(VGroup):
@@ -109,6 +122,7 @@ class ProbabilityBars(VGroup):
         self.bars = self._build_bars(bar_fill)
         self.class_labels = _class_labels(self.class_names, self.centers, 0.0, self.slot, label_size)
         self.add(self.bars, self.baseline, self.class_labels)
+        self.plot_area = VGroup(self.bars, self.baseline)  # foreign text must not cover the bars
         self.value_labels = VGroup()
         if show_values:
             self.value_labels = VGroup(*[self._value_label(i, p) for i, p in enumerate(self.values)])
@@ -150,6 +164,12 @@ class ProbabilityBars(VGroup):
             lab.become(new)
             lab.original_text = new.original_text
         return self
+
+    @override_animate(set_values)
+    def _animate_set_values(self, probs, anim_args=None):
+        """``chart.animate.set_values(p)``: bars glide and value labels count to ``p``."""
+        end = _check_probs(probs, len(self.class_names), "probs")
+        return _ValuesTween(self, self.values.copy(), end, self.set_values, **(anim_args or {}))
 
     def bar_top(self, i: int):
         """Top-centre point of bar ``i`` (e.g. to point an arrow at it)."""
@@ -221,6 +241,7 @@ class ComparedBars(VGroup):
         self.bars = self._build_bars()
         self.class_labels = _class_labels(self.class_names, self.centers, 0.0, self.slot, label_size)
         self.add(self.bars, self.baseline, self.class_labels)
+        self.plot_area = VGroup(self.bars, self.baseline)  # foreign text must not cover the bars
         if show_values is None:
             probe = T.text("0." + "0" * decimals, size=value_size)
             show_values = probe.width <= self.bar_width * 0.95
@@ -284,3 +305,12 @@ class ComparedBars(VGroup):
                 lab.become(new)
                 lab.original_text = new.original_text
         return self
+
+    @override_animate(set_values)
+    def _animate_set_values(self, name, probs, anim_args=None):
+        """``chart.animate.set_values(name, p)``: that group's bars glide (and labels count) to ``p``."""
+        if name not in self.values:
+            raise ValueError(f"unknown group {name!r}; groups are {self.names}")
+        end = _check_probs(probs, len(self.class_names), f"probs for {name!r}")
+        return _ValuesTween(self, self.values[name].copy(), end,
+                            lambda p: self.set_values(name, p), **(anim_args or {}))

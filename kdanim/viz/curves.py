@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, UP, Axes, Dot, Line, Rectangle, VGroup, VMobject
+from manim import DOWN, LEFT, RIGHT, UP, Axes, Dot, Line, VGroup, VMobject
 
 from . import theme as T
 
@@ -78,13 +78,6 @@ def text_axes(x_range, y_range, width, height, x_ticks, y_ticks, *, grid=True, t
     return axes, labels, lines
 
 
-def _area_rect(axes) -> Rectangle:
-    """An invisible rectangle over the axes' data area (the component's ``plot_area``)."""
-    lo, hi = axes.c2p(axes.x_range[0], axes.y_range[0]), axes.c2p(axes.x_range[1], axes.y_range[1])
-    r = Rectangle(width=hi[0] - lo[0], height=hi[1] - lo[1], stroke_opacity=0, fill_opacity=0, stroke_width=0)
-    return r.move_to((lo + hi) / 2)
-
-
 class CurvePlot(VGroup):
     """Line plots over epochs, revealed up to any (fractional) epoch.
 
@@ -153,7 +146,7 @@ class CurvePlot(VGroup):
             self.curve_group.add(c)
             self.head_group.add(h)
         self.show_heads = show_heads
-        self.add(self.grid, self.axes, self.tick_labels, self.curve_group, self.head_group, self.plot_area)
+        self.add(self.grid, self.axes, self.tick_labels, self.curve_group, self.head_group)
         self._build_labels(x_label, y_label, legend)
         self.revealed_points: dict[str, int] = {}
         self.reveal(self.x_max if revealed is None else revealed)
@@ -186,7 +179,7 @@ class CurvePlot(VGroup):
             y_ticks = [(t, format_tick(t, step)) for t in ticks]
         self.axes, self.tick_labels, self.grid = text_axes(
             (0, self.x_max), self.y_range, width, height, x_ticks, y_ticks)
-        self.plot_area = _area_rect(self.axes)
+        self.plot_area = self.axes  # the data area: no foreign text may cover it
 
     def _build_labels(self, x_label, y_label, legend):
         self.x_label = T.text(x_label, size=T.SMALL, color=T.MUTED) if x_label else VGroup()

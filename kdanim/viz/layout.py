@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from manim import Mobject, config
+from manim import Mobject, ValueTracker, config
 from manim.mobject.text.text_mobject import MarkupText, Paragraph, Text
 
 __all__ = [
@@ -136,7 +136,7 @@ _TEXT_TYPES = (Text, MarkupText, Paragraph)
 
 def _leaf_visible(m: Mobject) -> bool:
     """Whether a mobject with points draws anything (fill or stroke with opacity > 0)."""
-    if not m.has_points():
+    if not m.has_points() or isinstance(m, ValueTracker):  # a tracker's "point" is its value
         return False
     try:
         fill = np.max(np.asarray(m.get_fill_opacities(), dtype=float), initial=0.0)
@@ -186,7 +186,7 @@ def _collect(mob, allowed, owners, texts, plots, seen):
         _collect(sub, allowed, owners, texts, plots, seen)
 
 
-def check_layout(mobjects, frame=None, tol: float = 0.03) -> list[str]:
+def check_layout(mobjects, frame=None, tol: float = 0.03, keep_free=()) -> list[str]:
     """Layout problems of what is on screen: a list of one-line messages, empty when all is well.
 
     Checks that (1) every visible part of every mobject lies inside the frame, (2) no two
@@ -203,6 +203,15 @@ def check_layout(mobjects, frame=None, tol: float = 0.03) -> list[str]:
         A :class:`Region`, a ``(width, height)`` pair, or None for Manim's current frame.
     tol
         Tolerance in scene units.
+    keep_free
+        Regions nothing visible may enter, e.g. ``[regions().caption_safe]``.
+
+    Examples
+    --------
+    >>> from manim import RIGHT
+    >>> from kdanim.viz import theme as T
+    >>> check_layout([T.text("abc"), T.text("abc").shift(RIGHT * 0.2)])[0].split(" (")[0]
+    'Text("abc") overlaps Text("abc")'
     """
     if frame is None:
         frame = regions().frame
@@ -216,6 +225,10 @@ def check_layout(mobjects, frame=None, tol: float = 0.03) -> list[str]:
         if bbox is not None and not frame.contains(bbox, tol):
             l, r, b, t = bbox
             problems.append(f"{_describe(mob)} leaves the frame: x [{l:.2f}, {r:.2f}], y [{b:.2f}, {t:.2f}]")
+        for region in keep_free if bbox is not None else ():
+            dx, dy = _overlap(bbox, (region.left, region.right, region.bottom, region.top))
+            if dx > tol and dy > tol:
+                problems.append(f"{_describe(mob)} enters a region kept free (y [{region.bottom:.2f}, {region.top:.2f}])")
         _collect(mob, False, (), texts, plots, seen)
     for i in range(len(texts)):
         a, abox, aok, _ = texts[i]

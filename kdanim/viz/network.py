@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from manim import (
-    DOWN, UP, Animation, AnimationGroup, Circle, Line, Succession, VGroup, interpolate,
+    DOWN, Animation, AnimationGroup, Circle, Line, Succession, VGroup, interpolate,
 )
 from manim.utils.rate_functions import there_and_back, smooth
 
@@ -139,6 +139,7 @@ class NetworkDiagram(VGroup):
         self.edges = self._build_edges()
         self.labels = self._build_labels(label_size)
         self.add(self.edges, self.layers_groups, self.elisions, self.labels)
+        self.plot_area = self.layers_groups  # foreign text must not cover the node grid
         self.caption = None
         if caption:
             self.caption = T.text(caption, size=caption_size, color=T.MUTED)

@@ -8,7 +8,7 @@ import numpy as np
 from manim import DL, DOWN, DR, LEFT, RIGHT, UL, UP, UR, Dot, Rectangle, VGroup
 
 from . import theme as T
-from .curves import _area_rect, nice_step, text_axes
+from .curves import nice_step, text_axes
 
 __all__ = ["AccuracyParamsPlot", "DataScatter", "format_count"]
 
@@ -82,12 +82,12 @@ class AccuracyParamsPlot(VGroup):
         x_ticks = [(e, format_count(10.0 ** e)) for e in range(lo, hi + 1)]
         y_ticks = [(v, f"{v:g}") for v in np.arange(y_lo, y_hi + 1e-9, step)]
         self.axes, self.tick_labels, self.grid = text_axes((lo, hi), (y_lo, y_hi), width, height, x_ticks, y_ticks)
-        self.plot_area = _area_rect(self.axes)
+        self.plot_area = self.axes  # the data area: no foreign text may cover it
         self.dots = VGroup(*[
             Dot(self.axes.c2p(math.log10(p), 100 * a), radius=dot_radius, color=c, stroke_width=0)
             for _, p, a, c in self.entries
         ])
-        self.add(self.grid, self.axes, self.tick_labels, self.dots, self.plot_area)
+        self.add(self.grid, self.axes, self.tick_labels, self.dots)
         self.point_labels = self._place_labels(label_size)
         self.add(self.point_labels)
         self.x_label = T.text(x_label, size=T.SMALL, color=T.MUTED)
