@@ -13,8 +13,6 @@ import time
 import tracemalloc
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# as in `kdanim simulate` (kdanim/cli.py): one BLAS thread unless the environment says otherwise
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 

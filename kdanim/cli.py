@@ -4,15 +4,9 @@ import json
 import math
 import os
 
-# The simulator's matrices are small: extra BLAS threads buy nothing and, on a busy
-# 2-core machine, spin-wait for each other (measured: 0.8 s alone vs 5 s under load).
-# Must happen before numpy is first imported; an explicit setting in the environment wins.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import click
 
-import click  # noqa: E402
-
-from . import __version__  # noqa: E402
+from . import __version__
 from .sim.config import (
     DEFAULT_STUDENT, DEFAULT_TEACHER, MAX_EPOCHS, STUDENT_PRESETS, TEACHER_PRESETS,
     ConfigError, SimConfig, parse_widths, resolve_hidden,

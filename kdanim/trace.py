@@ -4,7 +4,7 @@ import hashlib
 import json
 import math
 import os
-import tempfile
+import secrets
 
 import numpy as np
 
@@ -73,9 +73,9 @@ def save(trace, path):
     text = dumps(trace)
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".kdanim-", suffix=".tmp", dir=directory)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with open(tmp, "x", encoding="utf-8") as f:  # ordinary permissions (umask), unlike mkstemp's 0600
             f.write(text)
         os.replace(tmp, path)
     except BaseException:
@@ -315,6 +315,12 @@ def validate(obj):
         _accuracy(_key(s, "test_accuracy", w), f"{w}.test_accuracy")
         _accuracy(_key(s, "agreement", w), f"{w}.agreement")
         _num(_key(s, "latency_us", w), f"{w}.latency_us", 0.0)
+        if m != "teacher":
+            kls = _key(s, "probe_kl", w)
+            if not isinstance(kls, list) or len(kls) != K:
+                raise TraceError(f"{w}.probe_kl: expected a list of {K} numbers")
+            for i, v in enumerate(kls):
+                _num(v, f"{w}.probe_kl[{i}]", -KL_TOLERANCE)
 
     measured = _key(obj, "measured", "trace")
     _int(_key(measured, "latency_repeats", "measured"), "measured.latency_repeats", 0)

@@ -22,7 +22,8 @@ class TeacherAndStudent(Chapter):
         s = self.summary[model]
         n = len(s["hidden"])
         caption = f"{n} hidden layer{'s' if n > 1 else ''} · {facts.fmt_int(s['params'])} params"
-        d = NetworkDiagram(net["layers"], net["weights"], net["weight_scale"], color=color, caption=caption)
+        # Each layer pair is scaled by its own strongest group weight, so structure shows in every layer.
+        d = NetworkDiagram(net["layers"], net["weights"], None, color=color, caption=caption)
         return layout.fit_in(d, region)
 
     def body(self):

@@ -92,3 +92,20 @@ def test_config_from_options_defaults():
     cfg = config_from_options(tau=3.0, alpha=0.5, epochs=100, seed=0, teacher=None, teacher_hidden=None,
                               student=None, student_hidden=None, unrelated="ignored")
     assert cfg.teacher_preset == "small" and cfg.student_hidden == (114,)
+
+
+def test_top_level_cli_py_runs_the_same_command(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "t.json"
+    proc = subprocess.run([sys.executable, str(root / "cli.py"), "simulate", "--epochs", "1", "--teacher-hidden",
+                           "8", "--out", str(out), "--json"], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["teacher"]["hidden"] == [8]
+    tr.load(out)
+    proc = subprocess.run([sys.executable, str(root / "cli.py"), "simulate", "--alpha", "2"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and "'--alpha'" in proc.stderr

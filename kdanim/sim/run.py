@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import __version__
 from ..trace import SCHEMA, canonical
+from ._blas import blas_threads
 from .config import CLASS_NAMES, SUPERCLASSES, SimConfig
 from .data import make_dataset
 from .losses import kl_divergence, softmax
@@ -69,8 +70,14 @@ def _network(model, x_probe, initial_probe_probs=None):
 def simulate(config=None, *, measure_latency=True, on_epoch=None):
     """Train the teacher, the scratch student and the distilled student; return the trace dict.
 
-    on_epoch(model_name, epoch, epochs), if given, is called after every epoch of every model.
+    on_epoch(model_name, epoch, epochs), if given, is called after every epoch of every model
+    (model_name is "teacher", "scratch" or "distilled"). Runs with one BLAS thread.
     """
+    with blas_threads(1):
+        return _simulate(config, measure_latency, on_epoch)
+
+
+def _simulate(config, measure_latency, on_epoch):
     cfg = config if config is not None else SimConfig()
     cfg.validate()
     # independent streams: data, teacher init, teacher batch order, student init, student batch order
@@ -150,6 +157,9 @@ def simulate(config=None, *, measure_latency=True, on_epoch=None):
             "agreement": float((pred == t_pred).mean()),
             "latency_us": measure_latency_us(model, x_test) if measure_latency else 0.0,
         }
+        if name != "teacher":  # KL(teacher ‖ student) at τ for each probe, for the prediction chapter
+            z_probe = model.forward(x_probe, keep=False)
+            summary[name]["probe_kl"] = [kl_divergence(t_probe[i], z_probe[i], cfg.tau) for i in range(K)]
 
     sample = np.arange(min(SAMPLE_2D, len(data.y_pool)))
     # plain Python types, floats at 6 significant digits: the same values a saved file holds
