@@ -62,6 +62,7 @@ def _cached_default_trace() -> dict:
     if path.exists():
         return tracemod.load(path)
     tr = simulate(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tracemod.save(tr, path)
     return tr
 
@@ -108,6 +109,7 @@ class Chapter(Scene):
         self.regions = layout.regions()
         self.lines: list[Line] = []
         self.beats: list[str] = []
+        self.beat_spans: list[tuple[float, float]] = []  # (start, end) of each beat's speech
         self._chapter_start = 0.0
 
     def construct(self) -> None:
@@ -175,6 +177,7 @@ class Chapter(Scene):
         left = start + duration - self.renderer.time
         if left > 1e-3:
             self.wait(left)
+        self.beat_spans.append((start - self._chapter_start, self.renderer.time - self._chapter_start))
         self.wait(pause)
         if self.ctx.check_layout:
             self._check_beat_end()
@@ -225,6 +228,7 @@ class Chapter(Scene):
             "title": self.title,
             "duration": self.renderer.time - self._chapter_start,
             "beats": self.beats,
+            "beat_spans": self.beat_spans,
             "lines": [l.__dict__ for l in self.lines],
         }
 

@@ -3,6 +3,7 @@
 import json
 import math
 import os
+from pathlib import Path
 
 import click
 
@@ -165,3 +166,157 @@ def simulate(out, as_json, **kw):
         return
     click.echo(format_summary(trace))
     click.echo(f"trace hash: {content_hash(trace)[:16]}" + (f" · written to {out}" if out else ""))
+
+
+# -- rendering ---------------------------------------------------------------
+
+QUALITY_CHOICES = ["low", "medium", "high", "4k"]
+
+
+class ChapterList(click.ParamType):
+    """Comma-separated chapter numbers, e.g. 2,5 (see `kdanim chapters`)."""
+
+    name = "N,N,..."
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        from scenes import SCENES_IN_ORDER
+
+        valid = {c.number for c in SCENES_IN_ORDER}
+        out = []
+        for part in str(value).split(","):
+            part = part.strip()
+            if not part.isdigit() or int(part) not in valid:
+                self.fail(f"{part!r} is not a chapter number (1–{max(valid)}; see `kdanim chapters`).", param, ctx)
+            if int(part) not in out:
+                out.append(int(part))
+        return sorted(out)
+
+
+def _load_trace_option(path):
+    from .trace import TraceError, load
+
+    try:
+        return load(path)
+    except (TraceError, OSError, ValueError) as e:
+        raise click.BadParameter(f"{path}: {e}", param_hint="'--trace'") from None
+
+
+def _simulated_trace(config, quiet):
+    """The trace for ``config``, from the cache or simulated now (and cached)."""
+    from .paths import cache_dir, config_key
+    from .sim import simulate as run_simulation
+    from .trace import TraceError, load, save
+
+    path = cache_dir() / "traces" / f"{config_key(config)}.json"
+    if path.exists():
+        try:
+            return load(path)
+        except TraceError:
+            pass  # a damaged cache entry: simulate again
+    if not quiet:
+        click.echo("simulating teacher, student from scratch and distilled student ...", err=True)
+    tr = run_simulation(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save(tr, path)
+    return tr
+
+
+def _probe_index(value, names):
+    if value is None:
+        return 0
+    if value in names:
+        return names.index(value)
+    if str(value).isdigit() and int(value) < len(names):
+        return int(value)
+    raise click.BadParameter(f"{value!r} is not a class: choose one of {', '.join(names)} (or 0–{len(names) - 1}).",
+                             param_hint="'--probe-class'")
+
+
+@main.command(epilog="\b\nExamples:\n  kdanim render --tau 3 --alpha 0.5\n"
+                     "  kdanim render --trace trace.json --quality low --chapters 4,6 --out preview/\n"
+                     "  kdanim render --preview --out stills/")
+@sim_options
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False), default=None,
+              help="Render this saved trace instead of simulating (not with simulator options).")
+@click.option("--out", type=click.Path(file_okay=False), default="kdanim-out", show_default=True,
+              help="Output folder: lesson.mp4, subtitles, transcript, chapters, thumbnail, trace, manifest.")
+@click.option("--quality", type=click.Choice(QUALITY_CHOICES), default="high", show_default=True,
+              help="low 480p15 · medium 720p30 · high 1080p60 · 4k 2160p60 (Manim's presets).")
+@click.option("--format", "fmt", type=click.Choice(["mp4", "webm", "gif"]), default="mp4", show_default=True,
+              help="Container of the video (gif has no audio).")
+@click.option("--chapters", type=ChapterList(), default=None, help="Only these chapters, e.g. 2,5.")
+@click.option("--probe-class", default=None,
+              help="Class of the input shown in the soft-label and prediction chapters (name or index).")
+@click.option("--voice", type=click.Choice(["piper", "espeak", "none"]), default="piper", show_default=True,
+              help="piper: offline neural voice · espeak: espeak-ng · none: silent, subtitles only.")
+@click.option("--voice-model", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Another Piper .onnx voice (with its .onnx.json beside it).")
+@click.option("--preview", is_flag=True, help="Write one PNG per chapter (its last beat) instead of a video.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Render chapters in this many parallel processes.")
+@click.option("--no-cache", is_flag=True, help="Render every chapter again even if a cached render exists.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.option("-v", "--verbose", is_flag=True, help="Show Manim's own log.")
+@click.pass_context
+def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voice_model, preview, jobs,
+           no_cache, quiet, verbose, **sim_kw):
+    """Render the narrated lesson video of a distillation run.
+
+    Simulates the run (or reuses a cached trace of the same parameters, or
+    renders --trace), renders every chapter with Manim, and writes the lesson
+    folder. Chapters already rendered with the same inputs come from the cache.
+    """
+    from .media import MediaError
+    from .narration.voices import VoiceUnavailable
+    from .render import RenderOptions, render_lesson
+
+    given = [n for n in SIM_OPTION_NAMES
+             if ctx.get_parameter_source(n) not in (click.core.ParameterSource.DEFAULT, None)]
+    if trace_path and given:
+        raise click.UsageError(f"--trace renders a saved run: it cannot be combined with "
+                               f"--{given[0].replace('_', '-')}.")
+    _check_out_dir(out)
+    if trace_path:
+        tr = _load_trace_option(trace_path)
+    else:
+        tr = _simulated_trace(config_from_options(**sim_kw), quiet)
+    opts = RenderOptions(quality=quality, voice=voice, voice_model=voice_model,
+                         probe_class=_probe_index(probe_class, tr["classes"]["names"]),
+                         chapters=chapters, preview=preview, jobs=jobs, verbose=verbose,
+                         use_cache=not no_cache)
+    progress = None if quiet else (lambda line: click.echo(line, err=True))
+    try:
+        from .narration.voices import get_voice
+
+        get_voice(voice, model_path=voice_model)  # fail now, not after the first chapter
+        manifest = render_lesson(tr, opts, Path(out), fmt=fmt, progress=progress)
+    except (VoiceUnavailable, MediaError) as e:
+        raise click.ClickException(str(e)) from None
+    except OSError as e:
+        raise click.ClickException(f"could not write {out}: {e.strerror or e}") from None
+    if not quiet:
+        if preview:
+            click.echo(f"wrote {len(manifest['preview'])} preview stills to {out}/", err=True)
+        else:
+            click.echo(f"wrote {out}/lesson.{fmt} ({manifest['duration']:.0f} s, "
+                       f"{len(manifest['chapters'])} chapters) and its subtitles, transcript and manifest", err=True)
+
+
+def _check_out_dir(out):
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise click.BadParameter(f"{out!r} exists and is not a folder.", param_hint="'--out'")
+    parent = p if p.exists() else next((a for a in p.absolute().parents if a.exists()), None)
+    if parent is None or not os.access(parent, os.W_OK):
+        raise click.BadParameter(f"{out!r} is not writable.", param_hint="'--out'")
+
+
+@main.command(epilog="\b\nExample:\n  kdanim chapters")
+def chapters():
+    """List the lesson's chapters."""
+    from scenes import SCENES_IN_ORDER
+
+    for c in SCENES_IN_ORDER:
+        click.echo(f"{c.number:2d}  {c.title:<28} {c.__module__.split('.')[-1] + '.py':<22} {c.__name__}")

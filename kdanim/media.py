@@ -144,8 +144,11 @@ def concat_videos(paths, out) -> list[float]:
             streams.append(c.streams.video[0])
         ref = streams[0]
         for p, s in zip(paths[1:], streams[1:]):
-            a = (ref.codec_context.name, ref.codec_context.width, ref.codec_context.height, ref.average_rate)
-            b = (s.codec_context.name, s.codec_context.width, s.codec_context.height, s.average_rate)
+            # The nominal rate: a file's *average* rate drifts with its length (15.0001 fps).
+            a = (ref.codec_context.name, ref.codec_context.width, ref.codec_context.height,
+                 ref.base_rate or ref.guessed_rate)
+            b = (s.codec_context.name, s.codec_context.width, s.codec_context.height,
+                 s.base_rate or s.guessed_rate)
             if a != b:
                 raise MediaError(f"{p}: {b[0]} {b[1]}x{b[2]} at {b[3]} fps cannot be joined to "
                                  f"{paths[0].name} ({a[0]} {a[1]}x{a[2]} at {a[3]} fps) without re-encoding")

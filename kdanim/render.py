@@ -267,7 +267,8 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
         write_transcript(transcript, staging / "transcript.md", header=header,
                          chapter_times=[c[0] for c in chapters])
         write_chapters_txt(chapters, staging / "chapters.txt")
-        thumb_t = offsets[0] + min(3.0, results[0].timeline["duration"] / 2) if results else 0.0
+        # The thumbnail: the first chapter at the end of its first beat (the title card in chapter 1).
+        thumb_t = offsets[0] + max(results[0].timeline["beat_spans"][0][1] - 0.1, 0.0)
         media.grab_frame(joined, thumb_t, staging / "thumbnail.png")
         tracemod.save(trace, staging / "trace.json")
         files = [names["video"], "lesson.srt", "lesson.vtt", "transcript.md", "chapters.txt",

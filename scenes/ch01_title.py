@@ -33,8 +33,8 @@ class TitleAndIdea(Chapter):
         self.beat(
             f"This lesson is built from a real experiment in knowledge distillation. "
             f"A teacher network with {say.count(t['params'])} parameters teaches a student "
-            f"with {say.count(st['params'])}, at temperature {say.decimal(cfg['tau'])} "
-            f"and alpha {say.decimal(cfg['alpha'])}.",
+            f"with {say.count(st['params'])}, at temperature {say.number(cfg['tau'])} "
+            f"and alpha {say.number(cfg['alpha'])}.",
             [Write(name), FadeIn(sub)],
             LaggedStart(*[FadeIn(c, shift=0.2 * UP) for c in card], lag_ratio=0.4),
         )

@@ -45,7 +45,7 @@ class SoftLabels(Chapter):
             bars.animate.set_values("τ = 1", p1),
         )
         self.beat(
-            f"At temperature {say.decimal(tau)}, the same logits give a softer distribution: "
+            f"At temperature {say.number(tau)}, the same logits give a softer distribution: "
             f"{names[k]} drops to {say.percent(pt[k])} and {names[second]} rises to {say.percent(pt[second])}. "
             f"The similarity between {names[k]} and {names[second]} is now plain to see.",
             bars.animate.set_values(tau_label, pt),
@@ -74,14 +74,14 @@ class SoftLabels(Chapter):
         sweep.add_updater(follow)
         readout.add_updater(show_tau)
         with self.narrated(
-            f"Watch what happens as tau climbs from one to {say.decimal(SWEEP_MAX)}: the bars flatten toward "
+            f"Watch what happens as tau climbs from one to {say.number(SWEEP_MAX)}: the bars flatten toward "
             f"uniform, and the small classes, the dark knowledge, light up. "
             f"As tau falls back to one, the distribution sharpens again."
         ) as timer:
             self.play(t.animate.set_value(SWEEP_MAX), run_time=timer.duration * 0.55, rate_func=smooth)
             self.play(t.animate.set_value(1.0), run_time=timer.duration * 0.45, rate_func=smooth)
         self.beat(
-            f"This run distils at tau equals {say.decimal(tau)}: soft enough to show which classes "
+            f"This run distils at tau equals {say.number(tau)}: soft enough to show which classes "
             f"resemble each other, sharp enough to keep the right answer on top.",
             t.animate.set_value(tau),
         )

@@ -47,7 +47,7 @@ class DistillationLoss(Chapter):
         layout.fit_in(VGroup(formula, box_s, meaning), self.regions.body)
         self.beat(
             f"With alpha equal to zero the student learns from the hard labels alone; with alpha equal to one, "
-            f"from the teacher alone. This run uses alpha {say.decimal(alpha)}.",
+            f"from the teacher alone. This run uses alpha {say.number(alpha)}.",
             FadeOut(box_s),
             FadeIn(meaning[0]),
             FadeIn(meaning[1]),
@@ -56,7 +56,7 @@ class DistillationLoss(Chapter):
         box_t = SurroundingRectangle(formula.tau_sq, color=T.SOFT, buff=0.06)
         self.beat(
             f"Why tau squared? Softening by tau shrinks the soft part's gradients by about one over tau squared. "
-            f"Multiplying by tau squared, here {say.decimal(tau * tau)}, keeps both parts comparable "
+            f"Multiplying by tau squared, here {say.number(tau * tau)}, keeps both parts comparable "
             f"at any temperature, as Hinton and colleagues proposed in 2015.",
             Create(box_t),
             Indicate(formula.tau_sq, color=T.SOFT),

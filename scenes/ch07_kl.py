@@ -27,7 +27,7 @@ class KLDivergence(Chapter):
         plot.reveal(0)
         self.beat(
             f"How close is the student to the teacher? The KL divergence from teacher to student, "
-            f"measured on the test set at tau {say.decimal(cfg['tau'])}, answers that. The goal is zero.",
+            f"measured on the test set at tau {say.number(cfg['tau'])}, answers that. The goal is zero.",
             [FadeIn(plot), FadeIn(goal)],
         )
         e = ValueTracker(0.0)

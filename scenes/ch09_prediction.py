@@ -50,7 +50,7 @@ class APrediction(Chapter):
         foot = VGroup(kl_text, note).arrange(DOWN, buff=0.15)
         layout.fit_in(foot, self.regions.footer)
         self.beat(
-            f"For this example the KL divergence between them, at tau {say.decimal(self.config_['tau'])}, "
+            f"For this example the KL divergence between them, at tau {say.number(self.config_['tau'])}, "
             f"is {say.decimal(kl, places=4)}. Lower means closer; zero would be a perfect copy.",
             FadeIn(foot),
             Indicate(kl_text, color=T.KL),

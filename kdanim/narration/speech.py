@@ -21,7 +21,7 @@ import math
 import re
 
 __all__ = [
-    "percent", "points", "points_vs", "count", "decimal", "ratio", "micros",
+    "percent", "points", "points_vs", "count", "decimal", "number", "ratio", "micros",
     "split_cues", "wrap_cue", "sentences",
 ]
 
@@ -51,9 +51,23 @@ def _fmt(v: float, digits: int) -> str:
 # ---------------------------------------------------------------- numbers
 
 def percent(x, digits: int = 0) -> str:
-    """A fraction as spoken percent: 0.8612 -> '86 percent', digits=1 -> '86.1 percent'."""
+    """A fraction as spoken percent: 0.8612 -> '86 percent', digits=1 -> '86.1 percent'.
+
+    A value that would round to 100 (or 0) without being it is said the way a
+    lecturer would: 0.997 -> 'over 99 percent', 0.003 -> 'under 1 percent'.
+    """
     v = _finite(x, "percent") * 100.0
+    step = 10.0 ** -digits
+    if 100.0 - step / 2 <= v < 100.0:
+        return f"over {_fmt(100.0 - step, digits)} percent"
+    if 0.0 < v < step / 2:
+        return f"under {_fmt(step, digits)} percent"
     return f"{_fmt(v, digits)} percent"
+
+
+def number(x) -> str:
+    """A parameter value as written by the user: 3.0 -> '3', 0.5 -> '0.5', 2.25 -> '2.25'."""
+    return f"{_finite(x, 'number'):g}"
 
 
 def points(diff, digits: int | None = None) -> str:
