@@ -14,8 +14,10 @@ from kdanim.narration.speech import (
     (0.8, 1, "80 percent"),
     (1.0, 0, "100 percent"),
     (0.0, 0, "0 percent"),
-    (0.004, 0, "0 percent"),
-    (0.995, 0, "100 percent"),
+    (0.004, 0, "under 1 percent"),
+    (0.997, 0, "over 99 percent"),
+    (0.9951, 1, "99.5 percent"),
+    (0.995, 0, "over 99 percent"),
 ])
 def test_percent(x, digits, want):
     assert percent(x, digits) == want
