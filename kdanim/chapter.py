@@ -93,8 +93,10 @@ class Chapter(Scene):
 
     number: ClassVar[int] = 0
     title: ClassVar[str] = ""
-    #: Top-level trace keys this chapter reads (for per-chapter render caching).
-    reads: ClassVar[tuple[str, ...]] = ("config", "classes", "summary")
+    #: Dotted trace paths this chapter reads ("config.tau", "summary", "*" = all): its render
+    #: is cached under them, so a change elsewhere in the trace does not re-render it.
+    #: A test checks that every value a chapter uses is covered.
+    reads: ClassVar[tuple[str, ...]] = ("*",)
     #: Set by the renderer; plain `manim render` builds one from the environment.
     context: ClassVar[LessonContext | None] = None
 

@@ -65,9 +65,19 @@ def code_version() -> str:
     return h.hexdigest()[:16]
 
 
+def trace_part(trace: dict, path: str):
+    """The part of a trace named by a dotted path ("config.tau", "summary", or "*" for all)."""
+    if path == "*":
+        return trace
+    node = trace
+    for key in path.split("."):
+        node = node[key]
+    return node
+
+
 def chapter_key(chapter_cls, trace: dict, opts: RenderOptions, code: str) -> str:
     """Cache key of one rendered chapter: code, the trace parts it reads, quality, voice, probe."""
-    parts = {k: trace[k] for k in chapter_cls.reads}
+    parts = {p: trace_part(trace, p) for p in chapter_cls.reads}
     blob = json.dumps(
         {
             "code": code,

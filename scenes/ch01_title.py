@@ -11,7 +11,9 @@ from kdanim.viz import layout, theme as T
 class TitleAndIdea(Chapter):
     number = 1
     title = "The idea"
-    reads = ("config", "summary", "probes", "classes")
+    reads = ("classes.names", "config.tau", "config.alpha", "config.epochs", "config.seed",
+             "probes.teacher_probs_tau", "summary.teacher.hidden", "summary.teacher.params",
+             "summary.distilled.hidden", "summary.distilled.params")
 
     def body(self):
         cfg, s = self.config_, self.summary

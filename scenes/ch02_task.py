@@ -14,7 +14,8 @@ def _spoken_list(words):
 class TheTask(Chapter):
     number = 2
     title = "The task"
-    reads = ("config", "classes", "data")
+    reads = ("classes", "config.n_classes", "config.n_features", "config.n_test", "config.n_train",
+             "config.teacher_n_train", "data.sample_2d", "data.sample_labels")
 
     def body(self):
         cfg, names = self.config_, self.class_names

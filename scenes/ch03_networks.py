@@ -15,7 +15,9 @@ def _widths(hidden):
 class TeacherAndStudent(Chapter):
     number = 3
     title = "Teacher and student"
-    reads = ("config", "summary", "networks", "probes", "epochs", "classes")
+    reads = ("classes.names", "epochs", "networks.teacher", "networks.distilled", "probes.labels",
+             "probes.teacher_probs", "summary.teacher.hidden", "summary.teacher.params",
+             "summary.distilled.hidden", "summary.distilled.params")
 
     def _diagram(self, model, color, region):
         net = self.trace["networks"][model]

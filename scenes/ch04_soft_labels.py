@@ -16,7 +16,8 @@ SWEEP_MAX = 10.0
 class SoftLabels(Chapter):
     number = 4
     title = "Soft labels and temperature"
-    reads = ("config", "probes", "classes")
+    reads = ("classes.names", "config.tau", "probes.teacher_logits", "probes.teacher_probs",
+             "probes.teacher_probs_tau")
 
     def body(self):
         cfg, names, k = self.config_, self.class_names, self.probe

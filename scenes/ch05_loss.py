@@ -11,7 +11,7 @@ from kdanim.viz import KDLossFormula, layout, theme as T
 class DistillationLoss(Chapter):
     number = 5
     title = "The distillation loss"
-    reads = ("config",)
+    reads = ("config.tau", "config.alpha")
 
     def body(self):
         cfg = self.config_

@@ -25,7 +25,7 @@ def at_epoch(rows, key, e):
 class Training(Chapter):
     number = 6
     title = "Training"
-    reads = ("config", "epochs", "probes", "classes")
+    reads = ("classes.names", "config.tau", "epochs", "probes.teacher_probs_tau")
 
     def body(self):
         cfg, names, k = self.config_, self.class_names, self.probe

@@ -11,7 +11,7 @@ from kdanim.viz import ComparedBars, CurvePlot, layout, theme as T
 class KLDivergence(Chapter):
     number = 7
     title = "KL divergence"
-    reads = ("config", "epochs", "probes", "classes")
+    reads = ("classes.names", "config.tau", "epochs", "probes.teacher_probs_tau")
 
     def body(self):
         cfg, names, k = self.config_, self.class_names, self.probe

@@ -13,7 +13,7 @@ MODELS = (("teacher", "Teacher"), ("scratch", "Student, from scratch"), ("distil
 class CompressionResults(Chapter):
     number = 8
     title = "Compression results"
-    reads = ("summary", "config")
+    reads = ("summary",)
 
     def body(self):
         s = self.summary

@@ -11,7 +11,8 @@ from kdanim.viz import ComparedBars, layout, theme as T
 class APrediction(Chapter):
     number = 9
     title = "A prediction"
-    reads = ("probes", "epochs", "classes", "config", "summary")
+    reads = ("classes.names", "config.tau", "epochs", "probes.labels", "probes.teacher_probs",
+             "summary.distilled.probe_kl")
 
     def body(self):
         names, k = self.class_names, self.probe

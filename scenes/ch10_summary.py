@@ -12,7 +12,7 @@ from kdanim.viz import layout, theme as T
 class Summary(Chapter):
     number = 10
     title = "Summary"
-    reads = ("summary", "config")
+    reads = ("*",)  # it shows the hash of the whole trace
 
     def body(self):
         s, cfg = self.summary, self.config_

@@ -79,3 +79,34 @@ def test_probe_class_changes_the_prediction_chapter(trace, tmp_path):
     # Manim's Text keeps its string without spaces.
     assert f"trueclass:{names[0]}" in seen0
     assert f"trueclass:{names[3]}" in " | ".join(ctx.seen_text)
+
+
+class Tracked(dict):
+    """A trace that records the dotted path of every value read from it."""
+
+    def __init__(self, data, log, prefix=()):
+        super().__init__(data)
+        self._log, self._prefix = log, prefix
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        path = self._prefix + (key,)
+        if isinstance(value, dict):
+            return Tracked(value, self._log, path)
+        self._log.add(".".join(path))
+        return value
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+
+@pytest.mark.parametrize("chapter_cls", SCENES_IN_ORDER, ids=lambda c: c.__name__)
+def test_chapter_declares_what_it_reads(chapter_cls, trace, tmp_path):
+    """The render cache keys a chapter by `reads`: it must cover every trace value the chapter uses."""
+    used = set()
+    run_chapter(chapter_cls, Tracked(trace, used), tmp_path)
+    if "*" in chapter_cls.reads:
+        return
+    uncovered = sorted(u for u in used
+                       if not any(u == r or u.startswith(r + ".") for r in chapter_cls.reads))
+    assert not uncovered, f"{chapter_cls.__name__}.reads misses {uncovered}"
