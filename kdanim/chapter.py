@@ -20,6 +20,8 @@ __all__ = ["Chapter", "LessonContext", "Line", "default_context"]
 #: Silence between two cue chunks of one beat, and after every beat (seconds).
 CHUNK_GAP = 0.15
 BEAT_PAUSE = 0.45
+#: How long a step that only fades things out takes.
+EXIT_TIME = 0.5
 
 
 @dataclass(frozen=True)
@@ -199,18 +201,22 @@ class Chapter(Scene):
              weights: Iterable[float] | None = None, min_step: float = 0.5) -> None:
         """Narrate ``text`` while playing ``steps`` one after the other, stretched to the speech.
 
-        A step is an animation or a list of animations played together. The
-        speech time is shared between the steps by ``weights`` (equal by default).
+        A step is an animation or a list of animations played together. A
+        step made only of ``FadeOut`` clears the stage quickly (``EXIT_TIME``)
+        instead of taking a share of the speech; the rest of the speech time is
+        shared between the other steps by ``weights`` (equal by default).
         """
-        steps = [s for s in steps if s is not None]
+        steps = [list(s) if isinstance(s, (list, tuple)) else [s] for s in steps if s is not None]
         with self.narrated(text, pause=pause) as timer:
             if not steps:
                 return
             w = list(weights) if weights is not None else [1.0] * len(steps)
-            total = sum(w)
-            for step, wi in zip(steps, w):
-                anims = list(step) if isinstance(step, (list, tuple)) else [step]
-                self.play(*anims, run_time=max(timer.duration * wi / total, min_step))
+            exits = [all(isinstance(a, FadeOut) for a in anims) for anims in steps]
+            spoken = max(timer.duration - EXIT_TIME * sum(exits), 0.0)
+            total = sum(wi for wi, e in zip(w, exits) if not e) or 1.0
+            for anims, wi, exit_ in zip(steps, w, exits):
+                run_time = EXIT_TIME if exit_ else max(spoken * wi / total, min_step)
+                self.play(*anims, run_time=run_time)
 
     def clear_body(self, *keep) -> Animation:
         """An animation fading out everything but the header (and ``keep``)."""

@@ -295,7 +295,7 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
     except (VoiceUnavailable, MediaError) as e:
         raise click.ClickException(str(e)) from None
     except OSError as e:
-        raise click.ClickException(f"could not write {out}: {e.strerror or e}") from None
+        raise click.ClickException(f"could not write {e.filename or out}: {e.strerror or e}") from None
     if not quiet:
         if preview:
             click.echo(f"wrote {len(manifest['preview'])} preview stills to {out}/", err=True)
@@ -309,7 +309,9 @@ def _check_out_dir(out):
     if p.exists() and not p.is_dir():
         raise click.BadParameter(f"{out!r} exists and is not a folder.", param_hint="'--out'")
     parent = p if p.exists() else next((a for a in p.absolute().parents if a.exists()), None)
-    if parent is None or not os.access(parent, os.W_OK):
+    if parent is not None and not parent.is_dir():
+        raise click.BadParameter(f"{out!r} cannot be made: {str(parent)!r} is a file.", param_hint="'--out'")
+    if parent is None or not os.access(parent, os.W_OK | os.X_OK):
         raise click.BadParameter(f"{out!r} is not writable.", param_hint="'--out'")
 
 
@@ -320,3 +322,95 @@ def chapters():
 
     for c in SCENES_IN_ORDER:
         click.echo(f"{c.number:2d}  {c.title:<28} {c.__module__.split('.')[-1] + '.py':<22} {c.__name__}")
+
+
+# -- doctor and cache --------------------------------------------------------
+
+@main.command(epilog="\b\nExample:\n  kdanim doctor")
+def doctor():
+    """Check that this machine can render: Python, cairo/pango, PyAV, voices, LaTeX, disk.
+
+    Prints one line per check (✓ fine, ✗ missing, ! optional and missing) and
+    what to install for anything missing. Exits 1 if a required check fails.
+    """
+    from .doctor import checks
+
+    failed = False
+    for c in checks():
+        mark = "✓" if c.ok else ("✗" if c.required else "!")
+        line = f"{mark} {c.name:<27} {c.detail}"
+        if not c.ok:
+            line += f"\n  {'→ install' if c.required else '→ optional'}: {c.fix}"
+            failed = failed or c.required
+        click.echo(line)
+    if failed:
+        click.echo("some required parts are missing: install them as shown above.", err=True)
+        raise SystemExit(1)
+    click.echo("ready to render.")
+
+
+CACHE_PARTS = {"chapters": "rendered chapters", "traces": "simulated runs", "voice": "synthesized narration"}
+
+
+@main.group(cls=_Group, epilog="\b\nExamples:\n  kdanim cache path\n  kdanim cache clear --what chapters")
+def cache():
+    """Show or clear kdanim's cache folder.
+
+    The cache is $KDANIM_CACHE, else $XDG_CACHE_HOME/kdanim, else
+    ~/.cache/kdanim. It holds chapters/ (rendered chapters, keyed by the code,
+    the trace parts each chapter reads, quality, voice and probe class),
+    traces/ (simulated runs, keyed by their parameters) and voice/
+    (synthesized narration, keyed by text, voice and settings).
+    """
+
+
+@cache.command("path", epilog="\b\nExample:\n  kdanim cache path")
+def cache_path():
+    """Print the cache folder and the size of each part."""
+    from .paths import cache_dir
+
+    root = cache_dir()
+    click.echo(str(root))
+    for part, what in CACHE_PARTS.items():
+        n, size = _folder_size(root / part)
+        click.echo(f"  {part + '/':<10} {what:<22} {n:6d} files {size / 1e6:9.1f} MB", err=True)
+
+
+def _folder_size(folder):
+    n = size = 0
+    for dirpath, _, files in os.walk(folder):
+        for name in files:
+            try:
+                size += os.lstat(os.path.join(dirpath, name)).st_size
+                n += 1
+            except OSError:
+                pass
+    return n, size
+
+
+@cache.command("clear", epilog="\b\nExamples:\n  kdanim cache clear\n  kdanim cache clear --what voice")
+@click.option("--what", type=click.Choice(["all", *CACHE_PARTS]), default="all", show_default=True,
+              help="Which part of the cache to delete.")
+def cache_clear(what):
+    """Delete cached chapters, traces and/or synthesized narration."""
+    import shutil
+
+    from .paths import cache_dir
+
+    root = cache_dir()
+    parts = list(CACHE_PARTS) if what == "all" else [what]
+    total_n = total_size = 0
+    for part in parts:
+        folder = root / part
+        if not folder.exists():
+            continue
+        n, size = _folder_size(folder)
+        # Rename first so a render running meanwhile never sees a half-deleted part.
+        trash = root / f".trash-{part}-{os.getpid()}"
+        try:
+            os.replace(folder, trash)
+            shutil.rmtree(trash)
+        except OSError as e:
+            raise click.ClickException(f"cannot clear {folder}: {e.strerror or e}") from None
+        total_n, total_size = total_n + n, total_size + size
+    click.echo(f"cleared {', '.join(parts)} in {root}: {total_n} files, {total_size / 1e6:.1f} MB")

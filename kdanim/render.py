@@ -156,16 +156,44 @@ def _render_cached(args) -> ChapterResult:
     try:
         res = render_chapter(chapter_cls, trace, opts, work)
         staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=_ensure(entry.parent)))
-        shutil.copy2(res.still if opts.preview else res.video, staging / name)
-        (staging / "timeline.json").write_text(json.dumps(res.timeline, indent=1))
-        if entry.exists():
-            shutil.rmtree(entry)
-        os.replace(staging, entry)
+        try:
+            shutil.copy2(res.still if opts.preview else res.video, staging / name)
+            (staging / "timeline.json").write_text(json.dumps(res.timeline, indent=1))
+            if not _file_entry(staging, entry, name, replace=not opts.use_cache):
+                res.timeline = json.loads(meta.read_text())  # another process filed it first: use theirs
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)  # interrupted: leave no half-filed entry
+            raise
         path = entry / name
         res.video, res.still = (None, path) if opts.preview else (path, None)
         return res
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _file_entry(staging: Path, entry: Path, name: str, replace: bool) -> bool:
+    """Rename the finished ``staging`` folder to the cache ``entry``; False if an equal entry won.
+
+    Two renders (other processes) may file the same key at the same moment:
+    the rename is atomic, and whoever comes second keeps the first one's
+    complete entry (same key, same inputs) instead of failing. ``replace``
+    (--no-cache) swaps an existing entry for the new render.
+    """
+    try:
+        os.replace(staging, entry)  # fails (ENOTEMPTY/EEXIST) when the entry exists
+        return True
+    except OSError:
+        if not entry.is_dir():
+            raise
+    complete = (entry / "timeline.json").is_file() and (entry / name).is_file()
+    if complete and not replace:
+        shutil.rmtree(staging, ignore_errors=True)
+        return False
+    old = Path(tempfile.mkdtemp(prefix=".old-", dir=entry.parent))
+    os.replace(entry, old / "entry")
+    os.replace(staging, entry)
+    shutil.rmtree(old, ignore_errors=True)
+    return True
 
 
 def _ensure(p: Path) -> Path:
@@ -180,6 +208,7 @@ def render_chapters(trace: dict, opts: RenderOptions,
 
     chosen = [c for c in SCENES_IN_ORDER if opts.chapters is None or c.number in opts.chapters]
     code = code_version()
+    _ensure(cache_dir() / "chapters")  # an unusable cache fails now, not after the first chapter
     jobs = [(c, trace, opts, code) for c in chosen]
     say = progress or (lambda s: None)
     results: list[ChapterResult] = []
@@ -234,8 +263,8 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
                                             write_vtt)
 
     say = progress or (lambda s: None)
-    out.mkdir(parents=True, exist_ok=True)
     results = render_chapters(trace, opts, progress)
+    out.mkdir(parents=True, exist_ok=True)  # after the chapters: a failed render leaves no empty folder
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     try:
         if opts.preview:

@@ -5,7 +5,7 @@ from manim import DOWN, RIGHT, UP, Arrow, FadeIn, FadeOut, LaggedStart, VGroup, 
 from kdanim import facts
 from kdanim.chapter import Chapter
 from kdanim.narration import speech as say
-from kdanim.viz import layout, theme as T
+from kdanim.viz import ProbabilityBars, layout, theme as T
 
 
 class TitleAndIdea(Chapter):
@@ -65,26 +65,26 @@ class TitleAndIdea(Chapter):
         names = self.class_names
         tau = cfg["tau"]
         probs = self.trace["probes"]["teacher_probs_tau"][k]
-        hard = " · ".join(f"{n} {1 if i == k else 0}" for i, n in enumerate(names))
-        soft = " · ".join(f"{n} {p:.2f}" for n, p in zip(names, probs))
         second = facts.top2(probs)[1]
-        rows = VGroup(
-            T.text(f"hard label for a {names[k]}", size=T.LABEL, color=T.MUTED),
-            T.text(hard, size=T.BODY, color=T.HARD),
-            T.text(f"the teacher's soft label (τ = {facts.fmt_num(tau)})", size=T.LABEL, color=T.MUTED),
-            T.text(soft, size=T.BODY, color=T.SOFT),
-            T.text("dark knowledge: how much each wrong class resembles the right one",
-                   size=T.LABEL, color=T.TEXT),
-        ).arrange(DOWN, buff=0.35)
-        layout.fit_in(rows, self.regions.body)
+        hard = [1.0 if i == k else 0.0 for i in range(len(names))]
+        left = ProbabilityBars(hard, names, bar_color=T.HARD, title=f"hard label for a {names[k]}",
+                               title_color=T.HARD)
+        right = ProbabilityBars(probs, names, bar_color=T.SOFT,
+                                title=f"the teacher's soft label, τ = {facts.fmt_num(tau)}", title_color=T.SOFT)
+        layout.fit_in(left, self.regions.left)
+        layout.fit_in(right, self.regions.right)
+        right.align_to(left, DOWN)
+        note = T.text("dark knowledge: how much each wrong class resembles the right one",
+                      size=T.LABEL, color=T.TEXT)
+        layout.fit_in(note, self.regions.footer)
         self.beat(
             f"For a {names[k]}, the hard label is all or nothing. The teacher's softened prediction instead says "
             f"{say.percent(probs[k])} {names[k]}, and gives most of the rest to {names[second]}. "
             f"Those small probabilities on the wrong classes are the teacher's dark knowledge: "
             f"they tell the student which classes look alike.",
             FadeOut(scene_b),
-            [FadeIn(rows[0]), FadeIn(rows[1])],
-            [FadeIn(rows[2]), FadeIn(rows[3])],
-            FadeIn(rows[4]),
+            FadeIn(left),
+            FadeIn(right),
+            FadeIn(note),
         )
         self.finish()

@@ -23,7 +23,7 @@ class TheTask(Chapter):
         supers = self.trace["classes"]["superclass"]
 
         # Beat 1: the data, in its 2-D view.
-        scatter = DataScatter(data["sample_2d"], data["sample_labels"], names, colors=T.CLASS_COLORS)
+        scatter = DataScatter(data["sample_2d"], data["sample_labels"], names, colors=T.CLASS_COLORS, side=4.4)
         layout.fit_in(scatter, self.regions.left)
         self.beat(
             f"The task: sort examples into five classes, {_spoken_list(names)}. "
@@ -56,11 +56,10 @@ class TheTask(Chapter):
         # Beat 3: how much data each network gets.
         per_class = cfg["n_train"] // cfg["n_classes"]
         counts = VGroup(
-            T.text(f"students: {cfg['n_train']} labelled examples ({per_class} per class)",
-                   size=T.LABEL, color=T.TEXT),
-            T.text(f"teacher: {cfg['teacher_n_train']} examples", size=T.LABEL, color=T.TEACHER),
-            T.text(f"test set: {cfg['n_test']} held-out examples", size=T.LABEL, color=T.MUTED),
-        ).arrange(DOWN, buff=0.25, aligned_edge=LEFT)
+            T.text(f"students: {cfg['n_train']} labels\n({per_class} per class)", size=T.BODY, color=T.TEXT),
+            T.text(f"teacher: {cfg['teacher_n_train']} examples", size=T.BODY, color=T.TEACHER),
+            T.text(f"test set: {cfg['n_test']} examples", size=T.BODY, color=T.MUTED),
+        ).arrange(DOWN, buff=0.35, aligned_edge=LEFT)
         layout.fit_in(counts, self.regions.right)
         self.beat(
             f"The students see only {cfg['n_train']} labelled examples, about {per_class} per class. "

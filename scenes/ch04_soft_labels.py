@@ -32,6 +32,7 @@ class SoftLabels(Chapter):
             {"hard label": hard, "τ = 1": p1, tau_label: pt},
             names,
             colors={"hard label": T.HARD, "τ = 1": T.TEACHER, tau_label: T.SOFT},
+            width=11.0, max_height=3.4,
         )
         layout.fit_in(bars, self.regions.body)
         bars.set_values("τ = 1", [0.0] * len(names))
@@ -55,7 +56,7 @@ class SoftLabels(Chapter):
         # The sweep: τ from 1 to SWEEP_MAX and back, bars from the simulator's softmax.
         logits = np.asarray(probes["teacher_logits"][k])
         formula = SoftmaxFormula()
-        sweep = ProbabilityBars(softmax(logits, 1.0), names, colors=T.CLASS_COLORS)
+        sweep = ProbabilityBars(softmax(logits, 1.0), names, colors=T.CLASS_COLORS, width=8.0, max_height=2.4)
         readout = T.text("τ = 1.0", size=T.HEADING, color=T.SOFT)
         group = VGroup(formula, sweep, readout).arrange(DOWN, buff=0.4)
         layout.fit_in(group, self.regions.body)

@@ -36,7 +36,7 @@ class Training(Chapter):
             "soft loss (KL)": ([r["soft_loss"] for r in rows], T.SOFT),
             "combined": ([r["combined_loss"] for r in rows], T.TEXT),
         }
-        plot = CurvePlot(n, None, x_label="epoch", y_label="loss", series=series)
+        plot = CurvePlot(n, None, x_label="epoch", y_label="loss", series=series, width=6.2, height=3.6)
         counter = EpochCounter(n)
         left = VGroup(plot, counter).arrange(DOWN, buff=0.25)
         layout.fit_in(left, self.regions.left)
@@ -46,7 +46,7 @@ class Training(Chapter):
             {f"teacher (τ = {tau})": teacher_target, f"student (τ = {tau})": rows[0]["probe_probs_tau"][k]},
             names,
             colors={f"teacher (τ = {tau})": T.TEACHER, f"student (τ = {tau})": T.DISTILLED},
-            title=f"a {names[k]}",
+            title=f"a {names[k]}", width=6.0, max_height=3.0,
         )
         layout.fit_in(bars, self.regions.right)
         plot.reveal(0)

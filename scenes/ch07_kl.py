@@ -20,7 +20,7 @@ class KLDivergence(Chapter):
         kl = [r["kl"] for r in rows]
         tau = facts.fmt_num(cfg["tau"])
         plot = CurvePlot(n, None, x_label="epoch", y_label=f"KL at τ = {tau}",
-                         series={"KL(teacher ‖ student)": (kl, T.KL)})
+                         series={"KL(teacher ‖ student)": (kl, T.KL)}, width=6.2, height=3.6)
         goal = T.text("goal: KL → 0", size=T.LABEL, color=T.KL)
         left = VGroup(plot, goal).arrange(DOWN, buff=0.25)
         layout.fit_in(left, self.regions.left)
@@ -42,7 +42,8 @@ class KLDivergence(Chapter):
         target = self.trace["probes"]["teacher_probs_tau"][k]
         t_key, s_key = "teacher target", "student"
         bars = ComparedBars({t_key: target, s_key: rows[0]["probe_probs_tau"][k]}, names,
-                            colors={t_key: T.TEACHER, s_key: T.DISTILLED}, title=f"a {names[k]}, τ = {tau}")
+                            colors={t_key: T.TEACHER, s_key: T.DISTILLED}, title=f"a {names[k]}, τ = {tau}",
+                            width=6.0, max_height=3.0)
         layout.fit_in(bars, self.regions.right)
         marks = []
         for i, (epoch, words) in enumerate([(1, "At the start"), ((n + 1) // 2, "Halfway"), (n, "At the end")]):

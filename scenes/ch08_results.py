@@ -8,6 +8,7 @@ from kdanim.narration import speech as say
 from kdanim.viz import AccuracyParamsPlot, ResultsTable, layout, theme as T
 
 MODELS = (("teacher", "Teacher"), ("scratch", "Student, from scratch"), ("distilled", "Student, distilled"))
+SHORT = {"teacher": "teacher", "scratch": "scratch", "distilled": "distilled"}
 
 
 class CompressionResults(Chapter):
@@ -19,17 +20,17 @@ class CompressionResults(Chapter):
         s = self.summary
         colors = {"teacher": T.TEACHER, "scratch": T.SCRATCH, "distilled": T.DISTILLED}
         rows = [{
-            "model": label,
+            "model": SHORT[m],
             "params": facts.fmt_int(s[m]["params"]),
             "layers": str(s[m]["layers"]),
             "acc": facts.fmt_pct(s[m]["test_accuracy"]),
             "agree": facts.fmt_pct(s[m]["agreement"]),
             "latency": f"{s[m]['latency_us']:.2f} µs",
         } for m, label in MODELS]
-        table = ResultsTable(rows, [("model", "model"), ("params", "params"), ("layers", "hidden layers"),
-                                    ("acc", "test accuracy"), ("agree", "agrees w/ teacher"),
-                                    ("latency", "time / example")],
-                             row_colors=[colors[m] for m, _ in MODELS])
+        table = ResultsTable(rows, [("model", "model"), ("params", "params"), ("layers", "layers"),
+                                    ("acc", "accuracy"), ("agree", "agreement"),
+                                    ("latency", "time / input")],
+                             row_colors=[colors[m] for m, _ in MODELS], size=T.BODY, header_size=T.LABEL)
         layout.fit_in(table, self.regions.body)
         t, sc, d = s["teacher"], s["scratch"], s["distilled"]
         gain = d["test_accuracy"] - sc["test_accuracy"]
@@ -55,7 +56,7 @@ class CompressionResults(Chapter):
                   Indicate(table.cells[2][5], color=T.DISTILLED))
 
         pts = [(label, s[m]["params"], s[m]["test_accuracy"], colors[m]) for m, label in MODELS]
-        plot = AccuracyParamsPlot(pts)
+        plot = AccuracyParamsPlot(pts, width=9.0, height=4.2)
         layout.fit_in(plot, self.regions.body)
         rec = facts.gap_recovered(self.trace)
         self.beat(

@@ -25,14 +25,17 @@ class APrediction(Chapter):
         truth = T.text(f"true class: {names[story['label']]}", size=T.HEADING, color=T.CLASS_COLORS[story["label"]])
         t_line = T.text(f"Teacher → {names[tp]}  ({facts.fmt_pct(p_t[tp])})", size=T.BODY, color=T.TEACHER)
         s_line = T.text(f"Student → {names[sp]}  ({facts.fmt_pct(p_s[sp])})", size=T.BODY, color=T.DISTILLED)
-        info = VGroup(truth, t_line, s_line).arrange(DOWN, buff=0.35, aligned_edge=LEFT)
+        kl_text = T.text(f"KL(teacher ‖ student) at τ = {tau}:\n{kl:.4f}", size=T.BODY, color=T.KL)
+        note = T.text("lower = closer to the teacher\ngoal: KL → 0", size=T.LABEL, color=T.MUTED)
+        info = VGroup(truth, t_line, s_line, kl_text, note).arrange(DOWN, buff=0.35, aligned_edge=LEFT)
         layout.fit_in(info, self.regions.left)
         self.beat(
             f"Finally, one prediction. Here is a test example whose true class is {names[story['label']]}.",
             FadeIn(truth),
         )
         bars = ComparedBars({"teacher": p_t, "student": [0.0] * len(names)}, names,
-                            colors={"teacher": T.TEACHER, "student": T.DISTILLED}, title="probabilities at τ = 1")
+                            colors={"teacher": T.TEACHER, "student": T.DISTILLED}, title="probabilities at τ = 1",
+                            width=6.0, max_height=3.0)
         layout.fit_in(bars, self.regions.right)
         right = "correctly" if tp == story["label"] else "wrongly"
         self.beat(
@@ -46,14 +49,10 @@ class APrediction(Chapter):
             FadeIn(s_line),
             bars.animate.set_values("student", p_s),
         )
-        kl_text = T.text(f"KL(teacher ‖ student) at τ = {tau}:  {kl:.4f}", size=T.BODY, color=T.KL)
-        note = T.text("lower = closer to the teacher · goal: KL → 0", size=T.LABEL, color=T.MUTED)
-        foot = VGroup(kl_text, note).arrange(DOWN, buff=0.15)
-        layout.fit_in(foot, self.regions.footer)
         self.beat(
             f"For this example the KL divergence between them, at tau {say.number(self.config_['tau'])}, "
             f"is {say.decimal(kl, places=4)}. Lower means closer; zero would be a perfect copy.",
-            FadeIn(foot),
+            [FadeIn(kl_text), FadeIn(note)],
             Indicate(kl_text, color=T.KL),
         )
         self.finish()

@@ -18,7 +18,7 @@ FEATURE_NOISE = 0.1
 
 @dataclass
 class Dataset:
-    """Teacher pool, the students' labelled subset, the test set and one probe per class."""
+    """Teacher pool, the students' labelled subset and the test set (probes are chosen in run.py)."""
 
     x_pool: np.ndarray    # (P, F) the teacher's training pool
     y_pool: np.ndarray    # (P,)
@@ -27,7 +27,6 @@ class Dataset:
     x_test: np.ndarray    # (T, F)
     y_test: np.ndarray    # (T,)
     z_test: np.ndarray    # (T, 2)
-    probe_idx: np.ndarray # (K,) index into the test set of the probe of each class
 
     @property
     def x_train(self):
@@ -37,9 +36,6 @@ class Dataset:
     def y_train(self):
         return self.y_pool[self.train_idx]
 
-    @property
-    def x_probe(self):
-        return self.x_test[self.probe_idx]
 
 
 def latent_centres():
@@ -69,7 +65,7 @@ def _sample_latent(rng, counts):
 
 
 def make_dataset(config, rng):
-    """Draw the whole task from one generator: embedding, pool, test set, probes."""
+    """Draw the whole task from one generator: embedding, pool, test set."""
     K, F = config.n_classes, config.n_features
     # fixed random embedding 2 -> F: linear map plus a small nonlinearity
     A = rng.standard_normal((2, F)) / np.sqrt(2)
@@ -90,12 +86,4 @@ def make_dataset(config, rng):
     # the students' labels: the first n_train/K examples of each class in the pool
     per = config.n_train // K
     train_idx = np.sort(np.concatenate([np.flatnonzero(y_pool == k)[:per] for k in range(K)]))
-
-    # probe k: the test point of class k nearest the centre of its first blob
-    centres = latent_centres()
-    probe_idx = []
-    for k in range(K):
-        centre = next(c for cls, c in centres if cls == k)
-        mine = np.flatnonzero(y_test == k)
-        probe_idx.append(mine[np.argmin(((z_test[mine] - centre) ** 2).sum(axis=1))])
-    return Dataset(x_pool, y_pool, z_pool, train_idx, x_test, y_test, z_test, np.array(probe_idx))
+    return Dataset(x_pool, y_pool, z_pool, train_idx, x_test, y_test, z_test)

@@ -77,6 +77,27 @@ def simulate(config=None, *, measure_latency=True, on_epoch=None):
         return _simulate(config, measure_latency, on_epoch)
 
 
+#: The teacher's confidence in the probes it shows: like the page's [0.80, 0.12, 0.05, …].
+PROBE_CONFIDENCE = 0.8
+
+
+def choose_probes(teacher_logits, labels, n_classes):
+    """Probe k: the test example of class k the teacher gets right with confidence nearest 0.8.
+
+    A typical, instructive example: not one so easy the teacher is certain (whose
+    soft label carries no dark knowledge), and not one the teacher gets wrong.
+    """
+    p = softmax(teacher_logits)  # (T, K) at τ = 1
+    pred = np.argmax(teacher_logits, axis=-1)
+    idx = []
+    for k in range(n_classes):
+        mine = np.flatnonzero((labels == k) & (pred == k))
+        if len(mine) == 0:  # the teacher never gets class k right: show its best attempt
+            mine = np.flatnonzero(labels == k)
+        idx.append(mine[np.argmin(np.abs(p[mine, k] - PROBE_CONFIDENCE))])
+    return np.array(idx)
+
+
 def _simulate(config, measure_latency, on_epoch):
     cfg = config if config is not None else SimConfig()
     cfg.validate()
@@ -85,7 +106,6 @@ def _simulate(config, measure_latency, on_epoch):
     data = make_dataset(cfg, np.random.default_rng(s_data))
     x_pool, x_test = data.x_pool.astype(DTYPE), data.x_test.astype(DTYPE)
     x_train, y_train, y_test = x_pool[data.train_idx], data.y_train, data.y_test
-    x_probe = x_test[data.probe_idx]
     K, F = cfg.n_classes, cfg.n_features
 
     def progress(name, epochs):
@@ -104,6 +124,8 @@ def _simulate(config, measure_latency, on_epoch):
     # the teacher is frozen from here on: only its logits are used
     t_train = teacher.forward(x_train, keep=False)  # (n_train, K)
     t_test = teacher.forward(x_test, keep=False)    # (T, K)
+    probe_idx = choose_probes(t_test, y_test, K)
+    x_probe = x_test[probe_idx]
     t_probe = teacher.forward(x_probe, keep=False)  # (K, K)
     t_pred = np.argmax(t_test, axis=-1)
 
@@ -172,10 +194,10 @@ def _simulate(config, measure_latency, on_epoch):
         "data": {
             "sample_2d": data.z_pool[sample].tolist(),
             "sample_labels": data.y_pool[sample].tolist(),
-            "probe_2d": data.z_test[data.probe_idx].tolist(),
+            "probe_2d": data.z_test[probe_idx].tolist(),
         },
         "probes": {
-            "labels": data.y_test[data.probe_idx].tolist(),
+            "labels": data.y_test[probe_idx].tolist(),
             "teacher_logits": t_probe.tolist(),
             "teacher_probs": softmax(t_probe).tolist(),
             "teacher_probs_tau": softmax(t_probe, cfg.tau).tolist(),
