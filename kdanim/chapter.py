@@ -226,7 +226,7 @@ class Chapter(Scene):
     def finish(self) -> None:
         """End the chapter: clear the stage for the next one (kept in preview stills)."""
         if not self.ctx.preview:
-            self.play(self.clear_body(), run_time=0.6)
+            self.play(self.clear_body(), run_time=0.5)
 
     # -- what the renderer collects ----------------------------------------
     def timeline(self) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The `kdanim` command line: a thin boundary over kdanim.sim and kdanim.trace."""
 
+import contextlib
 import json
 import math
 import os
@@ -291,7 +292,8 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
         from .narration.voices import get_voice
 
         get_voice(voice, model_path=voice_model)  # fail now, not after the first chapter
-        manifest = render_lesson(tr, opts, Path(out), fmt=fmt, progress=progress)
+        with _sigterm_as_interrupt():  # `kill`: clean up like Ctrl-C (temporary folders, staging)
+            manifest = render_lesson(tr, opts, Path(out), fmt=fmt, progress=progress)
     except (VoiceUnavailable, MediaError) as e:
         raise click.ClickException(str(e)) from None
     except OSError as e:
@@ -302,6 +304,26 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
         else:
             click.echo(f"wrote {out}/lesson.{fmt} ({manifest['duration']:.0f} s, "
                        f"{len(manifest['chapters'])} chapters) and its subtitles, transcript and manifest", err=True)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """While rendering, SIGTERM raises KeyboardInterrupt, so `finally` blocks remove temporary files."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def _check_out_dir(out):

@@ -282,7 +282,7 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
         total = media.probe(joined, rms=False)["video_duration"]
         placements, cues, transcript, chapters = [], [], [], []
         for r, off in zip(results, offsets):
-            chapters.append((off, f"{r.number}. {r.title}"))
+            chapters.append((round(off, 3), f"{r.number}. {r.title}"))  # ms, as in the manifest
             transcript.append((f"{r.number}. {r.title}", r.timeline["beats"]))
             for line in r.timeline["lines"]:
                 start = off + line["start"]

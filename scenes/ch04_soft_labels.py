@@ -66,7 +66,10 @@ class SoftLabels(Chapter):
             b.set_values(softmax(logits, t.get_value()))
 
         def show_tau(r):
-            r.become(T.text(f"τ = {t.get_value():.1f}", size=T.HEADING, color=T.SOFT).move_to(r))
+            s = f"τ = {t.get_value():.1f}"
+            if s != r.original_text:  # rebuild the Text only when the shown value changes
+                r.become(T.text(s, size=T.HEADING, color=T.SOFT).move_to(r))
+                r.original_text = s
 
         self.beat(
             "Temperature divides the logits before the softmax. That one division is all there is to it.",

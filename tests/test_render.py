@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -30,6 +31,7 @@ from kdanim.narration import voices
 
 CHAPTERS = [5, 9]  # the two shortest chapters (≈ 40 s and 30 s of speech)
 ROOT = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-c", "from kdanim.cli import main; main(prog_name='kdanim')"]
 
 
 class VoiceSpy:
@@ -296,15 +298,19 @@ def test_interrupted_render_leaves_the_previous_folder_intact(lesson, trace_file
 def test_interrupted_chapter_render_leaves_no_half_filed_cache_entry(lesson, trace_file, tmp_path, monkeypatch,
                                                                      cache):
     """Interrupted while filing a fresh chapter render into the cache: no staging folder stays behind."""
+    def drawn(chapter_cls, trace, opts, work):  # stands for Manim: a finished chapter video in `work`
+        return render_mod.ChapterResult(5, "x", _write(work / "ch.mp4", b"video"), None, {"chapter": 5})
+
     def interrupt(*a, **kw):
         raise KeyboardInterrupt
 
     before = sorted(p.name for p in (cache / "chapters").iterdir())
+    monkeypatch.setattr(render_mod, "render_chapter", drawn)
     monkeypatch.setattr(render_mod, "_file_entry", interrupt)
-    result = invoke(render_args(trace_file, tmp_path / "out", "--no-cache", chapters=[5], voice="none"))
-    assert result.exit_code != 0
+    result = invoke(render_args(trace_file, tmp_path / "out", "--no-cache", chapters=[5]))
+    assert result.exit_code == 1 and "Aborted" in result.output
     assert sorted(p.name for p in (cache / "chapters").iterdir()) == before
-    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+    assert not (tmp_path / "out").exists(), "a render that produced nothing leaves no folder"
 
 
 def test_full_disk_is_one_line_and_keeps_the_previous_folder(lesson, trace_file, tmp_path, monkeypatch):
@@ -317,8 +323,6 @@ def test_full_disk_is_one_line_and_keeps_the_previous_folder(lesson, trace_file,
     before = snapshot(out)
 
     def disk_full(video, audio, dest, **kw):
-        Path(dest).parent.joinpath(".lesson.partial.tmp.mp4").write_bytes(b"\0" * 100)  # what a writer leaves
-        Path(dest).parent.joinpath(".lesson.partial.tmp.mp4").unlink()
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dest))
 
     monkeypatch.setattr(media, "mux", disk_full)
@@ -328,6 +332,35 @@ def test_full_disk_is_one_line_and_keeps_the_previous_folder(lesson, trace_file,
     assert lines[-1].startswith("Error: could not write ") and "No space left on device" in lines[-1]
     assert "Traceback" not in result.output
     assert snapshot(out) == before and leftovers(out) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_killed_render_leaves_folder_cache_and_tmp_clean(lesson, trace_file, tmp_path, cache, sig):
+    """A real `kdanim render` process stopped by a signal in the middle of drawing a chapter."""
+    out = tmp_path / "out"
+    out.mkdir()
+    for p in lesson["out"].iterdir():
+        (out / p.name).write_bytes(p.read_bytes())
+    before, cache_before = snapshot(out), sorted(cache.rglob("*"))
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "KDANIM_CACHE": str(cache), "TMPDIR": str(tmp), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(CLI + render_args(trace_file, out, "--no-cache", "-q", chapters=[9], voice="none"),
+                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp.glob("kdanim-ch09-*/media")) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the render ended before it could be stopped"
+        time.sleep(1.0)  # well inside Manim's drawing of the chapter
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode != 0 and "Traceback" not in stderr, stderr
+    assert snapshot(out) == before and leftovers(out) == []
+    assert sorted(cache.rglob("*")) == cache_before, "nothing half-filed in the cache"
+    assert list(tmp.iterdir()) == [], "the chapter's work folder is removed"
 
 
 # -- 4. two renders at the same time ---------------------------------------------------
@@ -374,7 +407,7 @@ def _write(path, data):
 def test_two_processes_render_into_different_folders_at_once(trace_file, tmp_path):
     """Two `kdanim render` processes at once, sharing a fresh cache: both folders complete and equal."""
     env = {**os.environ, "KDANIM_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-c", "from kdanim.cli import main; main(prog_name='kdanim')"]
+    cmd = CLI
     outs = [tmp_path / "a", tmp_path / "b"]
     procs = [subprocess.Popen(cmd + render_args(trace_file, o, "-q", chapters=[9]), env=env, cwd=tmp_path,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for o in outs]

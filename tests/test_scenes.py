@@ -50,8 +50,13 @@ def test_chapter_beats_are_narrated_and_laid_out(chapter_cls, trace, tmp_path):
         assert "nan" not in text.lower().split()
     assert ctx.layout_problems == []
     # Every spoken cue has a time and they never overlap.
-    lines = scene.timeline()["lines"]
+    tl = scene.timeline()
+    lines = tl["lines"]
     assert lines and all(b["start"] >= a["start"] + a["duration"] - 1e-9 for a, b in zip(lines, lines[1:]))
+    # No dead air over a second: between cues, before the first and after the last (chapters play back to back).
+    gaps = [b["start"] - (a["start"] + a["duration"]) for a, b in zip(lines, lines[1:])]
+    gaps += [lines[0]["start"], tl["duration"] - (lines[-1]["start"] + lines[-1]["duration"])]
+    assert max(gaps) <= 1.0, f"{max(gaps):.2f} s of silence"
 
 
 def _seen_and_said(chapter_cls, trace, tmp_path):
@@ -110,3 +115,27 @@ def test_chapter_declares_what_it_reads(chapter_cls, trace, tmp_path):
     uncovered = sorted(u for u in used
                        if not any(u == r or u.startswith(r + ".") for r in chapter_cls.reads))
     assert not uncovered, f"{chapter_cls.__name__}.reads misses {uncovered}"
+
+
+def test_every_chapter_renders_real_frames(trace, tmp_path):
+    """A smoke render of the whole lesson at a tiny size: updaters and tweens run frame by frame."""
+    import av
+
+    tiny = {**FAST, "save_last_frame": False, "write_to_movie": True, "pixel_width": 192,
+            "pixel_height": 108, "frame_rate": 4}
+    for chapter_cls in SCENES_IN_ORDER:
+        ctx = LessonContext(trace=trace, voice=get_voice("none", cache_dir=tmp_path / "voice"),
+                            add_sound=False)
+        with tempconfig({**tiny, "media_dir": str(tmp_path / "media")}):
+            chapter_cls.context = ctx
+            try:
+                scene = chapter_cls()
+                scene.render()
+            finally:
+                chapter_cls.context = None
+            path = scene.renderer.file_writer.movie_file_path
+        with av.open(str(path)) as c:
+            stream = c.streams.video[0]
+            seconds = float(stream.duration * stream.time_base)
+        # the video is as long as the chapter's timeline says (whole frames at 4 fps)
+        assert abs(seconds - scene.timeline()["duration"]) <= 0.5, chapter_cls.__name__

@@ -159,10 +159,12 @@ class ProbabilityBars(VGroup):
         for bar, p in zip(self.bars, self.values):
             _set_bar(bar, p, self.max_height * scale, y0)
         for i, lab in enumerate(self.value_labels):
-            new = T.text(_fmt(self.values[i], self.decimals), size=self.value_size, color=T.TEXT)
-            new.scale(scale).next_to(self.bars[i], UP, buff=0.08 * scale)
-            lab.become(new)
-            lab.original_text = new.original_text
+            s = _fmt(self.values[i], self.decimals)
+            if s != lab.original_text:  # rebuilding a Text is costly: only when the number changes
+                new = T.text(s, size=self.value_size, color=T.TEXT).scale(scale)
+                lab.become(new)
+                lab.original_text = new.original_text
+            lab.next_to(self.bars[i], UP, buff=0.08 * scale)
         return self
 
     @override_animate(set_values)
@@ -301,9 +303,11 @@ class ComparedBars(VGroup):
             _set_bar(bar, p, self.max_height * scale, y0)
         if self.show_values:
             for i, lab in enumerate(self.value_labels[gi]):
-                new = self._value_label(name, i, scale)
-                lab.become(new)
-                lab.original_text = new.original_text
+                if _fmt(self.values[name][i], self.decimals) != lab.original_text:
+                    new = self._value_label(name, i, scale)
+                    lab.become(new)
+                    lab.original_text = new.original_text
+                lab.next_to(self.bars[gi][i], UP, buff=0.08 * scale)
         return self
 
     @override_animate(set_values)

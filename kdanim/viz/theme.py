@@ -49,9 +49,25 @@ LABEL = 24
 SMALL = 20
 
 
+#: Built Text mobjects by their arguments: labels redrawn every frame (values, τ readouts)
+#: repeat, and copying a built Text is ~50× cheaper than laying it out and parsing its SVG.
+_TEXT_CACHE: dict = {}
+_TEXT_CACHE_SIZE = 4096
+
+
 def text(s: str, size: float = BODY, color=TEXT, weight: str = "NORMAL", **kwargs) -> Text:
-    """A ``Text`` in the theme font."""
-    return Text(s, font=FONT, font_size=size, color=color, weight=weight, **kwargs)
+    """A ``Text`` in the theme font (a fresh copy of a cached one when seen before)."""
+    try:
+        key = (s, size, str(color), weight, tuple(sorted(kwargs.items())))
+        hash(key)
+    except TypeError:  # unhashable options: build it directly
+        return Text(s, font=FONT, font_size=size, color=color, weight=weight, **kwargs)
+    cached = _TEXT_CACHE.get(key)
+    if cached is None:
+        if len(_TEXT_CACHE) >= _TEXT_CACHE_SIZE:
+            _TEXT_CACHE.clear()
+        cached = _TEXT_CACHE[key] = Text(s, font=FONT, font_size=size, color=color, weight=weight, **kwargs)
+    return cached.copy()
 
 
 def markup(s: str, size: float = BODY, color=TEXT, weight: str = "NORMAL", **kwargs) -> MarkupText:
