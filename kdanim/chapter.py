@@ -22,6 +22,8 @@ CHUNK_GAP = 0.15
 BEAT_PAUSE = 0.45
 #: How long a step that only fades things out takes.
 EXIT_TIME = 0.5
+#: The longest a step of a beat animates; the rest of its share of the speech holds still.
+MAX_STEP = 3.0
 
 
 @dataclass(frozen=True)
@@ -198,13 +200,17 @@ class Chapter(Scene):
                     self.ctx.seen_text.append(m.text)
 
     def beat(self, text: str, *steps: Animation | Iterable[Animation], pause: float = BEAT_PAUSE,
-             weights: Iterable[float] | None = None, min_step: float = 0.5) -> None:
-        """Narrate ``text`` while playing ``steps`` one after the other, stretched to the speech.
+             weights: Iterable[float] | None = None, min_step: float = 0.5,
+             max_step: float | None = MAX_STEP) -> None:
+        """Narrate ``text`` while playing ``steps`` one after the other, paced by the speech.
 
-        A step is an animation or a list of animations played together. A
-        step made only of ``FadeOut`` clears the stage quickly (``EXIT_TIME``)
-        instead of taking a share of the speech; the rest of the speech time is
-        shared between the other steps by ``weights`` (equal by default).
+        A step is an animation or a list of animations played together. The
+        speech time is shared between the steps by ``weights`` (equal by
+        default): each step starts when its share of the speech begins and
+        plays for that share, but at most ``max_step`` seconds (then the
+        picture holds while the voice goes on), so a long sentence does not
+        turn a fade into a crawl. A step made only of ``FadeOut`` clears the
+        stage quickly (``EXIT_TIME``) instead of taking a share.
         """
         steps = [list(s) if isinstance(s, (list, tuple)) else [s] for s in steps if s is not None]
         with self.narrated(text, pause=pause) as timer:
@@ -215,8 +221,11 @@ class Chapter(Scene):
             spoken = max(timer.duration - EXIT_TIME * sum(exits), 0.0)
             total = sum(wi for wi, e in zip(w, exits) if not e) or 1.0
             for anims, wi, exit_ in zip(steps, w, exits):
-                run_time = EXIT_TIME if exit_ else max(spoken * wi / total, min_step)
+                share = EXIT_TIME if exit_ else max(spoken * wi / total, min_step)
+                run_time = share if max_step is None else min(share, max_step)
                 self.play(*anims, run_time=run_time)
+                if share - run_time > 1e-3:
+                    self.wait(share - run_time)
 
     def clear_body(self, *keep) -> Animation:
         """An animation fading out everything but the header (and ``keep``)."""

@@ -71,6 +71,6 @@ class TeacherAndStudent(Chapter):
             f"the distilled student says {names[sp]}, with {say.percent(story['student_probs'][sp])}.",
             AnimationGroup(teacher.forward_pass_animation(t_acts), student.forward_pass_animation(s_acts)),
             FadeIn(verdict),
-            weights=(3, 1),
+            weights=(3, 1), max_step=None,  # the forward pass follows the whole sentence
         )
         self.finish()
