@@ -7,7 +7,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Iterable, Iterator
+from typing import Any, Callable, ClassVar, Iterable, Iterator
 
 from manim import LEFT, Animation, FadeOut, Scene, VGroup
 
@@ -50,6 +50,7 @@ class LessonContext:
     add_sound: bool = True  # plain `manim render`: let Manim mux the speech
     check_layout: bool = False  # tests: record layout problems after every beat
     preview: bool = False  # a still of the chapter's last beat: keep it on screen at the end
+    on_beat: Callable[[int, float], None] | None = None  # live progress: (beats done, seconds)
     layout_problems: list[str] = field(default_factory=list)
     seen_text: list[str] = field(default_factory=list)  # tests: every Text on screen at a beat's end
 
@@ -185,6 +186,8 @@ class Chapter(Scene):
             self.wait(left)
         self.beat_spans.append((start - self._chapter_start, self.renderer.time - self._chapter_start))
         self.wait(pause)
+        if self.ctx.on_beat is not None:
+            self.ctx.on_beat(len(self.beats), self.renderer.time - self._chapter_start)
         if self.ctx.check_layout:
             self._check_beat_end()
 

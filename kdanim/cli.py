@@ -4,6 +4,7 @@ import contextlib
 import json
 import math
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -282,18 +283,28 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
     if trace_path:
         tr = _load_trace_option(trace_path)
     else:
-        tr = _simulated_trace(config_from_options(**sim_kw), quiet)
+        from .sim.config import CLASS_NAMES
+
+        config = config_from_options(**sim_kw)
+        _probe_index(probe_class, list(CLASS_NAMES))  # a bad --probe-class fails before simulating
+        tr = _simulated_trace(config, quiet)
     opts = RenderOptions(quality=quality, voice=voice, voice_model=voice_model,
                          probe_class=_probe_index(probe_class, tr["classes"]["names"]),
                          chapters=chapters, preview=preview, jobs=jobs, verbose=verbose,
                          use_cache=not no_cache)
-    progress = None if quiet else (lambda line: click.echo(line, err=True))
+    progress = live = None
+    if not quiet:
+        if sys.stderr.isatty():  # a status line that updates after every beat, then one line per chapter
+            progress = lambda line: click.echo("\r\033[K" + line, err=True)  # noqa: E731
+            live = lambda line: click.echo("\r\033[K" + line, err=True, nl=False)  # noqa: E731
+        else:
+            progress = lambda line: click.echo(line, err=True)  # noqa: E731
     try:
         from .narration.voices import get_voice
 
         get_voice(voice, model_path=voice_model)  # fail now, not after the first chapter
         with _sigterm_as_interrupt():  # `kill`: clean up like Ctrl-C (temporary folders, staging)
-            manifest = render_lesson(tr, opts, Path(out), fmt=fmt, progress=progress)
+            manifest = render_lesson(tr, opts, Path(out), fmt=fmt, progress=progress, live=live)
     except (VoiceUnavailable, MediaError) as e:
         raise click.ClickException(str(e)) from None
     except OSError as e:
@@ -303,7 +314,7 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
             click.echo(f"wrote {len(manifest['preview'])} preview stills to {out}/", err=True)
         else:
             click.echo(f"wrote {out}/lesson.{fmt} ({manifest['duration']:.0f} s, "
-                       f"{len(manifest['chapters'])} chapters) and its subtitles, transcript and manifest", err=True)
+                       f"{len(manifest['chapters'])} chapter{'s' if len(manifest['chapters']) != 1 else ''}) and its subtitles, transcript and manifest", err=True)
 
 
 @contextlib.contextmanager

@@ -106,8 +106,12 @@ def _manim_config(quality: str, media_dir: Path, preview: bool, verbose: bool) -
     }
 
 
-def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path) -> ChapterResult:
-    """Render one chapter into ``work`` (a folder of its own); return its video and timeline."""
+def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path,
+                   on_beat: Callable[[int, float], None] | None = None) -> ChapterResult:
+    """Render one chapter into ``work`` (a folder of its own); return its video and timeline.
+
+    ``on_beat(beats_done, seconds_of_video)`` is called after every beat (live progress).
+    """
     from manim import tempconfig
 
     from kdanim.chapter import LessonContext
@@ -121,6 +125,7 @@ def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path) ->
         probe_class=opts.probe_class,
         add_sound=False,  # the narration track is assembled and muxed by kdanim.media
         preview=opts.preview,
+        on_beat=on_beat,
     )
     with tempconfig(_manim_config(opts.quality, work / "media", opts.preview, opts.verbose)):
         chapter_cls.context = ctx
@@ -140,7 +145,7 @@ def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path) ->
                          seconds=time.perf_counter() - t0)
 
 
-def _render_cached(args) -> ChapterResult:
+def _render_cached(args, on_beat=None) -> ChapterResult:
     """Render a chapter unless its cache entry exists (runs in a worker process with --jobs)."""
     chapter_cls, trace, opts, code = args
     key = chapter_key(chapter_cls, trace, opts, code)
@@ -154,7 +159,7 @@ def _render_cached(args) -> ChapterResult:
                              path if opts.preview else None, tl, cached=True)
     work = Path(tempfile.mkdtemp(prefix=f"kdanim-ch{chapter_cls.number:02d}-"))
     try:
-        res = render_chapter(chapter_cls, trace, opts, work)
+        res = render_chapter(chapter_cls, trace, opts, work, on_beat)
         staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=_ensure(entry.parent)))
         try:
             shutil.copy2(res.still if opts.preview else res.video, staging / name)
@@ -202,8 +207,13 @@ def _ensure(p: Path) -> Path:
 
 
 def render_chapters(trace: dict, opts: RenderOptions,
-                    progress: Callable[[str], None] | None = None) -> list[ChapterResult]:
-    """Render the selected chapters (in parallel processes with ``opts.jobs`` > 1), in order."""
+                    progress: Callable[[str], None] | None = None,
+                    live: Callable[[str], None] | None = None) -> list[ChapterResult]:
+    """Render the selected chapters (in parallel processes with ``opts.jobs`` > 1), in order.
+
+    ``progress`` gets one line per finished chapter; ``live`` (one process only) gets a
+    status line after every beat of the chapter being rendered.
+    """
     from scenes import SCENES_IN_ORDER
 
     chosen = [c for c in SCENES_IN_ORDER if opts.chapters is None or c.number in opts.chapters]
@@ -221,8 +231,14 @@ def render_chapters(trace: dict, opts: RenderOptions,
                 results.append(res)
                 say(_progress_line(res, len(results), len(jobs), t0))
     else:
-        for j in jobs:
-            res = _render_cached(j)
+        for i, j in enumerate(jobs):
+            on_beat = None
+            if live is not None:
+                title = f"[{i + 1:2d}/{len(jobs)}] {j[0].number:2d} {j[0].title}"
+                started = time.perf_counter()
+                on_beat = (lambda b, v, title=title, started=started: live(
+                    f"{title}: beat {b}, {v:.0f} s of video in {time.perf_counter() - started:.0f} s"))
+            res = _render_cached(j, on_beat)
             results.append(res)
             say(_progress_line(res, len(results), len(jobs), t0))
     return results
@@ -251,7 +267,8 @@ def _sha256(path: Path) -> str:
 
 
 def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
-                  progress: Callable[[str], None] | None = None) -> dict:
+                  progress: Callable[[str], None] | None = None,
+                  live: Callable[[str], None] | None = None) -> dict:
     """Render the lesson into the folder ``out`` and return its manifest.
 
     Every file is built in a staging folder inside ``out`` and renamed into
@@ -263,7 +280,7 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
                                             write_vtt)
 
     say = progress or (lambda s: None)
-    results = render_chapters(trace, opts, progress)
+    results = render_chapters(trace, opts, progress, live)
     out.mkdir(parents=True, exist_ok=True)  # after the chapters: a failed render leaves no empty folder
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     try:
