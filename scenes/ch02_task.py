@@ -44,9 +44,9 @@ class TheTask(Chapter):
         note = T.text("siblings overlap;\nthe two families are far apart", size=T.LABEL, color=T.MUTED)
         info = VGroup(lines, note).arrange(DOWN, buff=0.5, aligned_edge=LEFT)
         layout.fit_in(info, self.regions.right)
-        fams = [f"the {sc}s, {_spoken_list([names[i] for i in idx])}" for sc, idx in groups.items()]
+        fams = [f"{_spoken_list([names[i] for i in idx])} are {sc}s" for sc, idx in groups.items()]
         self.beat(
-            f"The classes come in two families: {_spoken_list(fams)}. "
+            f"The classes come in {say.small(len(groups))} families: {'; '.join(fams)}. "
             f"Classes of one family overlap, so even a good model is unsure between siblings. "
             f"That similarity is exactly what a teacher's soft predictions can pass on.",
             LaggedStart(*[FadeIn(l) for l in lines], lag_ratio=0.5),
@@ -62,8 +62,8 @@ class TheTask(Chapter):
         ).arrange(DOWN, buff=0.35, aligned_edge=LEFT)
         layout.fit_in(counts, self.regions.right)
         self.beat(
-            f"The students see only {cfg['n_train']} labelled examples, about {per_class} per class. "
-            f"The teacher learned from {say.count(cfg['teacher_n_train'])}. "
+            f"The students see only {cfg['n_train']} labelled examples, {per_class} per class. "
+            f"The teacher learned from {say.count(cfg['teacher_n_train'])} examples. "
             f"Every accuracy in this lesson is measured on {say.count(cfg['n_test'])} held-out test examples.",
             FadeOut(info),
             LaggedStart(*[FadeIn(c) for c in counts], lag_ratio=0.5),

@@ -8,10 +8,6 @@ from kdanim.narration import speech as say
 from kdanim.viz import NetworkDiagram, layout, theme as T
 
 
-def _widths(hidden):
-    return " × ".join(str(w) for w in hidden)
-
-
 class TeacherAndStudent(Chapter):
     number = 3
     title = "Teacher and student"
@@ -36,15 +32,14 @@ class TeacherAndStudent(Chapter):
         s_name = T.text("Student", size=T.HEADING, color=T.DISTILLED).next_to(student, UP, buff=0.15)
 
         self.beat(
-            f"The teacher is a multilayer perceptron with {say.count(len(s['teacher']['hidden']))} hidden layers "
-            f"of {_widths(s['teacher']['hidden'])} units: {say.count(s['teacher']['params'])} parameters. "
+            f"The teacher is a multilayer perceptron with {say.widths(s['teacher']['hidden'])}: "
+            f"{say.count(s['teacher']['params'])} parameters. "
             f"Wide layers are drawn with a few nodes and an ellipsis.",
             [FadeIn(t_name), Create(teacher, lag_ratio=0.02)],
         )
         ratio = s["teacher"]["params"] / s["distilled"]["params"]
         self.beat(
-            f"The student has {say.count(len(s['distilled']['hidden']))} hidden "
-            f"layer{'s' if len(s['distilled']['hidden']) > 1 else ''} of {_widths(s['distilled']['hidden'])} units: "
+            f"The student has {say.widths(s['distilled']['hidden'])}: "
             f"{say.count(s['distilled']['params'])} parameters, {say.ratio(ratio)} smaller.",
             [FadeIn(s_name), Create(student, lag_ratio=0.02)],
         )

@@ -41,7 +41,7 @@ class CompressionResults(Chapter):
             FadeIn(table),
         )
         self.beat(
-            f"The distilled student, the same network with the same {say.count(d['params'])} parameters, "
+            f"The distilled student, the very same network, "
             f"reaches {say.percent(d['test_accuracy'], 1)}: {say.points(gain)} "
             f"{'above' if gain >= 0 else 'below'} the student from scratch.",
             table.animate.highlight_row(2),

@@ -21,7 +21,7 @@ import math
 import re
 
 __all__ = [
-    "percent", "points", "points_vs", "count", "decimal", "number", "ratio", "micros",
+    "percent", "points", "points_vs", "count", "small", "widths", "decimal", "number", "ratio", "micros",
     "split_cues", "wrap_cue", "sentences",
 ]
 
@@ -104,13 +104,16 @@ def count(n) -> str:
     Exact below 1000 ('850'); above, rounded with a scale word, and 'about'
     when the rounding changed the number: 119_818 -> 'about 120 thousand',
     7_850 -> 'about 8 thousand', 2_450 -> 'about 2.5 thousand',
-    3_000 -> '3 thousand', 1_234_567 -> 'about 1.2 million'.
+    1_234_567 -> 'about 1.2 million'. Round hundreds below ten thousand stay
+    exact (1_500 -> '1500', which a voice reads as "fifteen hundred").
     In its scale, a value of 10 or more keeps two significant figures, one
     from 3 to 10 is rounded to the nearest half, one below 3 to one decimal.
     """
     v = _finite(n, "count")
     if v < 0:
         return "minus " + count(-v)
+    if v < 9999.5 and v == round(v) and round(v) % 100 == 0:
+        return str(int(round(v)))  # round hundreds are said as they are: "1500", "2000"
     if v < 999.5:
         r = round(v)
         return ("" if r == v else "about ") + str(r)
@@ -129,6 +132,26 @@ def count(n) -> str:
         text = _fmt(r, 1)
     exact = abs(r * scale - v) < 0.5
     return ("" if exact else "about ") + f"{text} {word}"
+
+
+_SMALL = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def small(n) -> str:
+    """A small whole number in words, as in prose: 3 -> 'three'; 11 and up stay digits."""
+    v = int(_finite(n, "small"))
+    return _SMALL[v] if 0 <= v < len(_SMALL) else str(v)
+
+
+def widths(hidden) -> str:
+    """Hidden layer widths in words: [228, 228, 228] -> 'three hidden layers of 228 units each'."""
+    hidden = [int(w) for w in hidden]
+    if len(hidden) == 1:
+        return f"a single hidden layer of {hidden[0]} units"
+    if len(set(hidden)) == 1:
+        return f"{small(len(hidden))} hidden layers of {hidden[0]} units each"
+    listed = ", ".join(str(w) for w in hidden[:-1]) + f" and {hidden[-1]}"
+    return f"{small(len(hidden))} hidden layers of {listed} units"
 
 
 def decimal(x, places: int = 2) -> str:
