@@ -45,10 +45,10 @@ def test_points_vs_direction():
 @pytest.mark.parametrize("n, want", [
     (5, "5"),
     (850, "850"),
-    (1000, "1 thousand"),
+    (1000, "1000"), (1500, "1500"), (12_000, "12 thousand"),
     (2450, "about 2.5 thousand"),
     (7850, "about 8 thousand"),
-    (9800, "about 10 thousand"),
+    (9800, "9800"), (9850, "about 10 thousand"),
     (119_818, "about 120 thousand"),
     (120_000, "120 thousand"),
     (999_400, "about 1 million"),
