@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="libcairo2-dev libpango1.0-dev pkg-config espeak-ng"
+APT_PACKAGES="libcairo2-dev libpango1.0-dev pkg-config espeak-ng fonts-dejavu-core"
 
 missing=""
 for p in $APT_PACKAGES; do
