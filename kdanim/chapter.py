@@ -15,7 +15,7 @@ from kdanim.narration import speech
 from kdanim.narration.voices import Utterance, Voice, get_voice
 from kdanim.viz import layout, theme as T
 
-__all__ = ["Chapter", "LessonContext", "Line", "default_context"]
+__all__ = ["Chapter", "LessonContext", "Line", "default_context", "render_scene"]
 
 #: Silence between two cue chunks of one beat, and after every beat (seconds).
 CHUNK_GAP = 0.15
@@ -256,6 +256,20 @@ class Chapter(Scene):
 @dataclass
 class _Timer:
     duration: float
+
+
+def render_scene(chapter_cls: type[Chapter], ctx: LessonContext, manim_config: dict) -> Chapter:
+    """Render ``chapter_cls`` drawn from ``ctx`` under Manim settings ``manim_config``; return the scene."""
+    from manim import tempconfig
+
+    with tempconfig(manim_config):
+        chapter_cls.context = ctx
+        try:
+            scene = chapter_cls()
+            scene.render()
+        finally:
+            chapter_cls.context = None
+    return scene
 
 
 def write_timeline(scene: Chapter, path: Path) -> None:

@@ -112,9 +112,7 @@ def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path,
 
     ``on_beat(beats_done, seconds_of_video)`` is called after every beat (live progress).
     """
-    from manim import tempconfig
-
-    from kdanim.chapter import LessonContext
+    from kdanim.chapter import LessonContext, render_scene
     from kdanim.narration.voices import get_voice
 
     t0 = time.perf_counter()
@@ -127,20 +125,14 @@ def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path,
         preview=opts.preview,
         on_beat=on_beat,
     )
-    with tempconfig(_manim_config(opts.quality, work / "media", opts.preview, opts.verbose)):
-        chapter_cls.context = ctx
-        try:
-            scene = chapter_cls()
-            scene.render()
-        finally:
-            chapter_cls.context = None
-        timeline = scene.timeline()
-        writer = scene.renderer.file_writer
-        video = still = None
-        if opts.preview:
-            still = Path(writer.image_file_path)
-        else:
-            video = Path(writer.movie_file_path)
+    scene = render_scene(chapter_cls, ctx, _manim_config(opts.quality, work / "media", opts.preview, opts.verbose))
+    timeline = scene.timeline()
+    writer = scene.renderer.file_writer
+    video = still = None
+    if opts.preview:
+        still = Path(writer.image_file_path)
+    else:
+        video = Path(writer.movie_file_path)
     return ChapterResult(chapter_cls.number, chapter_cls.title, video, still, timeline,
                          seconds=time.perf_counter() - t0)
 

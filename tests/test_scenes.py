@@ -3,9 +3,7 @@
 import copy
 
 import pytest
-from manim import tempconfig
-
-from kdanim.chapter import LessonContext
+from kdanim.chapter import LessonContext, render_scene
 from kdanim.narration.voices import get_voice
 from scenes import SCENES_IN_ORDER
 
@@ -25,14 +23,7 @@ def run_chapter(chapter_cls, trace, tmp_path, probe_class=0):
     """Run a chapter's construct with animations skipped; return its context and scene."""
     ctx = LessonContext(trace=trace, voice=get_voice("none", cache_dir=tmp_path / "voice"),
                         probe_class=probe_class, add_sound=False, check_layout=True)
-    with tempconfig({**FAST, "media_dir": str(tmp_path / "media")}):
-        chapter_cls.context = ctx
-        try:
-            scene = chapter_cls()
-            scene.render()
-        finally:
-            chapter_cls.context = None
-    return ctx, scene
+    return ctx, render_scene(chapter_cls, ctx, {**FAST, "media_dir": str(tmp_path / "media")})
 
 
 def test_ten_chapters_in_order():
@@ -126,14 +117,8 @@ def test_every_chapter_renders_real_frames(trace, tmp_path):
     for chapter_cls in SCENES_IN_ORDER:
         ctx = LessonContext(trace=trace, voice=get_voice("none", cache_dir=tmp_path / "voice"),
                             add_sound=False)
-        with tempconfig({**tiny, "media_dir": str(tmp_path / "media")}):
-            chapter_cls.context = ctx
-            try:
-                scene = chapter_cls()
-                scene.render()
-            finally:
-                chapter_cls.context = None
-            path = scene.renderer.file_writer.movie_file_path
+        scene = render_scene(chapter_cls, ctx, {**tiny, "media_dir": str(tmp_path / "media")})
+        path = scene.renderer.file_writer.movie_file_path
         with av.open(str(path)) as c:
             stream = c.streams.video[0]
             seconds = float(stream.duration * stream.time_base)
