@@ -298,7 +298,7 @@ def test_interrupted_render_leaves_the_previous_folder_intact(lesson, trace_file
 def test_interrupted_chapter_render_leaves_no_half_filed_cache_entry(lesson, trace_file, tmp_path, monkeypatch,
                                                                      cache):
     """Interrupted while filing a fresh chapter render into the cache: no staging folder stays behind."""
-    def drawn(chapter_cls, trace, opts, work):  # stands for Manim: a finished chapter video in `work`
+    def drawn(chapter_cls, trace, opts, work, on_beat=None):  # stands for Manim: a finished chapter video in `work`
         return render_mod.ChapterResult(5, "x", _write(work / "ch.mp4", b"video"), None, {"chapter": 5})
 
     def interrupt(*a, **kw):
@@ -375,7 +375,7 @@ def test_entry_filed_by_another_process_meanwhile_is_kept(tmp_path, monkeypatch,
     code = render_mod.code_version()
     entry = tmp_path / "cache" / "chapters" / render_mod.chapter_key(DistillationLoss, trace, opts, code)
 
-    def render_while_another_files_it(chapter_cls, trace, opts, work):
+    def render_while_another_files_it(chapter_cls, trace, opts, work, on_beat=None):
         entry.mkdir(parents=True)
         (entry / "chapter.mp4").write_bytes(b"the other render")
         (entry / "timeline.json").write_text(json.dumps({"chapter": 5, "theirs": True}))
@@ -391,7 +391,7 @@ def test_entry_filed_by_another_process_meanwhile_is_kept(tmp_path, monkeypatch,
     # --no-cache: the new render replaces the entry
     entry_files = {p.name for p in entry.iterdir()}
     opts.use_cache = False
-    monkeypatch.setattr(render_mod, "render_chapter", lambda c, t, o, work: render_mod.ChapterResult(
+    monkeypatch.setattr(render_mod, "render_chapter", lambda c, t, o, work, on_beat=None: render_mod.ChapterResult(
         5, "x", _write(work / "new.mp4", b"newer"), None, {"chapter": 5, "new": True}))
     res = render_mod._render_cached((DistillationLoss, trace, opts, code))
     assert res.video.read_bytes() == b"newer" and json.loads((entry / "timeline.json").read_text())["new"]
