@@ -256,8 +256,9 @@ def _probe_index(value, names):
 @click.option("--voice-model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Another Piper .onnx voice (with its .onnx.json beside it).")
 @click.option("--preview", is_flag=True, help="Write one PNG per chapter (its last beat) instead of a video.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Render chapters in this many parallel processes.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Render chapters in this many parallel processes [default: the number of CPU cores, "
+                   "at most 8]. 1 shows a live status line per beat.")
 @click.option("--no-cache", is_flag=True, help="Render every chapter again even if a cached render exists.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Manim's own log.")
@@ -288,6 +289,8 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
         config = config_from_options(**sim_kw)
         _probe_index(probe_class, list(CLASS_NAMES))  # a bad --probe-class fails before simulating
         tr = _simulated_trace(config, quiet)
+    if jobs is None:
+        jobs = max(1, min(os.cpu_count() or 1, 8))
     opts = RenderOptions(quality=quality, voice=voice, voice_model=voice_model,
                          probe_class=_probe_index(probe_class, tr["classes"]["names"]),
                          chapters=chapters, preview=preview, jobs=jobs, verbose=verbose,

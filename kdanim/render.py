@@ -222,6 +222,8 @@ def render_chapters(trace: dict, opts: RenderOptions,
             for res in pool.imap(_render_cached, jobs):
                 results.append(res)
                 say(_progress_line(res, len(results), len(jobs), t0))
+            pool.close()  # let the workers exit cleanly (leaves no semaphores behind)
+            pool.join()
     else:
         for i, j in enumerate(jobs):
             on_beat = None

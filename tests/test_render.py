@@ -53,7 +53,8 @@ class VoiceSpy:
 
 
 def render_args(trace_file, out, *extra, chapters=CHAPTERS, voice="piper"):
-    return ["render", "--trace", str(trace_file), "--quality", "low", "--voice", voice,
+    # One process (--jobs 1): the spies and monkeypatches below live in this process.
+    return ["render", "--trace", str(trace_file), "--quality", "low", "--voice", voice, "--jobs", "1",
             "--chapters", ",".join(map(str, chapters)), "--out", str(out), *extra]
 
 
