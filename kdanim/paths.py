@@ -10,7 +10,7 @@ from pathlib import Path
 
 from kdanim import __version__
 
-__all__ = ["cache_dir", "config_key"]
+__all__ = ["cache_dir", "config_key", "sim_code_version"]
 
 
 def cache_dir() -> Path:
@@ -22,8 +22,23 @@ def cache_dir() -> Path:
     return Path(xdg) / "kdanim" if xdg else Path.home() / ".cache" / "kdanim"
 
 
+def sim_code_version() -> str:
+    """A hash of the code that makes a trace (kdanim/sim and kdanim/trace.py)."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted((root / "sim").rglob("*.py")) + [root / "trace.py"]:
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def config_key(config) -> str:
-    """A short hash of a simulation config (and the kdanim version that runs it)."""
+    """A short hash of a simulation config and of the code that runs it (the trace cache key).
+
+    The simulation code is part of the key: a trace cached by an older simulator
+    is never shown as if the current one had made it.
+    """
     data = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
-    blob = json.dumps({"v": __version__, "config": data}, sort_keys=True, default=list)
+    blob = json.dumps({"v": __version__, "sim": sim_code_version(), "config": data},
+                      sort_keys=True, default=list)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
