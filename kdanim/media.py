@@ -68,6 +68,13 @@ def _open(path):
 
 # ---------------------------------------------------------------- audio
 
+def _video_stream(container, path):
+    """The first video stream of an open container; MediaError if it has none."""
+    if not container.streams.video:
+        raise MediaError(f"{path}: has no video stream")
+    return container.streams.video[0]
+
+
 def _resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     """Linear-interpolation resampling (speech only; good enough for narration)."""
     if rate_in == rate_out or x.size == 0:
@@ -139,9 +146,7 @@ def concat_videos(paths, out) -> list[float]:
     try:
         streams = []
         for p, c in zip(paths, inputs):
-            if not c.streams.video:
-                raise MediaError(f"{p}: has no video stream")
-            streams.append(c.streams.video[0])
+            streams.append(_video_stream(c, p))
         ref = streams[0]
         for p, s in zip(paths[1:], streams[1:]):
             # The nominal rate: a file's *average* rate drifts with its length (15.0001 fps).
@@ -271,9 +276,7 @@ def mux(video, audio_wav, out, *, chapters=(), fmt: str = "mp4", title: str | No
     video, out = Path(video), Path(out)
     ic = _open(video)
     with ic:
-        if not ic.streams.video:
-            raise MediaError(f"{video}: has no video stream")
-        vin = ic.streams.video[0]
+        vin = _video_stream(ic, video)
         v_end = _video_end(ic, vin)
         if v_end <= 0:
             raise MediaError(f"{video}: video stream is empty")
@@ -358,9 +361,7 @@ def to_gif(video, out, fps: float = 10, width: int = 640) -> Path:
     out = Path(out)
     ic = _open(video)
     with ic:
-        if not ic.streams.video:
-            raise MediaError(f"{video}: has no video stream")
-        vs = ic.streams.video[0]
+        vs = _video_stream(ic, video)
         end = _video_end(ic, vs)
         w0, h0 = vs.codec_context.width, vs.codec_context.height
         w = int(width) // 2 * 2
@@ -407,9 +408,7 @@ def grab_frame(video, t: float, out_png, size=(1280, 720)) -> Path:
         raise ValueError(f"grab_frame: bad size {size}")
     ic = _open(video)
     with ic:
-        if not ic.streams.video:
-            raise MediaError(f"{video}: has no video stream")
-        vs = ic.streams.video[0]
+        vs = _video_stream(ic, video)
         t = max(0.0, float(t))
         if t > 0:
             ic.seek(int(t / vs.time_base), stream=vs, backward=True, any_frame=False)

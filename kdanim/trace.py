@@ -127,21 +127,21 @@ def _num(x, where, lo=None, hi=None):
         raise TraceError(f"{where}: expected a number, got {x!r}")
     if not math.isfinite(float(x)):
         raise TraceError(f"{where}: not finite ({x!r})")
-    if lo is not None and x < lo:
-        raise TraceError(f"{where}: {x!r} is below {lo}")
-    if hi is not None and x > hi:
-        raise TraceError(f"{where}: {x!r} is above {hi}")
-    return float(x)
+    return float(_in_range(x, where, lo, hi))
 
 
 def _int(x, where, lo=None, hi=None):
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)):
         raise TraceError(f"{where}: expected an integer, got {x!r}")
+    return int(_in_range(x, where, lo, hi))
+
+
+def _in_range(x, where, lo, hi):
     if lo is not None and x < lo:
         raise TraceError(f"{where}: {x!r} is below {lo}")
     if hi is not None and x > hi:
         raise TraceError(f"{where}: {x!r} is above {hi}")
-    return int(x)
+    return x
 
 
 def _list(x, where, length=None):
