@@ -4,7 +4,6 @@ import contextlib
 import json
 import math
 import os
-import sys
 from pathlib import Path
 
 import click
@@ -258,7 +257,7 @@ def _probe_index(value, names):
 @click.option("--preview", is_flag=True, help="Write one PNG per chapter (its last beat) instead of a video.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None,
               help="Render chapters in this many parallel processes [default: the number of CPU cores, "
-                   "at most 8]. 1 shows a live status line per beat.")
+                   "at most 8].")
 @click.option("--no-cache", is_flag=True, help="Render every chapter again even if a cached render exists.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Manim's own log.")
@@ -295,19 +294,19 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
                          probe_class=_probe_index(probe_class, tr["classes"]["names"]),
                          chapters=chapters, preview=preview, jobs=jobs, verbose=verbose,
                          use_cache=not no_cache)
-    progress = live = None
+    display = None
     if not quiet:
-        if sys.stderr.isatty():  # a status line that updates after every beat, then one line per chapter
-            progress = lambda line: click.echo("\r\033[K" + line, err=True)  # noqa: E731
-            live = lambda line: click.echo("\r\033[K" + line, err=True, nl=False)  # noqa: E731
-        else:
-            progress = lambda line: click.echo(line, err=True)  # noqa: E731
+        from .progress import ChapterProgress
+        from .render import expected_beats, selected_chapters
+
+        display = ChapterProgress(selected_chapters(opts), expected_beats())
     try:
         from .narration.voices import get_voice
 
         get_voice(voice, model_path=voice_model)  # fail now, not after the first chapter
         with _sigterm_as_interrupt():  # `kill`: clean up like Ctrl-C (temporary folders, staging)
-            manifest = render_lesson(tr, opts, Path(out), fmt=fmt, progress=progress, live=live)
+            manifest = render_lesson(tr, opts, Path(out), fmt=fmt, events=display and display.event,
+                                     message=display and display.message)
     except (VoiceUnavailable, MediaError) as e:
         raise click.ClickException(str(e)) from None
     except OSError as e:

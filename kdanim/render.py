@@ -199,51 +199,87 @@ def _ensure(p: Path) -> Path:
 
 
 def render_chapters(trace: dict, opts: RenderOptions,
-                    progress: Callable[[str], None] | None = None,
-                    live: Callable[[str], None] | None = None) -> list[ChapterResult]:
+                    events: Callable[[tuple], None] | None = None) -> list[ChapterResult]:
     """Render the selected chapters (in parallel processes with ``opts.jobs`` > 1), in order.
 
-    ``progress`` gets one line per finished chapter; ``live`` (one process only) gets a
-    status line after every beat of the chapter being rendered.
+    ``events`` receives progress as ``("start", n)``, ``("beat", n, beats, video_seconds)``
+    and ``("done", n, seconds, cached)`` (see :class:`kdanim.progress.ChapterProgress`).
     """
-    from scenes import SCENES_IN_ORDER
-
-    chosen = [c for c in SCENES_IN_ORDER if opts.chapters is None or c.number in opts.chapters]
+    chosen = selected_chapters(opts)
     code = code_version()
     _ensure(cache_dir() / "chapters")  # an unusable cache fails now, not after the first chapter
     jobs = [(c, trace, opts, code) for c in chosen]
-    say = progress or (lambda s: None)
+    send = events or (lambda e: None)
     results: list[ChapterResult] = []
-    t0 = time.perf_counter()
     if opts.jobs > 1 and len(jobs) > 1:
         import multiprocessing as mp
+        import threading
 
-        with mp.get_context("spawn").Pool(min(opts.jobs, len(jobs))) as pool:
-            for res in pool.imap(_render_cached, jobs):
-                results.append(res)
-                say(_progress_line(res, len(results), len(jobs), t0))
-            pool.close()  # let the workers exit cleanly (leaves no semaphores behind)
-            pool.join()
+        ctx = mp.get_context("spawn")
+        queue = ctx.Queue()  # workers report beats through it; a thread hands them on
+        relay = threading.Thread(target=_relay, args=(queue, send), daemon=True)
+        relay.start()
+        try:
+            with ctx.Pool(min(opts.jobs, len(jobs)), initializer=_worker_init, initargs=(queue,)) as pool:
+                for res in pool.imap(_render_in_worker, jobs):
+                    results.append(res)
+                pool.close()  # let the workers exit cleanly (leaves no semaphores behind)
+                pool.join()
+        finally:
+            queue.put(None)
+            relay.join(timeout=5)
     else:
-        for i, j in enumerate(jobs):
-            on_beat = None
-            if live is not None:
-                title = f"[{i + 1:2d}/{len(jobs)}] {j[0].number:2d} {j[0].title}"
-                started = time.perf_counter()
-                on_beat = (lambda b, v, title=title, started=started: live(
-                    f"{title}: beat {b}, {v:.0f} s of video in {time.perf_counter() - started:.0f} s"))
-            res = _render_cached(j, on_beat)
-            results.append(res)
-            say(_progress_line(res, len(results), len(jobs), t0))
+        for j in jobs:
+            results.append(_render_reporting(j, send))
     return results
 
 
-def _progress_line(res: ChapterResult, done: int, total: int, t0: float) -> str:
-    elapsed = time.perf_counter() - t0
-    eta = elapsed / done * (total - done)
-    how = "cached" if res.cached else f"{res.seconds:5.1f} s"
-    return (f"[{done:2d}/{total}] {res.number:2d} {res.title:<28} {how:>8}   "
-            f"elapsed {elapsed:5.0f} s, about {eta:4.0f} s left")
+def selected_chapters(opts: RenderOptions) -> list:
+    """The chapter classes ``opts`` asks for, in lesson order."""
+    from scenes import SCENES_IN_ORDER
+
+    return [c for c in SCENES_IN_ORDER if opts.chapters is None or c.number in opts.chapters]
+
+
+def _render_reporting(job, send) -> ChapterResult:
+    """Render (or fetch) one chapter, sending start, beat and done events."""
+    n = job[0].number
+    send(("start", n))
+    res = _render_cached(job, lambda beats, video: send(("beat", n, beats, video)))
+    send(("done", n, res.seconds, res.cached))
+    return res
+
+
+_WORKER_QUEUE = None
+
+
+def _worker_init(queue) -> None:
+    global _WORKER_QUEUE
+    _WORKER_QUEUE = queue
+
+
+def _render_in_worker(job) -> ChapterResult:
+    return _render_reporting(job, _WORKER_QUEUE.put)
+
+
+def _relay(queue, send) -> None:
+    while (e := queue.get()) is not None:
+        send(e)
+
+
+def expected_beats() -> dict[int, int]:
+    """How many beats each chapter had in its most recent cached render (for progress bars)."""
+    found: dict[int, tuple[float, int]] = {}
+    for meta in (cache_dir() / "chapters").glob("*/timeline.json"):
+        try:
+            tl = json.loads(meta.read_text())
+            when = meta.stat().st_mtime
+        except (OSError, ValueError):
+            continue
+        n = tl.get("chapter")
+        if isinstance(n, int) and (n not in found or when > found[n][0]):
+            found[n] = (when, len(tl.get("beats", [])))
+    return {n: beats for n, (_, beats) in found.items() if beats}
 
 
 # -- the lesson folder ---------------------------------------------------------
@@ -261,8 +297,8 @@ def _sha256(path: Path) -> str:
 
 
 def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
-                  progress: Callable[[str], None] | None = None,
-                  live: Callable[[str], None] | None = None) -> dict:
+                  events: Callable[[tuple], None] | None = None,
+                  message: Callable[[str], None] | None = None) -> dict:
     """Render the lesson into the folder ``out`` and return its manifest.
 
     Every file is built in a staging folder inside ``out`` and renamed into
@@ -273,8 +309,8 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
     from kdanim.narration.subtitles import (Cue, write_chapters_txt, write_srt, write_transcript,
                                             write_vtt)
 
-    say = progress or (lambda s: None)
-    results = render_chapters(trace, opts, progress, live)
+    say = message or (lambda s: None)
+    results = render_chapters(trace, opts, events)
     out.mkdir(parents=True, exist_ok=True)  # after the chapters: a failed render leaves no empty folder
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     try:
