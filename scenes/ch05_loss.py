@@ -29,12 +29,12 @@ class DistillationLoss(Chapter):
             Create(box_h),
             Indicate(formula.hard_term, color=T.HARD),
         )
-        box_s = SurroundingRectangle(formula.soft_term, color=T.SOFT, buff=0.08)
+        box_s = SurroundingRectangle(formula.soft_term, color=T.KL, buff=0.08)
         self.beat(
             "The soft part is the KL divergence from the teacher's softened distribution "
             "to the student's, both at temperature tau, weighted by alpha.",
             [FadeOut(box_h), Create(box_s)],
-            Indicate(formula.soft_term, color=T.SOFT),
+            Indicate(formula.soft_term, color=T.KL),
         )
 
         meaning = VGroup(

@@ -33,7 +33,7 @@ class Training(Chapter):
         n = len(rows)
         series = {
             "hard loss (CE)": ([r["hard_loss"] for r in rows], T.HARD),
-            "soft loss (KL)": ([r["soft_loss"] for r in rows], T.SOFT),
+            "soft loss (KL)": ([r["soft_loss"] for r in rows], T.KL),  # a KL divergence: the KL colour
             "combined": ([r["combined_loss"] for r in rows], T.TEXT),
         }
         plot = CurvePlot(n, None, x_label="epoch", y_label="loss", series=series, width=6.2, height=3.6)
