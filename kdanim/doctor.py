@@ -11,7 +11,6 @@ deleted at once).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import sys

@@ -1,6 +1,6 @@
 """Chapter 2: the task — five classes, and which of them resemble each other."""
 
-from manim import DOWN, LEFT, FadeIn, FadeOut, LaggedStart, SurroundingRectangle, VGroup, Create, Indicate
+from manim import DOWN, LEFT, FadeIn, FadeOut, LaggedStart, VGroup
 
 from kdanim.chapter import Chapter
 from kdanim.narration import speech as say

@@ -1,6 +1,6 @@
 """Chapter 7: KL(teacher ‖ student) over the epochs, and the two distributions at start, middle and end."""
 
-from manim import DOWN, RIGHT, UL, UP, FadeIn, FadeOut, Flash, ValueTracker, VGroup, linear
+from manim import DOWN, RIGHT, UL, UP, FadeIn, ValueTracker, VGroup, linear
 
 from kdanim import facts
 from kdanim.chapter import Chapter
@@ -45,17 +45,19 @@ class KLDivergence(Chapter):
                             colors={t_key: T.TEACHER, s_key: T.DISTILLED}, title=f"a {names[k]}, τ = {tau}",
                             width=6.0, max_height=3.0)
         layout.fit_in(bars, self.regions.right)
-        marks = []
-        for i, (epoch, words) in enumerate([(1, "At the start"), ((n + 1) // 2, "Halfway"), (n, "At the end")]):
+        stops = {}
+        for epoch, words in ((1, "At the start"), ((n + 1) // 2, "Halfway"), (n, "At the end")):
+            stops.setdefault(epoch, words)  # a short run has fewer distinct stops
+        for i, (epoch, words) in enumerate(sorted(stops.items())):
             row = rows[epoch - 1]
             dot = plot.mark(epoch, "KL(teacher ‖ student)")
-            side = (RIGHT, UP, UL)[i]  # the first point sits high on the left, the last at the right edge
+            # the first point sits high on the left, the last at the right edge
+            side = RIGHT if epoch == 1 else UL if epoch == n else UP
             label = T.text(f"epoch {epoch}", size=T.SMALL, color=T.KL).next_to(dot, side, buff=0.1)
             label.allow_overlap = True  # an annotation on the curve, meant to sit inside the plot
             steps = [[FadeIn(dot), FadeIn(label)], bars.animate.set_values(s_key, row["probe_probs_tau"][k])]
             if i == 0:
                 steps.insert(0, FadeIn(bars))
-            marks += [dot, label]
             p = row["probe_probs_tau"][k]
             self.beat(
                 f"{words}, epoch {epoch}: the KL is {say.decimal(row['kl'], places=3)}, "

@@ -1,7 +1,6 @@
 """The whole lesson as one Manim scene, one section per chapter (for plain `manim render`)."""
 
 from scenes import SCENES_IN_ORDER
-from kdanim.chapter import Chapter
 
 
 class Lesson(*SCENES_IN_ORDER):
