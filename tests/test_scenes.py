@@ -124,3 +124,19 @@ def test_every_chapter_renders_real_frames(trace, tmp_path):
             seconds = float(stream.duration * stream.time_base)
         # the video is as long as the chapter's timeline says (whole frames at 4 fps)
         assert abs(seconds - scene.timeline()["duration"]) <= 0.5, chapter_cls.__name__
+
+
+def test_lesson_plays_every_chapter_in_one_scene_with_a_section_each(trace, tmp_path):
+    from scenes.lesson import Lesson
+
+    class Recorded(Lesson):  # Manim keeps no sections when it writes no movie: record them
+        def next_section(self, name="unnamed", *args, **kwargs):
+            self.section_names = getattr(self, "section_names", []) + [name]
+            super().next_section(name, *args, **kwargs)
+
+    ctx = LessonContext(trace=trace, voice=get_voice("none", cache_dir=tmp_path / "voice"),
+                        add_sound=False, check_layout=True)
+    scene = render_scene(Recorded, ctx, {**FAST, "media_dir": str(tmp_path / "media")})
+    assert scene.section_names == [f"{c.number:02d} {c.title}" for c in SCENES_IN_ORDER]
+    assert len(scene.beats) >= 3 * len(SCENES_IN_ORDER)
+    assert ctx.layout_problems == []
