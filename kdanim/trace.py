@@ -269,6 +269,10 @@ def validate(obj):
     for i, y in enumerate(labels):
         _int(y, f"data.sample_labels[{i}]", 0, K - 1)
     _matrix(_key(data, "probe_2d", "data"), "data.probe_2d", K, 2)
+    n_train = cfg["n_train"]
+    _matrix(_key(data, "train_2d", "data"), "data.train_2d", n_train, 2)
+    for i, y in enumerate(_list(_key(data, "train_labels", "data"), "data.train_labels", n_train)):
+        _int(y, f"data.train_labels[{i}]", 0, K - 1)
 
     probes = _key(obj, "probes", "trace")
     for i, y in enumerate(_list(_key(probes, "labels", "probes"), "probes.labels", K)):

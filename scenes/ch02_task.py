@@ -1,6 +1,6 @@
 """Chapter 2: the task — five classes, and which of them resemble each other."""
 
-from manim import DOWN, LEFT, FadeIn, FadeOut, LaggedStart, VGroup
+from manim import DOWN, LEFT, Dot, FadeIn, FadeOut, LaggedStart, VGroup
 
 from kdanim.chapter import Chapter
 from kdanim.narration import speech as say
@@ -15,7 +15,8 @@ class TheTask(Chapter):
     number = 2
     title = "The task"
     reads = ("classes", "config.n_classes", "config.n_features", "config.n_test", "config.n_train",
-             "config.teacher_n_train", "data.sample_2d", "data.sample_labels")
+             "config.teacher_n_train", "data.sample_2d", "data.sample_labels", "data.train_2d",
+             "data.train_labels")
 
     def body(self):
         cfg, names = self.config_, self.class_names
@@ -56,16 +57,23 @@ class TheTask(Chapter):
         # Beat 3: how much data each network gets.
         per_class = cfg["n_train"] // cfg["n_classes"]
         counts = VGroup(
-            T.text(f"students: {cfg['n_train']} labels\n({per_class} per class)", size=T.BODY, color=T.TEXT),
+            T.text(f"students: {cfg['n_train']} labels (ringed)\n{per_class} per class", size=T.BODY, color=T.TEXT),
             T.text(f"teacher: {cfg['teacher_n_train']} examples", size=T.BODY, color=T.TEACHER),
             T.text(f"test set: {cfg['n_test']} examples", size=T.BODY, color=T.MUTED),
         ).arrange(DOWN, buff=0.35, aligned_edge=LEFT)
         layout.fit_in(counts, self.regions.right)
+        # The students' own labelled examples, ringed, over the dimmed sample.
+        labelled = VGroup(*[
+            Dot(scatter.to_panel(xy), radius=0.06, fill_color=T.CLASS_COLORS[y], fill_opacity=1.0,
+                stroke_color=T.TEXT, stroke_width=1.5)
+            for xy, y in zip(data["train_2d"], data["train_labels"])
+        ])
         self.beat(
-            f"The students see only {cfg['n_train']} labelled examples, {per_class} per class. "
-            f"The teacher learned from {say.count(cfg['teacher_n_train'])} examples. "
+            f"The students see only {cfg['n_train']} labelled examples, {per_class} per class: "
+            f"the ringed points. The teacher learned from {say.count(cfg['teacher_n_train'])} examples. "
             f"Every accuracy in this lesson is measured on {say.count(cfg['n_test'])} held-out test examples.",
             FadeOut(info),
-            LaggedStart(*[FadeIn(c) for c in counts], lag_ratio=0.5),
+            [scatter.class_groups.animate.set_fill(opacity=0.25), FadeIn(labelled), FadeIn(counts[0])],
+            LaggedStart(*[FadeIn(c) for c in counts[1:]], lag_ratio=0.5),
         )
         self.finish()

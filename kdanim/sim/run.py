@@ -195,6 +195,8 @@ def _simulate(config, measure_latency, on_epoch):
             "sample_2d": data.z_pool[sample].tolist(),
             "sample_labels": data.y_pool[sample].tolist(),
             "probe_2d": data.z_test[probe_idx].tolist(),
+            "train_2d": data.z_pool[data.train_idx].tolist(),  # the students' labelled examples
+            "train_labels": data.y_train.tolist(),
         },
         "probes": {
             "labels": data.y_test[probe_idx].tolist(),
