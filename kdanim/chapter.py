@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,10 +33,6 @@ class Line:
     text: str
     duration: float
     path: str | None
-
-    @property
-    def end(self) -> float:
-        return self.start + self.duration
 
 
 @dataclass
@@ -84,7 +79,12 @@ def default_context() -> LessonContext:
     )
     probe = os.environ.get("KDANIM_PROBE_CLASS", "")
     names = tr["classes"]["names"]
-    probe_class = names.index(probe) if probe in names else int(probe or 0)
+    if probe in names:
+        probe_class = names.index(probe)
+    elif probe.isdigit() and int(probe) < len(names) or not probe:
+        probe_class = int(probe or 0)
+    else:
+        raise ValueError(f"KDANIM_PROBE_CLASS={probe!r} is not a class: choose one of {', '.join(names)}")
     return LessonContext(trace=tr, voice=voice, probe_class=probe_class)
 
 
@@ -270,10 +270,3 @@ def render_scene(chapter_cls: type[Chapter], ctx: LessonContext, manim_config: d
         finally:
             chapter_cls.context = None
     return scene
-
-
-def write_timeline(scene: Chapter, path: Path) -> None:
-    """Write the chapter's timeline as JSON (atomically)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(scene.timeline(), indent=1))
-    os.replace(tmp, path)

@@ -17,7 +17,7 @@ def cache_dir() -> Path:
     """The cache folder: $KDANIM_CACHE, else $XDG_CACHE_HOME/kdanim, else ~/.cache/kdanim."""
     root = os.environ.get("KDANIM_CACHE")
     if root:
-        return Path(root)
+        return Path(root).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")
     return Path(xdg) / "kdanim" if xdg else Path.home() / ".cache" / "kdanim"
 

@@ -283,9 +283,6 @@ def expected_beats() -> dict[int, int]:
 
 # -- the lesson folder ---------------------------------------------------------
 
-LESSON_FILES = ("lesson.{fmt}", "lesson.srt", "lesson.vtt", "transcript.md", "chapters.txt",
-                "thumbnail.png", "trace.json", "manifest.json")
-
 
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()

@@ -7,8 +7,8 @@
 Every voice caches its audio on disk, keyed by the sha256 of the text, the
 voice name and its settings (`settings_key`), so rendering the same lesson
 twice synthesises nothing the second time (`voice.synth_count` counts real
-syntheses). The cache folder is ``$KDANIM_CACHE/voice`` or
-``~/.cache/kdanim/voice``. Leading and trailing silence beyond 50 ms is
+syntheses). The cache folder is ``voice/`` in kdanim's cache (``$KDANIM_CACHE``,
+else ``$XDG_CACHE_HOME/kdanim``, else ``~/.cache/kdanim``). Leading and trailing silence beyond 50 ms is
 trimmed, so a cue's duration is the time the voice actually speaks.
 
 Nothing here touches the network: Piper runs an ONNX model from disk (by
@@ -57,9 +57,10 @@ class Utterance:
 
 
 def default_cache_dir() -> Path:
-    root = os.environ.get("KDANIM_CACHE")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "kdanim"
-    return base / "voice"
+    """The voice clips' folder inside kdanim's cache (see kdanim.paths.cache_dir)."""
+    from kdanim.paths import cache_dir
+
+    return cache_dir() / "voice"
 
 
 # ---------------------------------------------------------------- WAV helpers
