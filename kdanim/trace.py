@@ -1,4 +1,4 @@
-"""The trace file `kdanim.trace/1`: assembly from a simulation, canonical JSON, validation, atomic save,
+"""The trace file `kdanim.trace/2`: assembly from a simulation, canonical JSON, validation, atomic save,
 content hash (see docs/TRACE.md). `simulate_trace(config)` is the one way to get a trace from parameters.
 """
 
@@ -11,20 +11,20 @@ import secrets
 import numpy as np
 
 from . import __version__
-from .sim import simulate
-from .sim.config import CLASS_NAMES, SUPERCLASSES
+from .sim import datasets, simulate
 from .sim.losses import softmax
 
 __all__ = ["SCHEMA", "TraceError", "simulate_trace", "build_trace", "validate", "load", "loads", "dumps", "save",
            "content_hash", "canonical", "MAX_GROUPS", "SAMPLE_2D"]
 
-SCHEMA = "kdanim.trace/1"
+SCHEMA = "kdanim.trace/2"
 SIGNIFICANT_DIGITS = 6
 PROB_TOLERANCE = 1e-3   # rows are stored rounded to 6 significant digits
 KL_TOLERANCE = 1e-6     # KL is >= 0 up to float rounding
 MODELS = ("teacher", "scratch", "distilled")
 MAX_GROUPS = 8           # a layer of n units is drawn as min(n, MAX_GROUPS) nodes
 SAMPLE_2D = 400         # at most this many pool points in data.sample_2d
+GALLERY_PER_CLASS = 6   # images per class of the students' labelled examples in data.gallery
 
 
 class TraceError(ValueError):
@@ -45,18 +45,24 @@ def build_trace(result):
     t_probe = result.teacher.forward(x_probe, keep=False)
     sample = np.arange(min(SAMPLE_2D, len(data.y_pool)))
     initial = result.initial_probe_probs
+    source = datasets.get(cfg.dataset)
     return canonical({
         "schema": SCHEMA,
         "version": __version__,
         "seed": cfg.seed,
         "config": cfg.to_dict(),
-        "classes": {"names": list(CLASS_NAMES), "superclass": list(SUPERCLASSES)},
+        "dataset": {"name": source.name, "title": source.title, "view": source.view,
+                    "image_shape": list(source.image_shape) if source.image_shape else None},
+        "classes": {"names": list(source.class_names),
+                    "superclass": list(source.families) if source.families else None,
+                    "teacher_similarity": _similarity(result.teacher, data, cfg.tau, cfg.n_classes)},
         "data": {
             "sample_2d": data.z_pool[sample],
             "sample_labels": data.y_pool[sample],
             "probe_2d": data.z_test[probe_idx],
             "train_2d": data.z_pool[data.train_idx],  # the students' labelled examples
             "train_labels": data.y_train,
+            **_images(data, probe_idx),
         },
         "probes": {
             "labels": data.y_test[probe_idx],
@@ -74,6 +80,26 @@ def build_trace(result):
         "summary": result.summary,
         "measured": {"latency_repeats": result.latency_repeats},
     })
+
+
+def _similarity(teacher, data, tau, K):
+    """(K, K): row k is the teacher's mean soft label (at τ) over the test examples of class k."""
+    p = softmax(teacher.forward(data.x_test.astype(np.float32), keep=False), tau)
+    return np.stack([p[data.y_test == k].mean(axis=0) if np.any(data.y_test == k) else np.full(K, 1.0 / K)
+                     for k in range(K)])
+
+
+def _images(data, probe_idx):
+    """The probes' images and a gallery of the students' labelled ones, flattened; {} without images."""
+    if data.img_test is None:
+        return {}
+    y = data.y_train
+    gallery = np.concatenate([data.train_idx[y == k][:GALLERY_PER_CLASS] for k in range(int(y.max()) + 1)])
+    return {
+        "probe_images": data.img_test[probe_idx].reshape(len(probe_idx), -1),
+        "gallery_images": data.img_pool[gallery].reshape(len(gallery), -1),
+        "gallery_labels": data.y_pool[gallery],
+    }
 
 
 def _group_mean(values, width):
@@ -292,6 +318,9 @@ def _config(cfg):
         raise TraceError(f"{w}.learning_rate: must be > 0, got {lr!r}")
     c["teacher_hidden"] = _widths(_key(cfg, "teacher_hidden", w), f"{w}.teacher_hidden")
     c["student_hidden"] = _widths(_key(cfg, "student_hidden", w), f"{w}.student_hidden")
+    c["dataset"] = _key(cfg, "dataset", w)
+    if not isinstance(c["dataset"], str) or not c["dataset"]:
+        raise TraceError(f"{w}.dataset: expected a dataset name, got {c['dataset']!r}")
     for k in ("teacher_preset", "student_preset"):
         v = _key(cfg, k, w)
         if v is not None and not isinstance(v, str):
@@ -338,11 +367,25 @@ def validate(obj):
         raise TraceError("seed: differs from config.seed")
     K, F, N = cfg["n_classes"], cfg["n_features"], cfg["epochs"]
 
+    dataset = _key(obj, "dataset", "trace")
+    if _key(dataset, "name", "dataset") != cfg["dataset"]:
+        raise TraceError("dataset.name: differs from config.dataset")
+    for k in ("title", "view"):
+        if not isinstance(_key(dataset, k, "dataset"), str):
+            raise TraceError(f"dataset.{k}: expected a string")
+    shape = _key(dataset, "image_shape", "dataset")
+    if shape is not None:
+        shape = [_int(v, f"dataset.image_shape[{i}]", 1) for i, v in enumerate(_list(shape, "dataset.image_shape", 2))]
+
     classes = _key(obj, "classes", "trace")
     for k in ("names", "superclass"):
-        names = _list(_key(classes, k, "classes"), f"classes.{k}", K)
+        names = _key(classes, k, "classes")
+        if k == "superclass" and names is None:  # a dataset without families
+            continue
+        names = _list(names, f"classes.{k}", K)
         if not all(isinstance(n, str) and n for n in names):
             raise TraceError(f"classes.{k}: expected {K} non-empty strings")
+    _probs(_key(classes, "teacher_similarity", "classes"), "classes.teacher_similarity", K, K)
 
     data = _key(obj, "data", "trace")
     sample = _list(_key(data, "sample_2d", "data"), "data.sample_2d")
@@ -357,6 +400,15 @@ def validate(obj):
     _matrix(_key(data, "train_2d", "data"), "data.train_2d", n_train, 2)
     for i, y in enumerate(_list(_key(data, "train_labels", "data"), "data.train_labels", n_train)):
         _int(y, f"data.train_labels[{i}]", 0, K - 1)
+    if shape is not None:  # a dataset of images: the probes' and a gallery's pixels, in [0, 1]
+        pixels = shape[0] * shape[1]
+        for i, row in enumerate(_list(_key(data, "probe_images", "data"), "data.probe_images", K)):
+            _vector(row, f"data.probe_images[{i}]", pixels, 0.0, 1.0)
+        gallery = _list(_key(data, "gallery_images", "data"), "data.gallery_images")
+        for i, row in enumerate(gallery):
+            _vector(row, f"data.gallery_images[{i}]", pixels, 0.0, 1.0)
+        for i, y in enumerate(_list(_key(data, "gallery_labels", "data"), "data.gallery_labels", len(gallery))):
+            _int(y, f"data.gallery_labels[{i}]", 0, K - 1)
 
     probes = _key(obj, "probes", "trace")
     for i, y in enumerate(_list(_key(probes, "labels", "probes"), "probes.labels", K)):

@@ -3,9 +3,11 @@
 import math
 from dataclasses import asdict, dataclass, replace
 
+from . import datasets
+
 __all__ = [
     "SimConfig", "ConfigError", "TEACHER_PRESETS", "STUDENT_PRESETS",
-    "DEFAULT_TEACHER", "DEFAULT_STUDENT", "CLASS_NAMES", "SUPERCLASSES",
+    "DEFAULT_TEACHER", "DEFAULT_STUDENT",
     "MAX_EPOCHS", "parse_widths", "resolve_hidden",
 ]
 
@@ -22,9 +24,6 @@ STUDENT_PRESETS = {
 }
 DEFAULT_TEACHER = "small"
 DEFAULT_STUDENT = "tiny"
-
-CLASS_NAMES = ("cat", "dog", "fox", "car", "truck")
-SUPERCLASSES = ("animal", "animal", "animal", "vehicle", "vehicle")
 
 MAX_EPOCHS = 10_000
 MAX_WIDTH = 4096
@@ -55,13 +54,21 @@ class SimConfig:
     student_preset: str | None = DEFAULT_STUDENT
     teacher_epochs: int = 10
     teacher_batch_size: int = 128
-    n_train: int = 100                # labelled examples the students see (20 per class)
-    teacher_n_train: int = 2000       # the teacher's larger pool
-    n_test: int = 1500
-    n_features: int = 64
-    n_classes: int = 5
+    dataset: str = datasets.DEFAULT   # a name in kdanim.sim.datasets; None below: the dataset's default
+    n_train: int | None = None        # labelled examples the students see (rings: 100, 20 per class)
+    teacher_n_train: int | None = None  # the teacher's larger pool (rings: 2000)
+    n_test: int | None = None         # rings: 1500
+    n_features: int | None = None
+    n_classes: int | None = None
 
     def __post_init__(self):
+        try:
+            source = datasets.get(self.dataset)
+        except KeyError as e:
+            raise ConfigError("--dataset", e.args[0]) from None
+        for k, v in source.defaults.items():
+            if getattr(self, k) is None:
+                object.__setattr__(self, k, v)
         object.__setattr__(self, "teacher_hidden", tuple(int(w) for w in self.teacher_hidden))
         object.__setattr__(self, "student_hidden", tuple(int(w) for w in self.student_hidden))
         self.validate()
@@ -84,8 +91,11 @@ class SimConfig:
                 raise ConfigError(option, "needs at least one hidden layer")
             for w in widths:
                 _int_range(option, w, 1, MAX_WIDTH)
-        if self.n_classes != len(CLASS_NAMES):
-            raise ConfigError("--n-classes", f"must be {len(CLASS_NAMES)}, got {self.n_classes!r}")
+        source = datasets.get(self.dataset)
+        for option, k in (("--n-classes", "n_classes"), ("--n-features", "n_features")):
+            if getattr(self, k) != source.defaults[k]:
+                raise ConfigError(option, f"must be {source.defaults[k]} for the {self.dataset} dataset, "
+                                          f"got {getattr(self, k)!r}")
         if self.n_train % self.n_classes:
             raise ConfigError("--n-train", f"must be a multiple of {self.n_classes}, got {self.n_train!r}")
         _int_range("--n-train", self.n_train, self.n_classes, 1_000_000)
