@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Iterator
 
-from manim import LEFT, Animation, FadeOut, Scene, VGroup
+from manim import LEFT, RIGHT, Animation, FadeOut, Scene, VGroup
 
 from kdanim.narration import speech
 from kdanim.narration.voices import Utterance, Voice, get_voice
-from kdanim.viz import layout, theme as T
+from kdanim.viz import PixelImage, layout, theme as T
 
 __all__ = ["Chapter", "LessonContext", "Line", "default_context", "render_scene"]
 
@@ -147,6 +147,33 @@ class Chapter(Scene):
     @property
     def probe(self) -> int:
         return self.ctx.probe_class
+
+    def cname(self, k: int) -> str:
+        """Class ``k`` as said and written in a sentence: "cat", or "digit 3" for a class named by a digit."""
+        name = self.class_names[k]
+        return f"digit {name}" if name.isdigit() else name
+
+    @property
+    def image_shape(self):
+        """(H, W) when the dataset's examples are images (then the probes are drawn as pictures), else None."""
+        shape = self.trace.get("dataset", {}).get("image_shape")
+        return tuple(shape) if shape else None
+
+    def probe_picture(self, side: float = 0.8, k: int | None = None):
+        """The probe input (default: this lesson's) as its image, or None for a dataset without images."""
+        if self.image_shape is None:
+            return None
+        k = self.probe if k is None else k
+        return PixelImage(self.trace["data"]["probe_images"][k], shape=self.image_shape, side=side)
+
+    def probe_badge(self):
+        """The probe's image with its class, at the right end of the title band (None without images)."""
+        pic = self.probe_picture()
+        if pic is None:
+            return None
+        label = T.text(f"the input: {self.class_names[self.probe]}", size=T.LABEL, color=T.MUTED)
+        badge = VGroup(label, pic).arrange(RIGHT, buff=0.2)
+        return layout.fit_in(badge, self.regions.title, buff=0.05, aligned_edge=RIGHT)
 
     def make_header(self) -> VGroup:
         """The chapter's title band: the same place and style in every chapter."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .sim import datasets
 from .sim.config import (
     DEFAULT_STUDENT, DEFAULT_TEACHER, MAX_EPOCHS, STUDENT_PRESETS, TEACHER_PRESETS,
     ConfigError, SimConfig, parse_widths, resolve_hidden,
@@ -49,6 +50,9 @@ def _preset_help(presets, default):
 def sim_options(f):
     """The simulator's options, shared by every command that runs a simulation."""
     options = [
+        click.option("--dataset", type=click.Choice(datasets.names()), default=datasets.DEFAULT, show_default=True,
+                     help="What the networks learn: " + "; ".join(f"{n}: {datasets.get(n).title}"
+                                                                  for n in datasets.names()) + "."),
         click.option("--tau", type=FiniteFloatRange(min=0, min_open=True), default=3.0, show_default=True,
                      help="Distillation temperature τ (> 0)."),
         click.option("--alpha", type=FiniteFloatRange(0.0, 1.0), default=0.5, show_default=True,
@@ -71,7 +75,7 @@ def sim_options(f):
     return f
 
 
-SIM_OPTION_NAMES = ("tau", "alpha", "epochs", "seed", "teacher", "teacher_hidden", "student", "student_hidden")
+SIM_OPTION_NAMES = ("dataset", "tau", "alpha", "epochs", "seed", "teacher", "teacher_hidden", "student", "student_hidden")
 
 
 def config_from_options(**kw):
@@ -79,11 +83,14 @@ def config_from_options(**kw):
     try:
         teacher_preset, teacher_hidden = resolve_hidden("teacher", kw.get("teacher"), kw.get("teacher_hidden"))
         student_preset, student_hidden = resolve_hidden("student", kw.get("student"), kw.get("student_hidden"))
-        fields = {k: kw[k] for k in ("tau", "alpha", "epochs", "seed") if kw.get(k) is not None}
+        fields = {k: kw[k] for k in ("dataset", "tau", "alpha", "epochs", "seed") if kw.get(k) is not None}
+        datasets.get(fields.get("dataset", datasets.DEFAULT)).check_available()
         return SimConfig(teacher_hidden=teacher_hidden, student_hidden=student_hidden,
                          teacher_preset=teacher_preset, student_preset=student_preset, **fields)
     except ConfigError as e:
         raise click.BadParameter(e.message, param_hint=f"'{e.option}'") from None
+    except datasets.DatasetUnavailable as e:
+        raise click.ClickException(str(e)) from None
 
 
 def check_output_path(path, option="--out"):
@@ -105,7 +112,7 @@ def format_summary(trace):
     """The run's summary as a readable table."""
     cfg, summary = trace["config"], trace["summary"]
     lines = [
-        f"τ = {cfg['tau']:g} · α = {cfg['alpha']:g} · {cfg['epochs']} epochs · seed {cfg['seed']} · "
+        f"{cfg['dataset']} · τ = {cfg['tau']:g} · α = {cfg['alpha']:g} · {cfg['epochs']} epochs · seed {cfg['seed']} · "
         f"{cfg['n_train']} labelled examples (teacher: {cfg['teacher_n_train']}) · {cfg['n_test']} test",
         "",
         f"{'model':<20}{'hidden':>14}{'params':>10}{'test acc':>10}{'agreement':>11}{'latency':>12}",
@@ -281,10 +288,9 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
     if trace_path:
         tr = _load_trace_option(trace_path)
     else:
-        from .sim.config import CLASS_NAMES
-
         config = config_from_options(**sim_kw)
-        _probe_index(probe_class, list(CLASS_NAMES))  # a bad --probe-class fails before simulating
+        # a bad --probe-class fails before simulating
+        _probe_index(probe_class, list(datasets.get(config.dataset).class_names))
         tr = _simulated_trace(config, quiet)
     if jobs is None:
         jobs = max(1, min(os.cpu_count() or 1, 8))

@@ -4,7 +4,7 @@
         print("✓" if c.ok else "✗", c.name, c.detail, c.fix)
 
 A check that fails and is `required` makes `kdanim doctor` exit 1; optional
-ones (espeak, LaTeX, the webm/gif encoders, low disk) only warn. Nothing here
+ones (espeak, LaTeX, the webm/gif encoders, a dataset's extra, low disk) only warn. Nothing here
 touches the network or writes outside the cache folder (one probe file,
 deleted at once).
 """
@@ -133,6 +133,26 @@ def _latex() -> Check:
     return Check("LaTeX", True, f"latex and dvisvgm at {shutil.which('latex')}", required=False)
 
 
+def _datasets() -> list[Check]:
+    """One optional check per dataset that needs an extra package (e.g. digits: scikit-learn)."""
+    from kdanim.sim import datasets
+
+    out = []
+    for name in datasets.names():
+        source = datasets.get(name)
+        if source.requires is None:
+            continue
+        try:
+            source.check_available()
+        except datasets.DatasetUnavailable:
+            out.append(Check(f"dataset {name}", False, f"{source.requires} is not installed "
+                             f"(only needed for --dataset {name})", source.install, required=False))
+            continue
+        mod = __import__(source.requires)
+        out.append(Check(f"dataset {name}", True, f"{source.requires} {_module_version(mod)}", required=False))
+    return out
+
+
 def _existing(path: Path) -> Path:
     """The path itself or its nearest existing ancestor."""
     path = path.absolute()
@@ -182,6 +202,6 @@ def checks() -> list[Check]:
     """Every check, in the order `kdanim doctor` prints them."""
     root = cache_dir()
     return [
-        _python(), _cairo(), _pango(), _manim(), *_pyav(), _piper(), _espeak(), _latex(),
+        _python(), _cairo(), _pango(), _manim(), *_pyav(), _piper(), _espeak(), _latex(), *_datasets(),
         _disk("cache", root), _disk("current folder", Path.cwd()), _cache_writable(root),
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["gap_recovered", "argmax", "top2", "probe_story", "fmt_pct", "fmt_int", "fmt_num"]
+__all__ = ["gap_recovered", "argmax", "top2", "probe_story", "confused_pairs", "fmt_pct", "fmt_int", "fmt_num"]
 
 
 def argmax(probs) -> int:
@@ -36,6 +36,18 @@ def probe_story(trace: dict, k: int) -> dict:
         "teacher_pred": argmax(p_t),
         "student_pred": argmax(p_s),
     }
+
+
+def confused_pairs(trace: dict, n: int = 3) -> list[tuple[int, int, float]]:
+    """The ``n`` class pairs the teacher finds most alike: ``(i, j, p)`` with i < j, most alike first.
+
+    ``p`` is the mean of the teacher's soft probability of j on test examples of class i and of
+    i on examples of j (``classes.teacher_similarity``, at the run's τ).
+    """
+    sim = trace["classes"]["teacher_similarity"]
+    K = len(sim)
+    pairs = [(i, j, (sim[i][j] + sim[j][i]) / 2) for i in range(K) for j in range(i + 1, K)]
+    return sorted(pairs, key=lambda t: (-t[2], t[0], t[1]))[:n]
 
 
 def fmt_pct(x: float, places: int = 1) -> str:

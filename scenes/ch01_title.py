@@ -11,7 +11,7 @@ from kdanim.viz import ProbabilityBars, layout, theme as T
 class TitleAndIdea(Chapter):
     number = 1
     title = "The idea"
-    reads = ("classes.names", "config.tau", "config.alpha", "config.epochs", "config.seed",
+    reads = ("classes.names", "dataset.image_shape", "data.probe_images", "config.tau", "config.alpha", "config.epochs", "config.seed",
              "probes.teacher_probs_tau", "summary.teacher.hidden", "summary.teacher.params",
              "summary.distilled.hidden", "summary.distilled.params")
 
@@ -67,7 +67,7 @@ class TitleAndIdea(Chapter):
         probs = self.trace["probes"]["teacher_probs_tau"][k]
         second = facts.top2(probs)[1]
         hard = [1.0 if i == k else 0.0 for i in range(len(names))]
-        left = ProbabilityBars(hard, names, bar_color=T.HARD, title=f"hard label for a {names[k]}",
+        left = ProbabilityBars(hard, names, bar_color=T.HARD, title=f"hard label for a {self.cname(k)}",
                                title_color=T.HARD)
         right = ProbabilityBars(probs, names, bar_color=T.SOFT,
                                 title=f"the teacher's soft label, τ = {facts.fmt_num(tau)}", title_color=T.SOFT)
@@ -77,13 +77,14 @@ class TitleAndIdea(Chapter):
         note = T.text("dark knowledge: how much each wrong class resembles the right one",
                       size=T.LABEL, color=T.TEXT)
         layout.fit_in(note, self.regions.footer)
+        badge = self.probe_badge()
         self.beat(
-            f"For a {names[k]}, the hard label is all or nothing. The teacher's softened prediction instead says "
-            f"{say.percent(probs[k])} {names[k]}, and gives most of the rest to {names[second]}. "
+            f"For a {self.cname(k)}, the hard label is all or nothing. The teacher's softened prediction instead "
+            f"says {say.percent(probs[k])} {self.cname(k)}, and gives most of the rest to {self.cname(second)}. "
             f"Those small probabilities on the wrong classes are the teacher's dark knowledge: "
             f"they tell the student which classes look alike.",
             FadeOut(scene_b),
-            FadeIn(left),
+            [FadeIn(left)] + ([FadeIn(badge)] if badge else []),
             FadeIn(right),
             FadeIn(note),
         )

@@ -1,10 +1,11 @@
-"""Chapter 2: the task — five classes, and which of them resemble each other."""
+"""Chapter 2: the task — the classes, and which of them resemble each other."""
 
-from manim import DOWN, LEFT, Dot, FadeIn, FadeOut, LaggedStart, VGroup
+from manim import DOWN, LEFT, RIGHT, Dot, FadeIn, FadeOut, LaggedStart, VGroup
 
+from kdanim import facts
 from kdanim.chapter import Chapter
 from kdanim.narration import speech as say
-from kdanim.viz import DataScatter, layout, theme as T
+from kdanim.viz import DataScatter, ImageGallery, PixelImage, layout, theme as T
 
 
 def _spoken_list(words):
@@ -14,9 +15,9 @@ def _spoken_list(words):
 class TheTask(Chapter):
     number = 2
     title = "The task"
-    reads = ("classes", "config.n_classes", "config.n_features", "config.n_test", "config.n_train",
+    reads = ("classes", "dataset", "config.n_classes", "config.n_features", "config.n_test", "config.n_train",
              "config.teacher_n_train", "data.sample_2d", "data.sample_labels", "data.train_2d",
-             "data.train_labels")
+             "data.train_labels", "data.gallery_images", "data.gallery_labels")
 
     def body(self):
         cfg, names = self.config_, self.class_names
@@ -26,13 +27,68 @@ class TheTask(Chapter):
         # Beat 1: the data, in its 2-D view.
         scatter = DataScatter(data["sample_2d"], data["sample_labels"], names, colors=T.CLASS_COLORS, side=4.4)
         layout.fit_in(scatter, self.regions.left)
+        shown = self.images_beats(scatter) if self.image_shape is not None else self.families_beats(scatter)
+        self.counts_beat(scatter, shown)
+        self.finish()
+
+    def images_beats(self, scatter):
+        """A dataset of images: a gallery of real examples, their 2-D view, the pairs the teacher finds alike."""
+        cfg, names, data = self.config_, self.class_names, self.trace["data"]
+        shape = self.image_shape
+        gallery = ImageGallery(data["gallery_images"], data["gallery_labels"], names, shape=shape,
+                               colors=T.CLASS_COLORS)
+        layout.fit_in(gallery, self.regions.right)
         self.beat(
-            f"The task: sort examples into five classes, {_spoken_list(names)}. "
+            f"The task: recognise {self.trace['dataset']['title']}, {say.small(len(names))} classes, "
+            f"{names[0]} to {names[-1]}. Each image is {shape[0]} by {shape[1]} grey levels: "
+            f"{cfg['n_features']} numbers. These are some of the students' labelled examples.",
+            LaggedStart(*[FadeIn(r) for r in gallery.rows], lag_ratio=0.15),
+        )
+        self.beat(
+            f"On the left, a sample of the images placed by their {self.trace['dataset']['view']}, "
+            f"coloured by digit. Some digits form their own islands; others overlap.",
+            FadeIn(scatter),
+        )
+        # The pairs this run's teacher finds most alike, read from its soft labels on the test set.
+        pairs = facts.confused_pairs(self.trace, 3)
+        gallery_imgs = {}
+        for img, y in zip(data["gallery_images"], data["gallery_labels"]):
+            gallery_imgs.setdefault(y, img)
+        rows = VGroup()
+        for i, j, p in pairs:
+            row = VGroup(PixelImage(gallery_imgs[i], shape=shape, side=0.7),
+                         T.text(f"{names[i]}  and  {names[j]}", size=T.BODY, color=T.TEXT),
+                         PixelImage(gallery_imgs[j], shape=shape, side=0.7),
+                         T.text(facts.fmt_pct(p), size=T.BODY, color=T.SOFT)).arrange(RIGHT, buff=0.3)
+            rows.add(row)
+        rows.arrange(DOWN, buff=0.3, aligned_edge=LEFT)
+        head = T.text("pairs this teacher finds most alike", size=T.LABEL, color=T.TEXT)
+        note = T.text(f"mean soft probability of the other digit, τ = {facts.fmt_num(cfg['tau'])}",
+                      size=T.SMALL, color=T.MUTED)
+        info = VGroup(head, rows, note).arrange(DOWN, buff=0.35, aligned_edge=LEFT)
+        layout.fit_in(info, self.regions.right)
+        spoken = [f"{names[i]} and {names[j]}" for i, j, _ in pairs]
+        self.beat(
+            f"Some digits look alike. Averaged over the test set, this run's teacher gives the most "
+            f"probability to the other digit of these pairs: {_spoken_list(spoken)}. "
+            f"That similarity is exactly what its soft predictions can pass on.",
+            FadeOut(gallery),
+            LaggedStart(*[FadeIn(m) for m in (head, *rows, note)], lag_ratio=0.4),
+        )
+        return info
+
+    def families_beats(self, scatter):
+        """Synthetic classes: their latent 2-D view and their families."""
+        cfg, names = self.config_, self.class_names
+        supers = self.trace["classes"]["superclass"]
+        self.beat(
+            f"The task: sort examples into {say.small(len(names))} classes, {_spoken_list(names)}. "
             f"Each example has {cfg['n_features']} features, made from a hidden two-dimensional "
             f"position. Here is that position for a sample of the data.",
             FadeIn(scatter),
         )
-
+        if not supers:
+            return None
         # Beat 2: the super-classes, and why that is dark knowledge.
         groups = {}
         for i, sc in enumerate(supers):
@@ -53,8 +109,11 @@ class TheTask(Chapter):
             LaggedStart(*[FadeIn(l) for l in lines], lag_ratio=0.5),
             FadeIn(note),
         )
+        return info
 
-        # Beat 3: how much data each network gets.
+    def counts_beat(self, scatter, shown):
+        """How much data each network gets, the students' labels ringed in the 2-D view (`shown` fades out)."""
+        cfg, data = self.config_, self.trace["data"]
         per_class = cfg["n_train"] // cfg["n_classes"]
         counts = VGroup(
             T.text(f"students: {cfg['n_train']} labels (ringed)\n{per_class} per class", size=T.BODY, color=T.TEXT),
@@ -72,8 +131,7 @@ class TheTask(Chapter):
             f"The students see only {cfg['n_train']} labelled examples, {per_class} per class: "
             f"the ringed points. The teacher learned from {say.count(cfg['teacher_n_train'])} examples. "
             f"Every accuracy in this lesson is measured on {say.count(cfg['n_test'])} held-out test examples.",
-            FadeOut(info),
+            *([FadeOut(shown)] if shown is not None else []),
             [scatter.class_groups.animate.set_fill(opacity=0.25), FadeIn(labelled), FadeIn(counts[0])],
             LaggedStart(*[FadeIn(c) for c in counts[1:]], lag_ratio=0.5),
         )
-        self.finish()

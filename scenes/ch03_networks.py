@@ -11,7 +11,7 @@ from kdanim.viz import NetworkDiagram, layout, theme as T
 class TeacherAndStudent(Chapter):
     number = 3
     title = "Teacher and student"
-    reads = ("classes.names", "epochs", "networks.teacher", "networks.distilled", "probes.labels",
+    reads = ("classes.names", "dataset.image_shape", "data.probe_images", "epochs", "networks.teacher", "networks.distilled", "probes.labels",
              "probes.teacher_probs", "summary.teacher.hidden", "summary.teacher.params",
              "summary.distilled.hidden", "summary.distilled.params")
 
@@ -59,13 +59,15 @@ class TeacherAndStudent(Chapter):
             T.text(f"student → {names[sp]} ({facts.fmt_pct(story['student_probs'][sp])})", size=T.LABEL, color=T.DISTILLED),
         ).arrange(RIGHT, buff=1.0)
         layout.fit_in(verdict, self.regions.footer)
+        badge = self.probe_badge()
         self.beat(
-            f"Now one {names[k]} from the test set flows through both networks. "
+            f"Now one {self.cname(k)} from the test set flows through both networks. "
             f"Each node lights up by its real activation. "
-            f"The teacher says {names[tp]}, with {say.percent(story['teacher_probs'][tp])}; "
-            f"the distilled student says {names[sp]}, with {say.percent(story['student_probs'][sp])}.",
+            f"The teacher says {self.cname(tp)}, with {say.percent(story['teacher_probs'][tp])}; "
+            f"the distilled student says {self.cname(sp)}, with {say.percent(story['student_probs'][sp])}.",
+            *([FadeIn(badge)] if badge else []),
             AnimationGroup(teacher.forward_pass_animation(t_acts), student.forward_pass_animation(s_acts)),
             FadeIn(verdict),
-            weights=(3, 1), max_step=None,  # the forward pass follows the whole sentence
+            weights=(1, 3, 1) if badge else (3, 1), max_step=None,  # the forward pass follows the whole sentence
         )
         self.finish()

@@ -16,7 +16,7 @@ SWEEP_MAX = 10.0
 class SoftLabels(Chapter):
     number = 4
     title = "Soft labels and temperature"
-    reads = ("classes.names", "config.tau", "probes.teacher_logits", "probes.teacher_probs",
+    reads = ("classes.names", "dataset.image_shape", "data.probe_images", "config.tau", "probes.teacher_logits", "probes.teacher_probs",
              "probes.teacher_probs_tau")
 
     def body(self):
@@ -37,19 +37,22 @@ class SoftLabels(Chapter):
         layout.fit_in(bars, self.regions.body)
         bars.set_values("τ = 1", [0.0] * len(names))
         bars.set_values(tau_label, [0.0] * len(names))
+        badge = self.probe_badge()
         self.beat(
-            f"Take one {names[k]} from the test set. Its hard label puts all the probability on {names[k]}.",
-            FadeIn(bars),
+            f"Take one {self.cname(k)} from the test set. "
+            f"Its hard label puts all the probability on {self.cname(k)}.",
+            [FadeIn(bars)] + ([FadeIn(badge)] if badge else []),
         )
         self.beat(
-            f"The trained teacher, at temperature one, gives {names[k]} {say.percent(p1[k])} "
-            f"and {names[second]} {say.percent(p1[second])}.",
+            f"The trained teacher, at temperature one, gives {self.cname(k)} {say.percent(p1[k])} "
+            f"and {self.cname(second)} {say.percent(p1[second])}.",
             bars.animate.set_values("τ = 1", p1),
         )
         self.beat(
             f"At temperature {say.number(tau)}, the same logits give a softer distribution: "
-            f"{names[k]} drops to {say.percent(pt[k])} and {names[second]} rises to {say.percent(pt[second])}. "
-            f"The similarity between {names[k]} and {names[second]} is now plain to see.",
+            f"{self.cname(k)} drops to {say.percent(pt[k])} and {self.cname(second)} rises to "
+            f"{say.percent(pt[second])}. "
+            f"The similarity between {self.cname(k)} and {self.cname(second)} is now plain to see.",
             bars.animate.set_values(tau_label, pt),
         )
 

@@ -25,7 +25,7 @@ def at_epoch(rows, key, e):
 class Training(Chapter):
     number = 6
     title = "Training"
-    reads = ("classes.names", "config.tau", "epochs", "probes.teacher_probs_tau")
+    reads = ("classes.names", "dataset.image_shape", "data.probe_images", "config.tau", "epochs", "probes.teacher_probs_tau")
 
     def body(self):
         cfg, names, k = self.config_, self.class_names, self.probe
@@ -46,19 +46,20 @@ class Training(Chapter):
             {f"teacher (τ = {tau})": teacher_target, f"student (τ = {tau})": rows[0]["probe_probs_tau"][k]},
             names,
             colors={f"teacher (τ = {tau})": T.TEACHER, f"student (τ = {tau})": T.DISTILLED},
-            title=f"a {names[k]}", width=6.0, max_height=3.0,
+            title=f"a {self.cname(k)}", width=6.0, max_height=3.0,
         )
         layout.fit_in(bars, self.regions.right)
         plot.reveal(0)
         counter.set_epoch(0)
 
         first, last = rows[0], rows[-1]
+        badge = self.probe_badge()
         self.beat(
             f"Now the student trains for {n} epochs. On the left: its hard loss, its soft loss, "
             f"and the combined loss it actually minimises. On the right: its softened prediction "
-            f"for our {names[k]}, next to the teacher's.",
+            f"for our {self.cname(k)}, next to the teacher's.",
             [FadeIn(plot), FadeIn(counter)],
-            FadeIn(bars),
+            [FadeIn(bars)] + ([FadeIn(badge)] if badge else []),
         )
 
         epoch = ValueTracker(0.0)

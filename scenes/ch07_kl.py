@@ -11,7 +11,7 @@ from kdanim.viz import ComparedBars, CurvePlot, layout, theme as T
 class KLDivergence(Chapter):
     number = 7
     title = "KL divergence"
-    reads = ("classes.names", "config.tau", "epochs", "probes.teacher_probs_tau")
+    reads = ("classes.names", "dataset.image_shape", "data.probe_images", "config.tau", "epochs", "probes.teacher_probs_tau")
 
     def body(self):
         cfg, names, k = self.config_, self.class_names, self.probe
@@ -42,7 +42,7 @@ class KLDivergence(Chapter):
         target = self.trace["probes"]["teacher_probs_tau"][k]
         t_key, s_key = "teacher target", "student"
         bars = ComparedBars({t_key: target, s_key: rows[0]["probe_probs_tau"][k]}, names,
-                            colors={t_key: T.TEACHER, s_key: T.DISTILLED}, title=f"a {names[k]}, τ = {tau}",
+                            colors={t_key: T.TEACHER, s_key: T.DISTILLED}, title=f"a {self.cname(k)}, τ = {tau}",
                             width=6.0, max_height=3.0)
         layout.fit_in(bars, self.regions.right)
         stops = {}
@@ -57,11 +57,12 @@ class KLDivergence(Chapter):
             label.allow_overlap = True  # an annotation on the curve, meant to sit inside the plot
             steps = [[FadeIn(dot), FadeIn(label)], bars.animate.set_values(s_key, row["probe_probs_tau"][k])]
             if i == 0:
-                steps.insert(0, FadeIn(bars))
+                badge = self.probe_badge()
+                steps.insert(0, [FadeIn(bars)] + ([FadeIn(badge)] if badge else []))
             p = row["probe_probs_tau"][k]
             self.beat(
                 f"{words}, epoch {epoch}: the KL is {say.decimal(row['kl'], places=3)}, "
-                f"and the student gives {names[k]} {say.percent(p[k])} where the teacher gives {say.percent(target[k])}.",
+                f"and the student gives {self.cname(k)} {say.percent(p[k])} where the teacher gives {say.percent(target[k])}.",
                 *steps,
             )
         self.finish()

@@ -1,6 +1,6 @@
 """Chapter 9: one prediction walked through — true class, both predictions, both distributions, their KL."""
 
-from manim import DOWN, LEFT, FadeIn, Indicate, VGroup
+from manim import DOWN, LEFT, RIGHT, FadeIn, Indicate, VGroup
 
 from kdanim import facts
 from kdanim.chapter import Chapter
@@ -11,7 +11,7 @@ from kdanim.viz import ComparedBars, layout, theme as T
 class APrediction(Chapter):
     number = 9
     title = "A prediction"
-    reads = ("classes.names", "config.tau", "epochs", "probes.labels", "probes.teacher_probs",
+    reads = ("classes.names", "dataset.image_shape", "data.probe_images", "config.tau", "epochs", "probes.labels", "probes.teacher_probs",
              "summary.distilled.probe_kl")
 
     def body(self):
@@ -27,10 +27,13 @@ class APrediction(Chapter):
         s_line = T.text(f"Student → {names[sp]}  ({facts.fmt_pct(p_s[sp])})", size=T.BODY, color=T.DISTILLED)
         kl_text = T.text(f"KL(teacher ‖ student) at τ = {tau}:\n{kl:.4f}", size=T.BODY, color=T.KL)
         note = T.text("lower = closer to the teacher\ngoal: KL → 0", size=T.LABEL, color=T.MUTED)
+        pic = self.probe_picture(side=1.3)
+        if pic is not None:  # the input itself, beside its true class
+            truth = VGroup(pic, truth).arrange(RIGHT, buff=0.35)
         info = VGroup(truth, t_line, s_line, kl_text, note).arrange(DOWN, buff=0.35, aligned_edge=LEFT)
         layout.fit_in(info, self.regions.left)
         self.beat(
-            f"Finally, one prediction. Here is a test example whose true class is {names[story['label']]}.",
+            f"Finally, one prediction. Here is a test example whose true class is {self.cname(story['label'])}.",
             FadeIn(truth),
         )
         bars = ComparedBars({"teacher": p_t, "student": [0.0] * len(names)}, names,
@@ -39,12 +42,12 @@ class APrediction(Chapter):
         layout.fit_in(bars, self.regions.right)
         right = "correctly" if tp == story["label"] else "wrongly"
         self.beat(
-            f"The teacher {right} predicts {names[tp]}, with {say.percent(p_t[tp])}.",
+            f"The teacher {right} predicts {self.cname(tp)}, with {say.percent(p_t[tp])}.",
             [FadeIn(t_line), FadeIn(bars)],
         )
         right = "also right" if sp == story["label"] else "wrong here"
         self.beat(
-            f"The distilled student predicts {names[sp]}, with {say.percent(p_s[sp])}: {right}. "
+            f"The distilled student predicts {self.cname(sp)}, with {say.percent(p_s[sp])}: {right}. "
             f"Its whole distribution follows the teacher's, small probabilities included.",
             FadeIn(s_line),
             bars.animate.set_values("student", p_s),

@@ -36,7 +36,7 @@ stamp=.venv/.kdanim-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "kdanim setup: installing Python packages into .venv" >&2
     log=.venv/install.log
-    if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[test]"; } >"$log" 2>&1; then
+    if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[test,digits]"; } >"$log" 2>&1; then
         tail -n 40 "$log" >&2
         echo "kdanim setup: installing the Python packages failed (full log: $log)" >&2
         exit 1

@@ -14,8 +14,8 @@ from kdanim.cli import main
 
 EXPECTED = ["Python", "cairo", "pango", "Manim", "PyAV", "encoder libx264", "encoder aac",
             "encoder libvpx-vp9", "encoder libopus", "encoder gif", "voice piper", "voice espeak",
-            "LaTeX", "free disk (cache)", "free disk (current folder)", "cache folder writable"]
-OPTIONAL = {"encoder libvpx-vp9", "encoder libopus", "encoder gif", "voice espeak", "LaTeX",
+            "LaTeX", "dataset digits", "free disk (cache)", "free disk (current folder)", "cache folder writable"]
+OPTIONAL = {"encoder libvpx-vp9", "encoder libopus", "encoder gif", "voice espeak", "LaTeX", "dataset digits",
             "free disk (cache)", "free disk (current folder)"}
 
 
@@ -166,3 +166,10 @@ def test_old_python(monkeypatch):
     monkeypatch.setattr(doctor, "MIN_PYTHON", (sys.version_info.major, sys.version_info.minor + 1))
     c = by_name()["Python"]
     assert not c.ok and c.required and "apt-get install" in c.fix
+
+
+def test_digits_extra_is_reported(monkeypatch):
+    assert by_name()["dataset digits"].ok
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn now raises ImportError
+    c = by_name()["dataset digits"]
+    assert not c.ok and not c.required and "kdanim[digits]" in c.fix

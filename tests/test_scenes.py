@@ -2,6 +2,7 @@
 
 import copy
 
+import numpy as np
 import pytest
 from kdanim.chapter import LessonContext, render_scene
 from kdanim.narration.voices import get_voice
@@ -140,3 +141,47 @@ def test_lesson_plays_every_chapter_in_one_scene_with_a_section_each(trace, tmp_
     assert scene.section_names == [f"{c.number:02d} {c.title}" for c in SCENES_IN_ORDER]
     assert len(scene.beats) >= 3 * len(SCENES_IN_ORDER)
     assert ctx.layout_problems == []
+
+
+# -- the lesson on another dataset: handwritten digits --------------------------------------------
+
+@pytest.fixture(scope="module")
+def digits_trace():
+    from kdanim.sim.config import SimConfig
+    from kdanim.trace import simulate_trace
+
+    return simulate_trace(SimConfig(dataset="digits", epochs=6), measure_latency=False)
+
+
+PROBE_CHAPTERS = {1, 3, 4, 6, 7, 9}  # the chapters that show the probe input
+
+
+@pytest.mark.parametrize("chapter_cls", SCENES_IN_ORDER, ids=lambda c: c.__name__)
+def test_digits_chapters_draw_the_input_and_name_digits(chapter_cls, digits_trace, tmp_path):
+    from kdanim.viz import PixelImage
+
+    ctx = LessonContext(trace=digits_trace, voice=get_voice("none", cache_dir=tmp_path / "voice"),
+                        probe_class=3, add_sound=False, check_layout=True, preview=True)
+    scene = render_scene(chapter_cls, ctx, {**FAST, "media_dir": str(tmp_path / "media")})
+    assert ctx.layout_problems == []
+    said = " ".join(scene.beats).lower().replace(",", " ").replace(".", " ").split()
+    assert not {"cat", "dog", "fox", "car", "truck", "animals", "vehicles", "families"} & set(said)
+    pictures = [m for top in scene.mobjects for m in top.get_family() if isinstance(m, PixelImage)]
+    if chapter_cls.number in PROBE_CHAPTERS:
+        probe = digits_trace["data"]["probe_images"][3]
+        assert any(np.allclose([c.get_fill_opacity() for c in p.cells], probe) for p in pictures), \
+            "the probe is drawn as its own 8×8 image"
+        if chapter_cls.number != 3:  # chapter 3's words are about the networks
+            assert "digit 3" in " ".join(scene.beats)
+
+
+def test_digits_task_chapter_speaks_of_the_pairs_this_teacher_confuses(digits_trace, tmp_path):
+    from kdanim import facts
+    from scenes import TheTask
+
+    ctx, scene = run_chapter(TheTask, digits_trace, tmp_path)
+    i, j, _ = facts.confused_pairs(digits_trace, 1)[0]
+    said = " ".join(scene.beats)
+    assert f"{i} and {j}" in said and "ten classes" in said
+    seen = " | ".join(ctx.seen_text)
+    assert f"{i}and{j}" in seen  # Manim's Text keeps its string without spaces

@@ -6,6 +6,7 @@ from .curves import CurvePlot, EpochCounter, nice_ceil, nice_step
 from .formula import KDLossFormula, SoftmaxFormula, markup_parts
 from .layout import Region, Regions, check_layout, fit_in, regions, visible_bbox
 from .network import NetworkDiagram, display_groups
+from .pixels import ImageGallery, PixelImage
 from .scatter import AccuracyParamsPlot, DataScatter, format_count
 from .table import ResultsTable, format_cell
 
@@ -13,6 +14,7 @@ __all__ = [
     "theme", "layout",
     "Region", "Regions", "regions", "fit_in", "check_layout", "visible_bbox",
     "NetworkDiagram", "display_groups",
+    "PixelImage", "ImageGallery",
     "ProbabilityBars", "ComparedBars",
     "CurvePlot", "EpochCounter", "nice_step", "nice_ceil",
     "ResultsTable", "format_cell",

@@ -32,8 +32,10 @@ SEMANTIC = {
 }
 
 # Class colours: animals (cat, dog, fox) in an earthy warm family, vehicles (car, truck)
-# in a deep cool family, kept less saturated than the semantic colours above.
-CLASS_COLORS = ["#E8A87C", "#B9835A", "#E2703A", "#5C7CFA", "#7FC8D6"]
+# in a deep cool family, kept less saturated than the semantic colours above; five more
+# for datasets with ten classes (digits).
+CLASS_COLORS = ["#E8A87C", "#B9835A", "#E2703A", "#5C7CFA", "#7FC8D6",
+                "#F783AC", "#CED4DA", "#3BC9DB", "#E599F7", "#94D82D"]
 
 TEXT = "#F1F3F5"
 MUTED = "#8B93A1"
