@@ -1,6 +1,7 @@
 """Benchmark the default simulation: median wall time and peak memory, against a plain PyTorch CPU loop.
 
 Usage: python bench/bench_sim.py [--runs 5]
+A second row times the digits dataset (--dataset digits) when scikit-learn is installed.
 The PyTorch comparison runs only if torch is importable (it is not a dependency of kdanim).
 """
 
@@ -16,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from kdanim.sim import SimConfig  # noqa: E402
+from kdanim.sim import SimConfig, datasets  # noqa: E402
 from kdanim.sim.data import make_dataset  # noqa: E402
 from kdanim.trace import simulate_trace as simulate  # noqa: E402
 
@@ -102,16 +103,25 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
-    cfg = SimConfig()
-    print(f"default simulation: teacher {cfg.teacher_hidden} × {cfg.teacher_epochs} epochs on "
-          f"{cfg.teacher_n_train}, students {cfg.student_hidden} × {cfg.epochs} epochs on {cfg.n_train}, "
-          f"{os.cpu_count()} CPUs, numpy {np.__version__}")
-    simulate(cfg.replace(epochs=1, teacher_epochs=1), measure_latency=False)  # warm-up (imports, BLAS)
-    times, peak = time_numpy(cfg, args.runs)
-    print(f"kdanim (NumPy), all three models + trace + latency: median {statistics.median(times):.3f} s "
-          f"over {args.runs} runs (min {min(times):.3f}, max {max(times):.3f})")
-    print(f"  peak traced memory of one run: {peak / 2**20:.1f} MiB; "
-          f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    for dataset in datasets.names():
+        try:
+            datasets.get(dataset).check_available()
+        except datasets.DatasetUnavailable as e:
+            print(f"{dataset}: skipped ({e})")
+            continue
+        cfg = SimConfig(dataset=dataset)
+        print(f"{dataset} simulation: teacher {cfg.teacher_hidden} × {cfg.teacher_epochs} epochs on "
+              f"{cfg.teacher_n_train}, students {cfg.student_hidden} × {cfg.epochs} epochs on {cfg.n_train}, "
+              f"{cfg.n_classes} classes, {os.cpu_count()} CPUs, numpy {np.__version__}")
+        simulate(cfg.replace(epochs=1, teacher_epochs=1), measure_latency=False)  # warm-up (imports, BLAS)
+        times, peak = time_numpy(cfg, args.runs)
+        if dataset == datasets.DEFAULT:
+            default_times = times
+        print(f"  kdanim (NumPy), all three models + trace + latency: median {statistics.median(times):.3f} s "
+              f"over {args.runs} runs (min {min(times):.3f}, max {max(times):.3f})")
+        print(f"  peak traced memory of one run: {peak / 2**20:.1f} MiB; "
+              f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    cfg, times = SimConfig(), default_times
     for threads in (None, 1):  # torch's default thread count, then one thread like kdanim
         result = time_torch(cfg, args.runs, threads)
         if result is None:

@@ -5,6 +5,7 @@ from manim import DOWN, LEFT, FadeIn, LaggedStart, Text, VGroup
 from kdanim import facts
 from kdanim.chapter import Chapter
 from kdanim.narration import speech as say
+from kdanim.sim import datasets
 from kdanim.trace import content_hash
 from kdanim.viz import layout, theme as T
 
@@ -36,7 +37,8 @@ class Summary(Chapter):
             f"{say.ratio(t['params'] / d['params'])} fewer parameters.",
             LaggedStart(*[FadeIn(p) for p in points], lag_ratio=0.6),
         )
-        cmd = (f"kdanim render --tau {facts.fmt_num(cfg['tau'])} --alpha {facts.fmt_num(cfg['alpha'])}"
+        dataset = "" if cfg["dataset"] == datasets.DEFAULT else f" --dataset {cfg['dataset']}"
+        cmd = (f"kdanim render{dataset} --tau {facts.fmt_num(cfg['tau'])} --alpha {facts.fmt_num(cfg['alpha'])}"
                f" --epochs {cfg['epochs']} --seed {cfg['seed']}")
         repro = VGroup(
             T.text("reproduce:", size=T.LABEL, color=T.MUTED),

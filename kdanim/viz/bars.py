@@ -127,6 +127,7 @@ class ProbabilityBars(VGroup):
         if show_values:
             self.value_labels = VGroup(*[self._value_label(i, p) for i, p in enumerate(self.values)])
             self.add(self.value_labels)
+            self._declutter()
         self.title = None
         if title:
             self.title = T.text(title, size=T.LABEL, color=title_color)
@@ -165,7 +166,25 @@ class ProbabilityBars(VGroup):
                 lab.become(new)
                 lab.original_text = new.original_text
             lab.next_to(self.bars[i], UP, buff=0.08 * scale)
+        self._declutter()
         return self
+
+    def _declutter(self):
+        """Where bars are too narrow for every value (many classes), the larger values keep their labels."""
+        kept = []
+        for i in sorted(range(len(self.value_labels)), key=lambda i: -self.values[i]):
+            lab = self.value_labels[i]
+            box = (lab.get_left()[0], lab.get_right()[0], lab.get_bottom()[1], lab.get_top()[1])
+            clash = any(box[0] < k[1] + 0.04 and k[0] < box[1] + 0.04 and box[2] < k[3] and k[2] < box[3]
+                        for k in kept)
+            lab.set_opacity(0.0 if clash else 1.0)
+            if not clash:
+                kept.append(box)
+        if len(kept) < len(self.value_labels):  # crowded: zeros say least, leave them all off
+            zero = _fmt(0.0, self.decimals)
+            for lab in self.value_labels:
+                if lab.original_text == zero:
+                    lab.set_opacity(0.0)
 
     @override_animate(set_values)
     def _animate_set_values(self, probs, anim_args=None):
