@@ -4,9 +4,10 @@ import hashlib
 import json
 import math
 import os
-import secrets
 
 import numpy as np
+
+from kdanim.paths import atomic_write
 
 __all__ = ["SCHEMA", "TraceError", "validate", "load", "loads", "dumps", "save", "content_hash", "canonical"]
 
@@ -68,20 +69,9 @@ def content_hash(trace):
 
 
 def save(trace, path):
-    """Validate, then write the canonical JSON to path atomically (temporary file, then os.replace)."""
+    """Validate, then write the canonical JSON to path atomically (kdanim.paths.atomic_write)."""
     validate(trace)
-    text = dumps(trace)
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8") as f:  # ordinary permissions (umask), unlike mkstemp's 0600
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, dumps(trace))
     return path
 
 

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kdanim.paths import atomic_path, cache_dir
+
 __all__ = [
     "Utterance", "Voice", "PiperVoice", "EspeakVoice", "SilentVoice",
     "VoiceUnavailable", "get_voice", "default_cache_dir", "trim_silence",
@@ -58,8 +60,6 @@ class Utterance:
 
 def default_cache_dir() -> Path:
     """The voice clips' folder inside kdanim's cache (see kdanim.paths.cache_dir)."""
-    from kdanim.paths import cache_dir
-
     return cache_dir() / "voice"
 
 
@@ -84,21 +84,13 @@ def read_wav(path) -> tuple[np.ndarray, int]:
 
 def write_wav(path, samples: np.ndarray, sample_rate: int) -> Path:
     """Write float samples in [-1, 1] as a mono 16-bit WAV, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     pcm = (np.clip(np.asarray(samples, dtype=np.float64), -1.0, 1.0) * 32767.0).round().astype("<i2")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f, wave.open(f, "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(int(sample_rate))
-            w.writeframes(pcm.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(int(sample_rate))
+        w.writeframes(pcm.tobytes())
+    return Path(path)
 
 
 def wav_duration(path) -> float:
