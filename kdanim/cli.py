@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .narration.voices import DEFAULT_VOICE, VOICES, voices_help
 from .sim.config import (
     DEFAULT_STUDENT, DEFAULT_TEACHER, MAX_EPOCHS, STUDENT_PRESETS, TEACHER_PRESETS,
     ConfigError, SimConfig, parse_widths, resolve_hidden,
@@ -250,8 +251,8 @@ def _probe_index(value, names):
 @click.option("--chapters", type=ChapterList(), default=None, help="Only these chapters, e.g. 2,5.")
 @click.option("--probe-class", default=None,
               help="Class of the input shown in the soft-label and prediction chapters (name or index).")
-@click.option("--voice", type=click.Choice(["piper", "espeak", "none"]), default="piper", show_default=True,
-              help="piper: offline neural voice · espeak: espeak-ng · none: silent, subtitles only.")
+@click.option("--voice", type=click.Choice(list(VOICES)), default=DEFAULT_VOICE, show_default=True,
+              help=voices_help() + ".")
 @click.option("--voice-model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Another Piper .onnx voice (with its .onnx.json beside it).")
 @click.option("--preview", is_flag=True, help="Write one PNG per chapter (its last beat) instead of a video.")
