@@ -305,7 +305,7 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
         from .narration.voices import get_voice
 
         get_voice(voice, model_path=voice_model)  # fail now, not after the first chapter
-        with _sigterm_as_interrupt():  # `kill`: clean up like Ctrl-C (temporary folders, staging)
+        with _sigterm_as_interrupt(), display or contextlib.nullcontext():  # `kill`: cleans up like Ctrl-C
             manifest = render_lesson(tr, opts, Path(out), fmt=fmt, events=display and display.event,
                                      message=display and display.message)
     except (VoiceUnavailable, MediaError) as e:
