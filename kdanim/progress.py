@@ -37,9 +37,10 @@ class ChapterProgress:
             TimeElapsedColumn(), _TimeLeft(),
             console=self.console, refresh_per_second=2,
             speed_estimate_period=24 * 3600)  # the estimate averages over the whole render
+        # A chapter's steps: its beats (as many as in an earlier render, if known), then writing its file.
         self.expected = dict(expected_beats or {})
         self.rows = {c.number: self.progress.add_task(f"{c.number:2d} {c.title:<28}", start=False,
-                                                      total=self.expected.get(c.number), status="waiting")
+                                                      total=self._steps(c.number), status="waiting")
                      for c in chapters}
         self.titles = {c.number: c.title for c in chapters}
         # The whole render, in chapters: rendered ones count, cached ones leave the total (no work to time).
@@ -63,16 +64,16 @@ class ChapterProgress:
 
     def event(self, e: tuple) -> None:
         with self._lock:
-            kind, n = e[0], e[1]
+            kind, n, line = e[0], e[1], None
             row = self.rows[n]
             self.progress.start_task(row)  # a no-op once started
             if kind == "beat":
-                beats, video, total = e[2], e[3], self.expected.get(n)
-                if total:
-                    total = self.expected[n] = max(total, beats + 1)  # more beats than last time: never full early
-                    self.fraction[n] = beats / total
-                self.progress.update(row, completed=beats, total=total,
-                                     status=f"beat {beats}{f'/{total}' if total else ''} · {video:.0f} s of video")
+                beats, video, known = e[2], e[3], self.expected.get(n)
+                if known:
+                    known = self.expected[n] = max(known, beats)  # more beats than last time
+                    self.fraction[n] = beats / self._steps(n)
+                self.progress.update(row, completed=beats, total=self._steps(n),
+                                     status=f"beat {beats}{f'/{known}' if known else ''} · {video:.0f} s of video")
             elif kind == "done":
                 seconds, cached = e[2], e[3]
                 self.fraction.pop(n, None)
@@ -82,19 +83,23 @@ class ChapterProgress:
                     self.anchor += 1e-6
                 else:
                     self.rendered += 1
-                done = self.expected.get(n) or 1
+                done = self._steps(n) or 1
                 self.progress.update(row, total=done, completed=done,
                                      status="cached" if cached else f"done in {seconds:.0f} s")
-                if not self.console.is_terminal:
-                    self._line(n, "cached" if cached else f"{seconds:5.1f} s")
+                line = "cached" if cached else f"{seconds:5.1f} s"
             else:  # start: anchor the row's estimate here
                 self.progress.update(row, completed=1e-6, status="rendering")
             self.progress.update(self.all, completed=self.anchor + self.rendered + sum(self.fraction.values()),
                                  status=f"{self.finished}/{len(self.rows)} chapters")
+            if line and not self.console.is_terminal:
+                self._line(n, line)
 
     def message(self, text: str) -> None:
         """A line above the bars (e.g. "assembling …")."""
         self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    def _steps(self, n: int) -> int | None:
+        return self.expected[n] + 1 if self.expected.get(n) else None
 
     def _all(self):
         return next(t for t in self.progress.tasks if t.id == self.all)

@@ -44,16 +44,17 @@ def test_terminal_shows_a_live_bar_per_chapter_that_moves_every_beat():
             p.event(("beat", 1, beat, 5.0 * beat))
             assert p.progress.tasks[0].completed == beat  # the bar moves after every beat
         rows = screen(p)
-        # filled against the earlier render's 4 beats; elapsed 10 s; half done in 10 s → 10 s left
-        # (rich rounds its estimate up to the next second)
-        assert re.search(r"^ 1 The idea .* beat 2/4 · 10 s of video\s+0:00:10\s+0:00:1[01]$", rows[0]), rows[0]
-        assert p.progress.tasks[0].percentage == 50
+        # filled against the earlier render's 4 beats (and writing the file, a fifth step):
+        # 2 of 5 steps in 10 s → 15 s left (rich rounds its estimate up to the next second)
+        assert re.search(r"^ 1 The idea .* beat 2/4 · 10 s of video\s+0:00:10\s+0:00:1[56]$", rows[0]), rows[0]
+        assert p.progress.tasks[0].percentage == 40
         assert "waiting" in rows[1]
-        # the whole render: 0.5 of 2 chapters in 10 s → 30 s left
-        assert re.search(r"all chapters .* 0/2 chapters\s+0:00:10\s+0:00:3[01]$", rows[2]), rows[2]
+        # the whole render: 0.4 of 2 chapters in 10 s → 40 s left
+        assert re.search(r"all chapters .* 0/2 chapters\s+0:00:10\s+0:00:4[01]$", rows[2]), rows[2]
         clock.t += 20
-        p.event(("beat", 1, 5, 30.0))  # more beats than last time: the bar is not full before the end
-        assert p.progress.tasks[0].percentage < 100 and "beat 5/6" in screen(p)[0]
+        for beat in (4, 5):  # the last beat, then more beats than last time: the bar is not full before the end
+            p.event(("beat", 1, beat, 30.0))
+            assert p.progress.tasks[0].percentage < 100 and f"beat {beat}/{beat}" in screen(p)[0]
         p.event(("done", 1, 30.0, False))
         p.event(("start", 2))
         p.event(("done", 2, 0.0, True))
