@@ -7,10 +7,10 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from kdanim import trace as tracemod
 from kdanim.cli import main
 from kdanim.progress import ChapterProgress
 from scenes import SCENES_IN_ORDER
+from test_cli_render import trace_file  # noqa: F401 (a fixture: a short run's trace)
 
 CHAPTERS = SCENES_IN_ORDER[:2]
 
@@ -95,16 +95,6 @@ def test_elsewhere_one_plain_line_per_finished_chapter():
         "assembling video",
     ]
     assert "\x1b" not in log.getvalue()
-
-
-@pytest.fixture(scope="module")
-def trace_file(tmp_path_factory):
-    from kdanim.sim import simulate
-    from kdanim.sim.config import SimConfig
-
-    path = tmp_path_factory.mktemp("trace") / "trace.json"
-    tracemod.save(simulate(SimConfig(epochs=3), measure_latency=False), path)
-    return path
 
 
 @pytest.mark.parametrize("quiet", [False, True])
