@@ -32,19 +32,19 @@ class ChapterProgress:
 
     def __init__(self, chapters, expected_beats: dict[int, int] | None = None, console: Console | None = None):
         self.console = console or Console(stderr=True)
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(bar_width=16), TextColumn("{task.fields[status]}"),
-            TimeElapsedColumn(), _TimeLeft(),
+        self.progress = Progress(  # all ten chapters fit 80 columns
+            TextColumn("{task.description}"), BarColumn(bar_width=12), TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(), _TimeLeft(compact=True),
             console=self.console, refresh_per_second=2,
             speed_estimate_period=24 * 3600)  # the estimate averages over the whole render
         # A chapter's steps: its beats (as many as in an earlier render, if known), then writing its file.
         self.expected = dict(expected_beats or {})
-        self.rows = {c.number: self.progress.add_task(f"{c.number:2d} {c.title:<28}", start=False,
+        self.rows = {c.number: self.progress.add_task(f"{c.number:2d} {c.title}", start=False,
                                                       total=self._steps(c.number), status="waiting")
                      for c in chapters}
         self.titles = {c.number: c.title for c in chapters}
         # The whole render, in chapters: rendered ones count, cached ones leave the total (no work to time).
-        self.all = self.progress.add_task(f"{'':2} {'all chapters':<28}", total=len(self.rows), status="")
+        self.all = self.progress.add_task("   all chapters", total=len(self.rows), status="")
         self.fraction: dict[int, float] = {}  # part done of each rendering chapter whose beat count is known
         self.rendered = self.finished = 0
         # Rich estimates a speed from the steps it has seen since its first one: a tiny first step
@@ -73,7 +73,7 @@ class ChapterProgress:
                     known = self.expected[n] = max(known, beats)  # more beats than last time
                     self.fraction[n] = beats / self._steps(n)
                 self.progress.update(row, completed=beats, total=self._steps(n),
-                                     status=f"beat {beats}{f'/{known}' if known else ''} · {video:.0f} s of video")
+                                     status=f"beat {beats}{f'/{known}' if known else ''} · {video:.0f} s video")
             elif kind == "done":
                 seconds, cached = e[2], e[3]
                 self.fraction.pop(n, None)

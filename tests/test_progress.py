@@ -46,11 +46,11 @@ def test_terminal_shows_a_live_bar_per_chapter_that_moves_every_beat():
         rows = screen(p)
         # filled against the earlier render's 4 beats (and writing the file, a fifth step):
         # 2 of 5 steps in 10 s → 15 s left (rich rounds its estimate up to the next second)
-        assert re.search(r"^ 1 The idea .* beat 2/4 · 10 s of video\s+0:00:10\s+0:00:1[56]$", rows[0]), rows[0]
+        assert re.search(r"^ 1 The idea .* beat 2/4 · 10 s video\s+0:00:10\s+00:1[56]$", rows[0]), rows[0]
         assert p.progress.tasks[0].percentage == 40
         assert "waiting" in rows[1]
         # the whole render: 0.4 of 2 chapters in 10 s → 40 s left
-        assert re.search(r"all chapters .* 0/2 chapters\s+0:00:10\s+0:00:4[01]$", rows[2]), rows[2]
+        assert re.search(r"all chapters .* 0/2 chapters\s+0:00:10\s+00:4[01]$", rows[2]), rows[2]
         clock.t += 20
         for beat in (4, 5):  # the last beat, then more beats than last time: the bar is not full before the end
             p.event(("beat", 1, beat, 30.0))
@@ -71,9 +71,20 @@ def test_a_chapter_without_an_earlier_render_counts_its_beats():
     p = ChapterProgress(CHAPTERS[:1], console=Console(file=io.StringIO(), force_terminal=True, width=120))
     p.event(("start", 1))
     p.event(("beat", 1, 3, 12.0))
-    assert p.progress.tasks[0].total is None and "beat 3 · 12 s of video" in screen(p)[0]
+    assert p.progress.tasks[0].total is None and "beat 3 · 12 s video" in screen(p)[0]
     p.event(("done", 1, 14.0, False))
     assert p.progress.tasks[0].finished and "done in 14 s" in screen(p)[0]
+
+
+def test_all_ten_chapters_fit_80_columns():
+    p = ChapterProgress(SCENES_IN_ORDER, {4: 12}, console=Console(file=io.StringIO(), force_terminal=True))
+    p.event(("start", 4))
+    p.event(("beat", 4, 11, 123.0))
+    out = Console(file=io.StringIO(), width=80, color_system=None)
+    out.print(p.progress.make_tasks_table(p.progress.tasks))
+    rows = out.file.getvalue().splitlines()
+    assert len(rows) == 11 and max(map(len, rows)) <= 80
+    assert re.search(r"^ 4 Soft labels and temperature .* beat 11/12 · 123 s video\s+0:00:0\d\s+(--:--|\d\d:\d\d)$", rows[3]), rows[3]
 
 
 def test_elsewhere_one_plain_line_per_finished_chapter():
