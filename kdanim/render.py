@@ -66,12 +66,15 @@ def code_version() -> str:
 
 
 def trace_part(trace: dict, path: str):
-    """The part of a trace named by a dotted path ("config.tau", "summary", or "*" for all)."""
+    """The part of a trace named by a dotted path ("config.tau", "summary", or "*" for all).
+
+    An optional part this trace does not have (e.g. "data.probe_images" without images) is None.
+    """
     if path == "*":
         return trace
     node = trace
     for key in path.split("."):
-        node = node[key]
+        node = node.get(key) if isinstance(node, dict) else None
     return node
 
 

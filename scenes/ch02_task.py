@@ -25,7 +25,7 @@ class TheTask(Chapter):
         supers = self.trace["classes"]["superclass"]
 
         # Beat 1: the data, in its 2-D view.
-        scatter = DataScatter(data["sample_2d"], data["sample_labels"], names, colors=T.CLASS_COLORS, side=4.4)
+        scatter = DataScatter(data["sample_2d"], data["sample_labels"], names, side=4.4)
         layout.fit_in(scatter, self.regions.left)
         shown = self.images_beats(scatter) if self.image_shape is not None else self.families_beats(scatter)
         self.counts_beat(scatter, shown)

@@ -59,7 +59,7 @@ class SoftLabels(Chapter):
         # The sweep: τ from 1 to SWEEP_MAX and back, bars from the simulator's softmax.
         logits = np.asarray(probes["teacher_logits"][k])
         formula = SoftmaxFormula()
-        sweep = ProbabilityBars(softmax(logits, 1.0), names, colors=T.CLASS_COLORS, width=8.0, max_height=2.4)
+        sweep = ProbabilityBars(softmax(logits, 1.0), names, width=8.0, max_height=2.4)
         readout = T.text("τ = 1.0", size=T.HEADING, color=T.SOFT)
         group = VGroup(formula, sweep, readout).arrange(DOWN, buff=0.4)
         layout.fit_in(group, self.regions.body)
