@@ -163,7 +163,7 @@ def _describe(e) -> str:
     import av
 
     if isinstance(e, av.FFmpegError):
-        return f"the encoder failed: {e}"
+        return f"the encoder failed{f' on {e.filename}' if e.filename else ''}: {e.strerror or e}"
     if not isinstance(e, OSError):
         return str(e)
     from .paths import cache_dir

@@ -42,13 +42,28 @@ def _old_name(out: Path) -> Path:
 
 
 def recover(out) -> None:
-    """After a crash between the two renames of the fallback swap, put the old folder back."""
+    """Tidy up after a publish that was killed: put the old folder back if the fallback swap was cut
+    between its two renames, and remove what dead processes left beside ``out``."""
     out = Path(out)
     old = _old_name(out)
     if old.is_dir() and not out.exists():
         os.rename(old, out)
     elif old.is_dir():
         shutil.rmtree(old, ignore_errors=True)  # a finished swap whose clean-up was cut short
+    for stale in out.parent.glob(f".{out.name}.staging-*-*"):
+        pid = stale.name.rsplit(".staging-", 1)[1].split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextlib.contextmanager
@@ -57,7 +72,7 @@ def staging_for(out):
     out = Path(os.path.realpath(out))
     out.parent.mkdir(parents=True, exist_ok=True)
     recover(out)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-{os.getpid()}-", dir=out.parent))
     try:
         yield staging
     finally:

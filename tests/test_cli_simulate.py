@@ -48,12 +48,13 @@ def test_bad_input_exits_2_naming_the_option(run, tmp_path, args, option):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("target", ["missing-dir/trace.json", "."])
+@pytest.mark.parametrize("target", ["missing-dir/trace.json", ".", "a-file/trace.json"])
 def test_unwritable_out_exits_2(run, tmp_path, target):
+    (tmp_path / "a-file").write_text("x")  # a path under a regular file: unwritable even for root
     result = run("--epochs", "1", "--out", str(tmp_path / target))
     assert result.exit_code == 2
     assert "'--out'" in result.output and len(result.output.strip().splitlines()) == 1
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["a-file"] and (tmp_path / "a-file").read_text() == "x"
 
 
 def test_help_ends_with_an_example():
