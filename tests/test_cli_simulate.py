@@ -110,3 +110,57 @@ def test_top_level_cli_py_runs_the_same_command(tmp_path):
     proc = subprocess.run([sys.executable, str(root / "cli.py"), "simulate", "--alpha", "2"],
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and "'--alpha'" in proc.stderr
+
+
+# -- the reproduce line: cli_args(config) gives the options that make the same config -----------
+
+def _config_from_args(args):
+    """The SimConfig `kdanim render <args>` would simulate (parsed by the real command)."""
+    ctx = main.commands["render"].make_context("render", list(args))
+    return config_from_options(**ctx.params)
+
+
+@pytest.mark.parametrize("config", [
+    dict(),
+    dict(tau=2.5, alpha=0.7, epochs=40, seed=12),
+    dict(tau=3.14159265358979, alpha=1 / 3, seed=2**40),
+    dict(teacher_preset="large", teacher_hidden=(256, 256, 256, 256), student_preset="small",
+         student_hidden=(96, 64)),
+    dict(teacher_preset=None, teacher_hidden=(256, 256, 128), student_preset=None, student_hidden=(64,)),
+    dict(teacher_preset=None, teacher_hidden=(228, 228, 228)),  # the default widths, given explicitly
+])
+def test_cli_args_reproduce_the_config(config):
+    from kdanim.sim.config import SimConfig, cli_args
+
+    cfg = SimConfig(**config)
+    args = cli_args(cfg)
+    assert _config_from_args(args) == cfg, args
+    assert cli_args(cfg.to_dict()) == args  # a trace's config dict gives the same line
+    assert args[:4] == ["--tau", args[1], "--alpha", args[3]]
+
+
+def test_cli_args_covers_every_option_that_shapes_the_trace():
+    """Every simulator option of the command is a CLI_FIELDS field or an architecture option: a new option
+    added to the CLI without cli_args knowing it fails here."""
+    from kdanim.cli import SIM_OPTION_NAMES
+    from kdanim.sim.config import CLI_FIELDS
+
+    params = {p.name for p in main.commands["render"].params} & {p.name for p in main.commands["simulate"].params}
+    sim = params - {"out", "help"}
+    assert sim == set(SIM_OPTION_NAMES) == set(CLI_FIELDS) | {"teacher", "teacher_hidden", "student",
+                                                               "student_hidden"}
+
+
+def test_chapter_10_breaks_a_long_command_between_options():
+    from scenes.ch10_summary import command_lines
+
+    from kdanim.sim.config import SimConfig, cli_args
+
+    cfg = SimConfig(tau=2.5, alpha=0.7, epochs=40, seed=12, teacher_preset=None, teacher_hidden=(256, 256, 128),
+                    student_preset=None, student_hidden=(96, 64))
+    words = ["kdanim", "render", *cli_args(cfg)]
+    lines = command_lines(words)
+    assert len(lines) > 1 and all(len(line) <= 52 for line in lines), lines
+    assert " ".join(line.strip().removesuffix("\\").strip() for line in lines).split() == words
+    assert all(line.strip().startswith("--") for line in lines[1:])  # an option never split from its value
+    assert command_lines(["kdanim", "render", "--tau", "3", "--alpha", "0.5"]) == ["kdanim render --tau 3 --alpha 0.5"]
