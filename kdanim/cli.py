@@ -204,10 +204,7 @@ def simulate(out, as_json, **kw):
     out = check_output_path(out)
     trace = run_simulation(config)
     if out is not None:
-        try:
-            save(trace, out)
-        except OSError as e:
-            raise click.BadParameter(f"cannot write {out!r}: {e.strerror or e}", param_hint="'--out'") from None
+        save(trace, out)
     if as_json:
         click.echo(json.dumps(trace["summary"], indent=2, sort_keys=True))
         return

@@ -164,3 +164,26 @@ def test_chapter_10_breaks_a_long_command_between_options():
     assert " ".join(line.strip().removesuffix("\\").strip() for line in lines).split() == words
     assert all(line.strip().startswith("--") for line in lines[1:])  # an option never split from its value
     assert command_lines(["kdanim", "render", "--tau", "3", "--alpha", "0.5"]) == ["kdanim render --tau 3 --alpha 0.5"]
+
+
+def test_full_disk_is_one_line_exit_1(tmp_path, monkeypatch):
+    """A full disk is not a usage error: one line naming the file, exit status 1, nothing written."""
+    import errno
+    import os
+
+    from kdanim import trace as tracemod
+
+    real_replace = os.replace
+
+    def disk_full(src, dst):  # the trace's bytes did not all reach the disk
+        if str(dst).endswith("trace.json"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(tracemod.os, "replace", disk_full)
+    result = CliRunner().invoke(main, ["simulate", "--epochs", "1", "--teacher-hidden", "8", "--out",
+                                       str(tmp_path / "trace.json")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: could not write ") and "No space left" in lines[0]
+    assert "trace.json" in lines[0] and list(tmp_path.iterdir()) == []
