@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from test_cli_render import cache, fake_chapters, render_fake, trace_file  # noqa: F401  (fixtures)
 
 from kdanim import publish as P
 
@@ -181,31 +181,12 @@ def test_killed_at_every_step_is_all_old_or_all_new(tmp_path, monkeypatch, swap)
 
 # -- through the command line ------------------------------------------------------------
 
-def test_render_to_webm_after_mp4_leaves_exactly_the_manifest_files(tmp_path, monkeypatch):
+def test_render_to_webm_after_mp4_leaves_exactly_the_manifest_files(trace_file, cache, fake_chapters, tmp_path):
     """`--format webm` after an mp4 render: no stale lesson.mp4; the user's own file stays."""
-    from kdanim import render as render_mod
-    from kdanim.cli import main
-    from test_media import make_video
-
-    monkeypatch.setenv("KDANIM_CACHE", str(tmp_path / "cache"))
-    videos = [make_video(tmp_path / f"ch{n}.mp4", [(200, 40 * n, 40)], 1.0) for n in (1, 2)]
-    monkeypatch.setattr(render_mod, "render_chapters", lambda trace, opts, events=None: [
-        render_mod.ChapterResult(n, f"Chapter {n}", v, None, {
-            "chapter": n, "beats": [f"Beat {n}."], "beat_spans": [[0.0, 0.6]], "duration": 1.0,
-            "lines": [{"start": 0.1, "duration": 0.5, "text": f"Beat {n}.", "path": None}]})
-        for n, v in zip((1, 2), videos)])
-    from kdanim import trace as tracemod
-    from kdanim.sim import simulate
-    from kdanim.sim.config import SimConfig
-
-    trace_file = tmp_path / "trace.json"
-    tracemod.save(simulate(SimConfig(epochs=1, teacher_hidden=(8,), student_hidden=(4,), teacher_preset=None,
-                                     student_preset=None), measure_latency=False), trace_file)
     out = tmp_path / "out"
     names = {}
     for fmt in ("mp4", "webm", "gif"):
-        result = CliRunner().invoke(main, ["render", "--trace", str(trace_file), "--quality", "low", "--voice",
-                                           "none", "-q", "--format", fmt, "--out", str(out)])
+        result = render_fake(trace_file, out, "--format", fmt)
         assert result.exit_code == 0, result.output
         if fmt == "mp4":
             (out / "notes.txt").write_text("mine")
