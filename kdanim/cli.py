@@ -197,12 +197,11 @@ def simulate(out, as_json, **kw):
     The loss is L = (1 − α)·CE(y, softmax(z_s)) + α·τ²·KL(softmax(z_t/τ) ‖ softmax(z_s/τ)):
     α weights the soft term. Accuracy and agreement are read at τ = 1.
     """
-    from .sim import simulate as run_simulation
-    from .trace import content_hash, save
+    from .trace import content_hash, save, simulate_trace
 
     config = config_from_options(**kw)
     out = check_output_path(out)
-    trace = run_simulation(config)
+    trace = simulate_trace(config)
     if out is not None:
         save(trace, out)
     if as_json:

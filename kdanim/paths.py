@@ -52,7 +52,6 @@ def cached_trace(config, on_simulate=None) -> dict:
     ``on_simulate()`` is called before a simulation starts (progress output).
     """
     from kdanim import trace as tracemod
-    from kdanim.sim import simulate
 
     path = cache_dir() / "traces" / f"{config_key(config)}.json"
     if path.exists():
@@ -63,6 +62,6 @@ def cached_trace(config, on_simulate=None) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)  # an unusable cache fails before the simulation
     if on_simulate is not None:
         on_simulate()
-    trace = simulate(config)
+    trace = tracemod.simulate_trace(config)
     tracemod.save(trace, path)
     return trace

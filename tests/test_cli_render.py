@@ -18,11 +18,11 @@ from kdanim.cli import main
 
 @pytest.fixture(scope="module")
 def trace_file(tmp_path_factory):
-    from kdanim.sim import simulate
     from kdanim.sim.config import SimConfig
+    from kdanim.trace import simulate_trace
 
     path = tmp_path_factory.mktemp("trace") / "trace.json"
-    tracemod.save(simulate(SimConfig(epochs=3), measure_latency=False), path)
+    tracemod.save(simulate_trace(SimConfig(epochs=3), measure_latency=False), path)
     return path
 
 
@@ -285,7 +285,7 @@ def test_cache_below_a_file_is_one_line_before_simulating(tmp_path, monkeypatch)
     blocker.write_text("x")
     monkeypatch.setenv("KDANIM_CACHE", str(blocker / "cache"))
     simulated = []
-    monkeypatch.setattr("kdanim.sim.simulate", lambda *a, **kw: simulated.append(a) or pytest.fail("simulated"))
+    monkeypatch.setattr("kdanim.trace.simulate_trace", lambda *a, **kw: simulated.append(a) or pytest.fail("simulated"))
     result = invoke("render", *TINY, "--quality", "low", "--chapters", "10", "--voice", "none",
                     "--out", tmp_path / "out")
     assert_one_line_failure(result, str(blocker), "Not a directory", "KDANIM_CACHE")
