@@ -187,3 +187,22 @@ def test_full_disk_is_one_line_exit_1(tmp_path, monkeypatch):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: could not write ") and "No space left" in lines[0]
     assert "trace.json" in lines[0] and list(tmp_path.iterdir()) == []
+
+
+def test_chapter_10_shows_and_says_the_whole_command(tmp_path):
+    """Chapter 10 of a run with explicit widths shows every option that shaped it, inside the frame, and says
+    what the command reproduces (all but the measured latency)."""
+    from scenes import Summary
+    from test_scenes import run_chapter
+
+    from kdanim.sim.config import SimConfig, cli_args
+    from kdanim.trace import simulate_trace
+
+    cfg = SimConfig(tau=2.5, alpha=0.7, epochs=2, seed=12, teacher_preset=None, teacher_hidden=(16, 8),
+                    student_preset=None, student_hidden=(4,))
+    ctx, scene = run_chapter(Summary, simulate_trace(cfg, measure_latency=False), tmp_path)
+    shown = "".join(t.replace("\\", "") for t in ctx.seen_text if t.startswith(("kdanim", "--")))
+    assert shown == "".join(["kdanim", "render", *cli_args(cfg)])  # Manim's Text keeps no spaces
+    assert all(option in shown for option in ("--teacher-hidden16,8", "--student-hidden4", "--seed12", "--epochs2"))
+    assert ctx.layout_problems == []
+    assert "everything but the measured latency" in scene.beats[-1]
