@@ -383,3 +383,29 @@ def test_a_file_kdanim_did_not_write_is_never_replaced(trace_file, cache, fake_c
     result = render_fake(trace_file, out)
     assert_one_line_failure(result, "lesson.mp4", "not written by kdanim")
     assert [(p.name, p.read_bytes()) for p in out.iterdir()] == [("lesson.mp4", b"the user's own video")]
+
+
+def test_the_trace_cache_has_one_home(cache, monkeypatch):
+    """`kdanim render` and plain `manim render` (chapter.default_context) read and file the same entry."""
+    from kdanim import chapter
+    from kdanim.paths import cached_trace
+    from kdanim.sim.config import SimConfig
+
+    said = []
+    first = cached_trace(SimConfig(), on_simulate=lambda: said.append("simulating"))
+    assert said == ["simulating"] and len(list((cache / "traces").iterdir())) == 1
+    monkeypatch.setattr(tracemod, "simulate_trace", lambda *a, **kw: pytest.fail("simulated again"))
+    monkeypatch.setenv("KDANIM_VOICE", "none")
+    monkeypatch.setenv("KDANIM_PROBE_CLASS", "dog")
+    ctx = chapter.default_context()
+    assert tracemod.content_hash(ctx.trace) == tracemod.content_hash(first) and ctx.probe_class == 1
+    monkeypatch.setenv("KDANIM_PROBE_CLASS", "zebra")
+    with pytest.raises(ValueError, match="KDANIM_PROBE_CLASS: 'zebra' is not a class: choose one of cat, dog"):
+        chapter.default_context()
+    # a damaged entry is simulated again
+    entry = next((cache / "traces").iterdir())
+    entry.write_text("{damaged")
+    monkeypatch.undo()
+    monkeypatch.setenv("KDANIM_CACHE", str(cache))
+    again = cached_trace(SimConfig(), on_simulate=lambda: said.append("again"))
+    assert said == ["simulating", "again"] and tracemod.content_hash(again) == tracemod.content_hash(first)
