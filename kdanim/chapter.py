@@ -11,7 +11,7 @@ from typing import Any, Callable, ClassVar, Iterable, Iterator
 from manim import LEFT, Animation, FadeOut, Scene, VGroup
 
 from kdanim.narration import speech
-from kdanim.narration.voices import Utterance, Voice, get_voice
+from kdanim.narration.voices import DEFAULT_VOICE, Utterance, Voice, get_voice
 from kdanim.viz import layout, theme as T
 
 __all__ = ["Chapter", "LessonContext", "Line", "default_context", "render_scene"]
@@ -60,7 +60,7 @@ def default_context() -> LessonContext:
     trace_path = os.environ.get("KDANIM_TRACE")
     tr = tracemod.load(Path(trace_path)) if trace_path else cached_trace(SimConfig())
     voice = get_voice(
-        os.environ.get("KDANIM_VOICE", "piper"),
+        os.environ.get("KDANIM_VOICE", DEFAULT_VOICE),
         model_path=os.environ.get("KDANIM_VOICE_MODEL") or None,
     )
     try:

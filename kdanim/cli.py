@@ -10,6 +10,7 @@ import click
 
 from . import __version__
 from .media import FORMATS
+from .narration.voices import DEFAULT_VOICE, VOICES, voices_help
 from .render import QUALITIES
 from .sim.config import (
     DEFAULT_STUDENT, DEFAULT_TEACHER, MAX_EPOCHS, STUDENT_PRESETS, TEACHER_PRESETS,
@@ -267,8 +268,8 @@ def _probe_index(value, names):
 @click.option("--chapters", type=ChapterList(), default=None, help="Only these chapters, e.g. 2,5.")
 @click.option("--probe-class", default=None,
               help="Class of the input shown in the soft-label and prediction chapters (name or index).")
-@click.option("--voice", type=click.Choice(["piper", "espeak", "none"]), default="piper", show_default=True,
-              help="piper: offline neural voice · espeak: espeak-ng · none: silent, subtitles only.")
+@click.option("--voice", type=click.Choice(list(VOICES)), default=DEFAULT_VOICE, show_default=True,
+              help=voices_help() + ".")
 @click.option("--voice-model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Another Piper .onnx voice (with its .onnx.json beside it).")
 @click.option("--preview", is_flag=True, help="Write one PNG per chapter (its last beat) instead of a video.")
@@ -319,7 +320,7 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
 
         display = ChapterProgress(selected_chapters(opts), expected_beats())
     get_voice(voice, model_path=voice_model)  # fail now, not after the first chapter
-    with _sigterm_as_interrupt():  # `kill`: clean up like Ctrl-C (temporary folders, staging)
+    with _sigterm_as_interrupt(), display or contextlib.nullcontext():  # `kill`: cleans up like Ctrl-C
         manifest = render_lesson(tr, opts, Path(out), fmt=fmt, events=display and display.event,
                                  message=display and display.message)
     if not quiet:
