@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["gap_recovered", "argmax", "top2", "probe_story", "confused_pairs", "fmt_pct", "fmt_int", "fmt_num"]
+__all__ = ["gap_recovered", "argmax", "top2", "probe_story", "probe_index", "confused_pairs", "fmt_pct", "fmt_int",
+           "fmt_num"]
 
 
 def argmax(probs) -> int:
@@ -48,6 +49,21 @@ def confused_pairs(trace: dict, n: int = 3) -> list[tuple[int, int, float]]:
     K = len(sim)
     pairs = [(i, j, (sim[i][j] + sim[j][i]) / 2) for i in range(K) for j in range(i + 1, K)]
     return sorted(pairs, key=lambda t: (-t[2], t[0], t[1]))[:n]
+
+
+def probe_index(value, names) -> int:
+    """The probe class named by ``value`` (a class name or an index; None = 0); ValueError naming the choices.
+
+    The one parser of --probe-class and KDANIM_PROBE_CLASS.
+    """
+    names = list(names)
+    if value is None or value == "":
+        return 0
+    if value in names:
+        return names.index(value)
+    if str(value).isdigit() and int(value) < len(names):
+        return int(value)
+    raise ValueError(f"{value!r} is not a class: choose one of {', '.join(names)} (or 0–{len(names) - 1}).")
 
 
 def fmt_pct(x: float, places: int = 1) -> str:

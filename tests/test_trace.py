@@ -54,7 +54,7 @@ def _set(obj, path, value):
 
 
 @pytest.mark.parametrize("path,value,match", [
-    (("schema",), "kdanim.trace/2", "unknown schema"),
+    (("schema",), "kdanim.trace/1", "unknown schema"),
     (("schema",), None, "unknown schema"),
     (("epochs", 1, "kl"), math.nan, "epochs\\[1\\].kl"),
     (("summary", "scratch", "test_accuracy"), math.inf, "summary.scratch.test_accuracy"),
