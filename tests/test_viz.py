@@ -40,7 +40,7 @@ def rgb(color):
 def test_semantic_and_class_colours_are_distinct():
     semantic = [T.TEACHER, T.DISTILLED, T.SCRATCH, T.HARD, T.SOFT, T.KL]
     assert len({c.upper() for c in semantic}) == 6
-    assert len({c.upper() for c in T.CLASS_COLORS}) == 5
+    assert len({c.upper() for c in T.CLASS_COLORS}) == len(T.CLASS_COLORS) == 10  # ten classes (digits)
     assert not {c.upper() for c in semantic} & {c.upper() for c in T.CLASS_COLORS}
     # every semantic colour stands out from the background
     for c in semantic + T.CLASS_COLORS:

@@ -23,7 +23,7 @@ class PixelImage(VGroup):
     Examples
     --------
     >>> img = PixelImage([[0, 1], [1, 0]], side=1.0)
-    >>> len(img.cells), round(img.width, 2)
+    >>> len(img.cells), round(float(img.width), 2)
     (4, 1.0)
     """
 
