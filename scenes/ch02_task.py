@@ -67,7 +67,7 @@ class TheTask(Chapter):
                       size=T.SMALL, color=T.MUTED)
         info = VGroup(head, rows, note).arrange(DOWN, buff=0.35, aligned_edge=LEFT)
         layout.fit_in(info, self.regions.right)
-        spoken = [f"{names[i]} and {names[j]}" for i, j, _ in pairs]
+        spoken = [f"{names[i]} with {names[j]}" for i, j, _ in pairs]
         self.beat(
             f"Some digits look alike. Averaged over the test set, this run's teacher gives the most "
             f"probability to the other digit of these pairs: {_spoken_list(spoken)}. "

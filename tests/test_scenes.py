@@ -182,6 +182,6 @@ def test_digits_task_chapter_speaks_of_the_pairs_this_teacher_confuses(digits_tr
     ctx, scene = run_chapter(TheTask, digits_trace, tmp_path)
     i, j, _ = facts.confused_pairs(digits_trace, 1)[0]
     said = " ".join(scene.beats)
-    assert f"{i} and {j}" in said and "ten classes" in said
+    assert f"{i} with {j}" in said and "ten classes" in said
     seen = " | ".join(ctx.seen_text)
     assert f"{i}and{j}" in seen  # Manim's Text keeps its string without spaces
