@@ -259,11 +259,13 @@ def _probe_index(value, names):
               help="Render chapters in this many parallel processes [default: the number of CPU cores, "
                    "at most 8].")
 @click.option("--no-cache", is_flag=True, help="Render every chapter again even if a cached render exists.")
+@click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True,
+              help="Colours: dark (video) or light (projectors, printed handouts).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Manim's own log.")
 @click.pass_context
 def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voice_model, preview, jobs,
-           no_cache, quiet, verbose, **sim_kw):
+           no_cache, theme, quiet, verbose, **sim_kw):
     """Render the narrated lesson video of a distillation run.
 
     Simulates the run (or reuses a cached trace of the same parameters, or
@@ -272,7 +274,31 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
     """
     from .media import MediaError
     from .narration.voices import VoiceUnavailable
-    from .render import RenderOptions, render_lesson
+    from .render import render_lesson
+
+    tr, opts, display = _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model,
+                                     preview, jobs, no_cache, theme, quiet, verbose, sim_kw)
+    try:
+        with _sigterm_as_interrupt():  # `kill`: clean up like Ctrl-C (temporary folders, staging)
+            manifest = render_lesson(tr, opts, Path(out), fmt=fmt, events=display and display.event,
+                                     message=display and display.message)
+    except (VoiceUnavailable, MediaError) as e:
+        raise click.ClickException(str(e)) from None
+    except OSError as e:
+        raise click.ClickException(f"could not write {e.filename or out}: {e.strerror or e}") from None
+    if not quiet:
+        if preview:
+            click.echo(f"wrote {len(manifest['preview'])} preview stills to {out}/", err=True)
+        else:
+            click.echo(f"wrote {out}/lesson.{fmt} ({manifest['duration']:.0f} s, "
+                       f"{len(manifest['chapters'])} chapter{'s' if len(manifest['chapters']) != 1 else ''}) and its subtitles, transcript and manifest", err=True)
+
+
+def _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model, preview, jobs,
+                 no_cache, theme, quiet, verbose, sim_kw):
+    """Check the run options shared by `render` and `slides`; return (trace, RenderOptions, progress)."""
+    from .narration.voices import VoiceUnavailable, get_voice
+    from .render import RenderOptions
 
     given = [n for n in SIM_OPTION_NAMES
              if ctx.get_parameter_source(n) not in (click.core.ParameterSource.DEFAULT, None)]
@@ -293,7 +319,7 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
     opts = RenderOptions(quality=quality, voice=voice, voice_model=voice_model,
                          probe_class=_probe_index(probe_class, tr["classes"]["names"]),
                          chapters=chapters, preview=preview, jobs=jobs, verbose=verbose,
-                         use_cache=not no_cache)
+                         use_cache=not no_cache, theme=theme)
     display = None
     if not quiet:
         from .progress import ChapterProgress
@@ -301,22 +327,52 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
 
         display = ChapterProgress(selected_chapters(opts), expected_beats())
     try:
-        from .narration.voices import get_voice
-
         get_voice(voice, model_path=voice_model)  # fail now, not after the first chapter
-        with _sigterm_as_interrupt():  # `kill`: clean up like Ctrl-C (temporary folders, staging)
-            manifest = render_lesson(tr, opts, Path(out), fmt=fmt, events=display and display.event,
-                                     message=display and display.message)
+    except VoiceUnavailable as e:
+        raise click.ClickException(str(e)) from None
+    return tr, opts, display
+
+
+@main.command(epilog="\b\nExamples:\n  kdanim slides --tau 3 --alpha 0.5 --theme light --out deck/\n"
+                     "  kdanim slides --trace trace.json --quality medium --out deck/")
+@click.pass_context
+def slides(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model, jobs, no_cache, theme,
+           quiet, verbose, **sim_kw):
+    """Write the lesson as live-lecture slides: one slide per beat, its narration as speaker notes.
+
+    Takes the same options as `render` and reuses its cached chapter renders.
+    Writes deck.html (reveal.js, offline; S opens the speaker notes),
+    deck.pptx (a video and the notes on every slide), deck.pdf (one still per
+    slide) and manim-slides' presentation files (slides/, SCENES.txt).
+    """
+    from .media import MediaError
+    from .narration.voices import VoiceUnavailable
+    from .slides import SlidesUnavailable, build_deck, check_available
+
+    try:
+        check_available()
+    except SlidesUnavailable as e:
+        raise click.UsageError(str(e)) from None
+    tr, opts, display = _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model,
+                                     False, jobs, no_cache, theme, quiet, verbose, sim_kw)
+    try:
+        with _sigterm_as_interrupt():
+            deck = build_deck(tr, opts, Path(out), events=display and display.event,
+                              message=display and display.message)
     except (VoiceUnavailable, MediaError) as e:
         raise click.ClickException(str(e)) from None
     except OSError as e:
         raise click.ClickException(f"could not write {e.filename or out}: {e.strerror or e}") from None
     if not quiet:
-        if preview:
-            click.echo(f"wrote {len(manifest['preview'])} preview stills to {out}/", err=True)
-        else:
-            click.echo(f"wrote {out}/lesson.{fmt} ({manifest['duration']:.0f} s, "
-                       f"{len(manifest['chapters'])} chapter{'s' if len(manifest['chapters']) != 1 else ''}) and its subtitles, transcript and manifest", err=True)
+        click.echo(f"wrote {out}/deck.html, deck.pptx and deck.pdf ({deck['slides']} slides in "
+                   f"{deck['chapters']} chapters; the deck took {deck['seconds']['deck']:.0f} s after the "
+                   f"chapters)", err=True)
+
+
+# `slides` takes render's options (all but the video's --format and --preview) and its own --out.
+slides.params = [p for p in render.params if p.name not in ("out", "fmt", "preview")] + [
+    click.Option(["--out"], type=click.Path(file_okay=False), default="kdanim-slides", show_default=True,
+                 help="Output folder: deck.html (+ deck_assets/), deck.pptx, deck.pdf, slides/, SCENES.txt.")]
 
 
 @contextlib.contextmanager

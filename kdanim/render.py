@@ -36,6 +36,7 @@ class RenderOptions:
     voice: str = "piper"
     voice_model: str | None = None
     probe_class: int = 0
+    theme: str = "dark"
     chapters: list[int] | None = None  # 1-based chapter numbers, None = all
     preview: bool = False
     jobs: int = 1
@@ -85,6 +86,7 @@ def chapter_key(chapter_cls, trace: dict, opts: RenderOptions, code: str) -> str
             "quality": opts.quality,
             "voice": [opts.voice, opts.voice_model],
             "probe": opts.probe_class,
+            "theme": opts.theme,
             "preview": opts.preview,
         },
         sort_keys=True,
@@ -120,6 +122,7 @@ def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path,
         trace=trace,
         voice=get_voice(opts.voice, model_path=opts.voice_model),
         probe_class=opts.probe_class,
+        theme=opts.theme,
         add_sound=False,  # the narration track is assembled and muxed by kdanim.media
         preview=opts.preview,
         on_beat=on_beat,
@@ -383,7 +386,7 @@ def _manifest(trace, opts, fmt, staging, files, results, offsets, total) -> dict
             "simulation": trace["config"],
             "render": {"quality": opts.quality, "format": fmt, "voice": opts.voice,
                        "voice_model": opts.voice_model, "probe_class": opts.probe_class,
-                       "chapters": opts.chapters},
+                       "chapters": opts.chapters, "theme": opts.theme},
         },
         "trace_sha256": _sha256(staging / "trace.json"),
         "trace_content_hash": tracemod.content_hash(trace),
