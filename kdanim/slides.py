@@ -18,6 +18,9 @@ the HTML deck's clips (hard links to the same files where the file system allows
 
 from __future__ import annotations
 
+import contextlib
+import html
+import io
 import json
 import os
 import shutil
@@ -31,7 +34,7 @@ from typing import Callable
 from kdanim import media
 from kdanim.render import ChapterResult, RenderOptions, render_chapters
 
-__all__ = ["REVEAL_VERSION", "SlidesUnavailable", "build_deck", "split_video", "reveal_dir", "beat_cuts"]
+__all__ = ["REVEAL_VERSION", "SlidesUnavailable", "build_deck", "write_deck", "split_video", "reveal_dir", "beat_cuts"]
 
 #: reveal.js as fetched by scripts/setup.sh (npm; MIT licence), and the files the deck uses.
 REVEAL_VERSION = "6.0.2"
@@ -61,12 +64,16 @@ def reveal_dir() -> Path:
 
 def check_available() -> Path:
     """Fail with one line naming what to install unless manim-slides, python-pptx and reveal.js are there."""
-    try:
-        import manim_slides  # noqa: F401
-        import pptx  # noqa: F401
-    except ImportError as e:
-        raise SlidesUnavailable(f"`kdanim slides` needs {e.name}: install it with "
-                                f"pip install 'kdanim[slides]' (manim-slides, python-pptx)") from None
+    import importlib.util
+
+    for module, package in (("manim_slides", "manim-slides"), ("pptx", "python-pptx")):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):  # ValueError: a module set to None (not importable)
+            found = False
+        if not found:
+            raise SlidesUnavailable(f"`kdanim slides` needs {package}: install it with "
+                                    f"pip install 'kdanim[slides]' (manim-slides, python-pptx)")
     return reveal_dir()
 
 
@@ -118,7 +125,7 @@ def split_video(video: Path, cuts: list[int], outs: list[Path]) -> bool:
         if copy:
             for k, out in enumerate(outs):
                 mine = [p for p, q in zip(packets, parts) if q == k]
-                base = first + round(Fraction(cuts[k]) / fps / tb)
+                base = min(p.pts for p in mine)  # the part's first frame is shown at 0
                 with media._atomic(out, out.suffix) as tmp, av.open(str(tmp), "w", format="mp4") as oc:
                     os_ = oc.add_stream_from_template(vs)
                     os_.time_base = tb
@@ -208,6 +215,18 @@ def build_deck(trace: dict, opts: RenderOptions, out: Path,
     Everything is built in a staging folder inside ``out`` and moved into place
     when complete.
     """
+    check_available()
+    t0 = time.perf_counter()
+    results = render_chapters(trace, opts, events)
+    t1 = time.perf_counter()
+    deck = write_deck(results, trace, opts.theme, out, message)
+    deck["seconds"] = {"chapters": round(t1 - t0, 2), "deck": round(time.perf_counter() - t1, 2)}
+    return deck
+
+
+def write_deck(results: list[ChapterResult], trace: dict, theme: str, out: Path,
+               message: Callable[[str], None] | None = None) -> dict:
+    """Write the deck of the rendered chapters ``results`` into ``out`` (see :func:`build_deck`)."""
     from manim_slides.config import PresentationConfig, SlideConfig
     from manim_slides.convert import PDF, PowerPoint, RevealJS
 
@@ -215,9 +234,7 @@ def build_deck(trace: dict, opts: RenderOptions, out: Path,
 
     reveal = check_available()
     say = message or (lambda s: None)
-    t0 = time.perf_counter()
-    results = render_chapters(trace, opts, events)
-    t1 = time.perf_counter()
+    background = T.THEMES[theme]["BACKGROUND"]
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     try:
@@ -242,9 +259,9 @@ def build_deck(trace: dict, opts: RenderOptions, out: Path,
                 # show the chapter's closing fade for the last beat).
                 stills.append(media.grab_frame(r.video, end - 0.5 / float(fps),
                                                stills_dir / f"{ci:02d}-{b:02d}.png", size=size))
-            slides = [SlideConfig(file=c, rev_file=c, notes=text, dedent_notes=False)
+            slides = [SlideConfig(file=c, rev_file=c, notes=text, dedent_notes=False, direction="vertical")
                       for c, text in zip(clips, tl["beats"])]
-            cfg = PresentationConfig(slides=slides, resolution=size, background_color=T.THEMES[opts.theme]["BACKGROUND"])
+            cfg = PresentationConfig(slides=slides, resolution=size, background_color=background)
             configs.append(cfg)
             pdf_configs.append(PresentationConfig(
                 slides=[s.model_copy(update={"file": p}) for s, p in zip(slides, stills)],
@@ -261,20 +278,22 @@ def build_deck(trace: dict, opts: RenderOptions, out: Path,
             shutil.copy2(reveal / f, lib / f)
         title = (f"Knowledge distillation, τ = {trace['config']['tau']:g}, "
                  f"α = {trace['config']['alpha']:g}")
-        RevealJS(presentation_configs=configs, assets_dir=ASSETS, cdn_url=f"{ASSETS}/{lib.name}",
-                 reveal_version=REVEAL_VERSION, reveal_theme=REVEAL_THEMES[opts.theme],
-                 background_color=T.THEMES[opts.theme]["BACKGROUND"], title=title,
-                 navigation_mode="linear", slide_number="c/t", show_slide_number="speaker",
-                 ).convert_to(staging / "deck.html")
-        PowerPoint(presentation_configs=configs, width=size[0], height=size[1]).convert_to(staging / "deck.pptx")
-        PDF(presentation_configs=pdf_configs, resolution=100.0).convert_to(staging / "deck.pdf")
+        # The HTML template inserts the notes as they are: escape them (a reader unescapes).
+        html_configs = [c.model_copy(update={"slides": [
+            s.model_copy(update={"notes": html.escape(s.notes, quote=False)}) for s in c.slides]}) for c in configs]
+        with contextlib.redirect_stderr(io.StringIO()):  # manim-slides' progress bars
+            RevealJS(presentation_configs=html_configs, assets_dir=ASSETS, cdn_url=f"{ASSETS}/{lib.name}",
+                     reveal_version=REVEAL_VERSION, reveal_theme=REVEAL_THEMES[theme],
+                     background_color=background, title=title,
+                     navigation_mode="linear", slide_number="c/t", show_slide_number="speaker",
+                     ).convert_to(staging / "deck.html")
+            PowerPoint(presentation_configs=configs, width=size[0], height=size[1]).convert_to(staging / "deck.pptx")
+            PDF(presentation_configs=pdf_configs, resolution=100.0).convert_to(staging / "deck.pdf")
         shutil.rmtree(stills_dir)
         publish(staging, out, PUBLISHED)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    n = sum(len(c.slides) for c in configs)
-    return {"slides": n, "chapters": len(configs), "reencoded": reencoded,
-            "seconds": {"chapters": round(t1 - t0, 2), "deck": round(time.perf_counter() - t1, 2)}}
+    return {"slides": sum(len(c.slides) for c in configs), "chapters": len(configs), "reencoded": reencoded}
 
 
 def _write_config(cfg, path: Path, root: Path) -> None:

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="libcairo2-dev libpango1.0-dev pkg-config espeak-ng fonts-dejavu-core"
+# chromium: the browser tests (driven by Playwright) open the HTML slide deck in it.
+APT_PACKAGES="libcairo2-dev libpango1.0-dev pkg-config espeak-ng fonts-dejavu-core chromium"
 
 missing=""
 for p in $APT_PACKAGES; do
