@@ -67,10 +67,10 @@ def check_available() -> Path:
     import importlib.util
 
     for module, package in (("manim_slides", "manim-slides"), ("pptx", "python-pptx")):
-        try:
+        if module in sys.modules:  # imported already (None: blocked, as if not installed)
+            found = sys.modules[module] is not None
+        else:
             found = importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):  # ValueError: a module set to None (not importable)
-            found = False
         if not found:
             raise SlidesUnavailable(f"`kdanim slides` needs {package}: install it with "
                                     f"pip install 'kdanim[slides]' (manim-slides, python-pptx)")

@@ -84,3 +84,19 @@ def test_theme_is_part_of_the_chapter_cache_key():
     ch_reads = type("C", (), {"__name__": ch.__name__, "reads": ("config.tau",)})
     keys = {render_mod.chapter_key(ch_reads, trace, render_mod.RenderOptions(theme=t), "code") for t in T.THEMES}
     assert len(keys) == len(T.THEMES)
+
+
+def test_no_default_argument_fixes_a_colour_at_import_time():
+    """A default like ``color=T.TEXT`` is read once, at import: it would keep the dark colour in the light theme."""
+    import ast
+
+    names = set(T.THEMES["dark"]) | {"SEMANTIC"}
+    found = []
+    for p in sorted([*(ROOT / "kdanim").rglob("*.py"), *(ROOT / "scenes").rglob("*.py")]):
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for d in [*node.args.defaults, *(x for x in node.args.kw_defaults if x)]:
+                    if any(isinstance(n, ast.Attribute) and n.attr in names or isinstance(n, ast.Name) and n.id in names
+                           for n in ast.walk(d)):
+                        found.append(f"{p.relative_to(ROOT)}:{node.lineno} {node.name}({ast.unparse(d)})")
+    assert not found, found
