@@ -272,20 +272,13 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
     renders --trace), renders every chapter with Manim, and writes the lesson
     folder. Chapters already rendered with the same inputs come from the cache.
     """
-    from .media import MediaError
-    from .narration.voices import VoiceUnavailable
     from .render import render_lesson
 
     tr, opts, display = _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model,
                                      preview, jobs, no_cache, theme, quiet, verbose, sim_kw)
-    try:
-        with _sigterm_as_interrupt():  # `kill`: clean up like Ctrl-C (temporary folders, staging)
-            manifest = render_lesson(tr, opts, Path(out), fmt=fmt, events=display and display.event,
-                                     message=display and display.message)
-    except (VoiceUnavailable, MediaError) as e:
-        raise click.ClickException(str(e)) from None
-    except OSError as e:
-        raise click.ClickException(f"could not write {e.filename or out}: {e.strerror or e}") from None
+    with _run_errors(out):
+        manifest = render_lesson(tr, opts, Path(out), fmt=fmt, events=display and display.event,
+                                 message=display and display.message)
     if not quiet:
         if preview:
             click.echo(f"wrote {len(manifest['preview'])} preview stills to {out}/", err=True)
@@ -345,8 +338,6 @@ def slides(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_mo
     deck.pptx (a video and the notes on every slide), deck.pdf (one still per
     slide) and manim-slides' presentation files (slides/, SCENES.txt).
     """
-    from .media import MediaError
-    from .narration.voices import VoiceUnavailable
     from .slides import SlidesUnavailable, build_deck, check_available
 
     try:
@@ -355,14 +346,8 @@ def slides(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_mo
         raise click.UsageError(str(e)) from None
     tr, opts, display = _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model,
                                      False, jobs, no_cache, theme, quiet, verbose, sim_kw)
-    try:
-        with _sigterm_as_interrupt():
-            deck = build_deck(tr, opts, Path(out), events=display and display.event,
-                              message=display and display.message)
-    except (VoiceUnavailable, MediaError) as e:
-        raise click.ClickException(str(e)) from None
-    except OSError as e:
-        raise click.ClickException(f"could not write {e.filename or out}: {e.strerror or e}") from None
+    with _run_errors(out):
+        deck = build_deck(tr, opts, Path(out), events=display and display.event, message=display and display.message)
     if not quiet:
         click.echo(f"wrote {out}/deck.html, deck.pptx and deck.pdf ({deck['slides']} slides in "
                    f"{deck['chapters']} chapters; the deck took {deck['seconds']['deck']:.0f} s after the "
@@ -373,6 +358,21 @@ def slides(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_mo
 slides.params = [p for p in render.params if p.name not in ("out", "fmt", "preview")] + [
     click.Option(["--out"], type=click.Path(file_okay=False), default="kdanim-slides", show_default=True,
                  help="Output folder: deck.html (+ deck_assets/), deck.pptx, deck.pdf, slides/, SCENES.txt.")]
+
+
+@contextlib.contextmanager
+def _run_errors(out):
+    """Around a render: `kill` cleans up like Ctrl-C; voice, media and write errors become one line."""
+    from .media import MediaError
+    from .narration.voices import VoiceUnavailable
+
+    try:
+        with _sigterm_as_interrupt():  # `kill`: clean up like Ctrl-C (temporary folders, staging)
+            yield
+    except (VoiceUnavailable, MediaError) as e:
+        raise click.ClickException(str(e)) from None
+    except OSError as e:
+        raise click.ClickException(f"could not write {e.filename or out}: {e.strerror or e}") from None
 
 
 @contextlib.contextmanager

@@ -11,15 +11,15 @@ import re
 import sys
 import time
 from fractions import Fraction
-from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from kdanim import media, render as render_mod, slides as slides_mod, trace as tracemod
+from kdanim import media, render as render_mod, slides as slides_mod
 from kdanim.cli import main
+from test_render import cache, trace_file  # noqa: F401 (fixtures: a short run, a private chapter cache)
 
 CHAPTERS = [5, 9]
 
@@ -31,26 +31,6 @@ def run(*args):
 def common(trace_file, out, chapters=CHAPTERS):
     return ["--trace", trace_file, "--quality", "low", "--voice", "none", "--jobs", "1", "-q",
             "--chapters", ",".join(map(str, chapters)), "--out", out]
-
-
-@pytest.fixture(scope="module")
-def trace_file(tmp_path_factory):
-    from kdanim.sim import simulate
-    from kdanim.sim.config import SimConfig
-
-    path = tmp_path_factory.mktemp("trace") / "trace.json"
-    tracemod.save(simulate(SimConfig(epochs=12), measure_latency=False), path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        root = tmp_path_factory.mktemp("cache")
-        mp.setenv("KDANIM_CACHE", str(root))
-        code = render_mod.code_version()  # an edit to the sources meanwhile must not miss the cache
-        mp.setattr(render_mod, "code_version", lambda: code)
-        yield root
 
 
 @pytest.fixture(scope="module")
