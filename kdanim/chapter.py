@@ -55,14 +55,13 @@ def _cached_default_trace() -> dict:
     """The trace of the default parameters, simulated once and cached on disk."""
     from kdanim import trace as tracemod
     from kdanim.paths import cache_dir, config_key
-    from kdanim.sim import simulate
     from kdanim.sim.config import SimConfig
 
     config = SimConfig()
     path = cache_dir() / "traces" / f"{config_key(config)}.json"
     if path.exists():
         return tracemod.load(path)
-    tr = simulate(config)
+    tr = tracemod.simulate_trace(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     tracemod.save(tr, path)
     return tr

@@ -151,12 +151,11 @@ def simulate(out, as_json, **kw):
     The loss is L = (1 − α)·CE(y, softmax(z_s)) + α·τ²·KL(softmax(z_t/τ) ‖ softmax(z_s/τ)):
     α weights the soft term. Accuracy and agreement are read at τ = 1.
     """
-    from .sim import simulate as run_simulation
-    from .trace import content_hash, save
+    from .trace import content_hash, save, simulate_trace
 
     config = config_from_options(**kw)
     out = check_output_path(out)
-    trace = run_simulation(config)
+    trace = simulate_trace(config)
     if out is not None:
         try:
             save(trace, out)
@@ -207,8 +206,7 @@ def _load_trace_option(path):
 def _simulated_trace(config, quiet):
     """The trace for ``config``, from the cache or simulated now (and cached)."""
     from .paths import cache_dir, config_key
-    from .sim import simulate as run_simulation
-    from .trace import TraceError, load, save
+    from .trace import TraceError, load, save, simulate_trace
 
     path = cache_dir() / "traces" / f"{config_key(config)}.json"
     if path.exists():
@@ -218,7 +216,7 @@ def _simulated_trace(config, quiet):
             pass  # a damaged cache entry: simulate again
     if not quiet:
         click.echo("simulating teacher, student from scratch and distilled student ...", err=True)
-    tr = run_simulation(config)
+    tr = simulate_trace(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     save(tr, path)
     return tr
