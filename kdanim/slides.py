@@ -8,7 +8,7 @@ presentation (a manim-slides "scene") per chapter. manim-slides' own converters
 then write deck.html (reveal.js, its assets in the folder), deck.pptx and
 deck.pdf. Layout of the published folder::
 
-    deck.html  deck_assets/  deck.pptx  deck.pdf  slides/NN_Scene.json  SCENES.txt
+    deck.html  deck_assets/  deck.pptx  deck.pdf  slides/NN_Scene.json  SCENES.txt  manifest.json
 
 ``slides/`` is manim-slides' presentation format (one JSON file per chapter,
 the clips in ``slides/files/``): ``cd OUT && manim-slides present $(cat SCENES.txt)``
@@ -44,7 +44,7 @@ REVEAL_FILES = ("dist/reveal.css", "dist/reveal.js", "dist/theme/black.css", "di
 #: kdanim theme -> reveal.js theme (both embed their fonts: no request leaves the folder).
 REVEAL_THEMES = {"dark": "black", "light": "white"}
 ASSETS = "deck_assets"
-PUBLISHED = ("deck.html", ASSETS, "deck.pptx", "deck.pdf", "slides", "SCENES.txt")
+PUBLISHED = ("deck.html", ASSETS, "deck.pptx", "deck.pdf", "slides", "SCENES.txt", "manifest.json")
 
 
 class SlidesUnavailable(Exception):
@@ -215,34 +215,40 @@ def build_deck(trace: dict, opts: RenderOptions, out: Path,
     Everything is built in a staging folder inside ``out`` and moved into place
     when complete.
     """
+    from kdanim.render import _parameters
+
     check_available()
     t0 = time.perf_counter()
     results = render_chapters(trace, opts, events)
     t1 = time.perf_counter()
-    deck = write_deck(results, trace, opts.theme, out, message)
+    deck = write_deck(results, trace, opts.theme, out, message,
+                      manifest={"parameters": _parameters(trace, opts, "deck")})
     deck["seconds"] = {"chapters": round(t1 - t0, 2), "deck": round(time.perf_counter() - t1, 2)}
     return deck
 
 
 def write_deck(results: list[ChapterResult], trace: dict, theme: str, out: Path,
-               message: Callable[[str], None] | None = None) -> dict:
-    """Write the deck of the rendered chapters ``results`` into ``out`` (see :func:`build_deck`)."""
+               message: Callable[[str], None] | None = None, manifest: dict | None = None) -> dict:
+    """Write the deck of the rendered chapters ``results`` into the folder ``out`` (see :func:`build_deck`).
+
+    The folder is replaced as a whole (:func:`kdanim.publish.publish`), its
+    ``manifest.json`` made of ``manifest`` and the deck's summary.
+    """
     from manim_slides.config import PresentationConfig, SlideConfig
     from manim_slides.convert import PDF, PowerPoint, RevealJS
 
+    from kdanim.publish import publish, staging_for
+    from kdanim.render import _versions
     from kdanim.viz import theme as T
 
     reveal = check_available()
     say = message or (lambda s: None)
     background = T.THEMES[theme]["BACKGROUND"]
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
-    try:
+    with staging_for(out) as staging, tempfile.TemporaryDirectory(prefix="kdanim-stills-") as stills_dir:
         say("cutting the chapters into slides")
         assets = staging / ASSETS
         (staging / "slides").mkdir()
-        stills_dir = staging / ".stills"
-        stills_dir.mkdir()
+        stills_dir = Path(stills_dir)
         configs, pdf_configs, scenes, reencoded, size = [], [], [], 0, None
         for ci, r in enumerate(results):
             tl = r.timeline
@@ -289,11 +295,10 @@ def write_deck(results: list[ChapterResult], trace: dict, theme: str, out: Path,
                      ).convert_to(staging / "deck.html")
             PowerPoint(presentation_configs=configs, width=size[0], height=size[1]).convert_to(staging / "deck.pptx")
             PDF(presentation_configs=pdf_configs, resolution=100.0).convert_to(staging / "deck.pdf")
-        shutil.rmtree(stills_dir)
-        publish(staging, out, PUBLISHED)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return {"slides": sum(len(c.slides) for c in configs), "chapters": len(configs), "reencoded": reencoded}
+        summary = {"slides": sum(len(c.slides) for c in configs), "chapters": len(configs),
+                   "reencoded": reencoded, "theme": theme}
+        publish(staging, out, {**_versions(), **(manifest or {}), "deck": {**summary, "scenes": scenes}})
+    return summary
 
 
 def _write_config(cfg, path: Path, root: Path) -> None:
@@ -303,20 +308,3 @@ def _write_config(cfg, path: Path, root: Path) -> None:
         for key in ("file", "rev_file"):
             slide[key] = Path(slide[key]).relative_to(root).as_posix()
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def publish(staging: Path, out: Path, names) -> None:
-    """Move each finished file or folder from ``staging`` into ``out`` with one rename each.
-
-    An existing folder of the same name is first moved aside, so the new one
-    takes its place whole; the old one is deleted afterwards.
-    """
-    old = Path(tempfile.mkdtemp(prefix=".old-", dir=out))
-    try:
-        for name in names:
-            target = out / name
-            if target.is_dir() and not target.is_symlink():
-                os.replace(target, old / name)
-            os.replace(staging / name, target)
-    finally:
-        shutil.rmtree(old, ignore_errors=True)

@@ -6,11 +6,11 @@ import hashlib
 import json
 import math
 import os
-import secrets
 
 import numpy as np
 
 from . import __version__
+from .paths import atomic_write
 from .sim import simulate
 from .sim.config import CLASS_NAMES, SUPERCLASSES
 from .sim.losses import softmax
@@ -152,20 +152,9 @@ def content_hash(trace):
 
 
 def save(trace, path):
-    """Validate, then write the canonical JSON to path atomically (temporary file, then os.replace)."""
+    """Validate, then write the canonical JSON to path atomically (kdanim.paths.atomic_write)."""
     validate(trace)
-    text = dumps(trace)
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8") as f:  # ordinary permissions (umask), unlike mkstemp's 0600
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, dumps(trace))
     return path
 
 

@@ -60,6 +60,10 @@ def deck(cache, trace_file, tmp_path_factory):
 def test_deck_folder_holds_the_published_files(deck):
     out = deck["out"]
     assert sorted(p.name for p in out.iterdir()) == sorted(slides_mod.PUBLISHED)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["deck"]["slides"] == len(deck["beats"]) and manifest["parameters"]["render"]["theme"] == "dark"
+    listed = {f["name"] for f in manifest["files"]}
+    assert listed == {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}
     assert (out / "SCENES.txt").read_text().split() == ["05_DistillationLoss", "09_APrediction"]
     lib = out / slides_mod.ASSETS / f"reveal.js-{slides_mod.REVEAL_VERSION}"
     assert all((lib / f).is_file() for f in slides_mod.REVEAL_FILES)
@@ -237,7 +241,7 @@ def test_interrupted_deck_keeps_the_previous_one(deck, cache, trace_file, tmp_pa
     assert result.exit_code == 1 and "Aborted" in result.output  # click's answer to Ctrl-C
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deck"]  # no staging folder left beside it
 
 
 # -- cutting ------------------------------------------------------------------------
