@@ -294,14 +294,16 @@ def _sha256(path: Path) -> str:
 
 def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
                   events: Callable[[tuple], None] | None = None,
-                  message: Callable[[str], None] | None = None) -> dict:
+                  message: Callable[[str], None] | None = None, webm: bool = False) -> dict:
     """Render the lesson into the folder ``out`` and return its manifest.
+
+    ``webm`` also writes lesson.webm (VP9/Opus) beside an mp4, for browsers without H.264.
 
     Every file is built in a staging folder inside ``out`` and renamed into
     place only when complete, so an interrupted render leaves the previous
     files intact and nothing half-written under a final name.
     """
-    from kdanim import media, trace as tracemod
+    from kdanim import media, page, trace as tracemod
     from kdanim.narration.subtitles import (Cue, write_chapters_txt, write_srt, write_transcript,
                                             write_vtt)
 
@@ -342,6 +344,9 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
             if placements:
                 wav = media.build_audio_track(placements, total, staging / "narration.wav")
             media.mux(joined, wav, staging / names["video"], chapters=chapters, fmt=fmt, title=title)
+            if webm and fmt == "mp4":
+                names["webm"] = "lesson.webm"
+                media.mux(joined, wav, staging / names["webm"], chapters=chapters, fmt="webm", title=title)
         write_srt(cues, staging / "lesson.srt")
         write_vtt(cues, staging / "lesson.vtt")
         header = (f"# {title}\n\nNarration of the lesson rendered by kdanim {__version__} "
@@ -353,9 +358,12 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
         thumb_t = offsets[0] + max(results[0].timeline["beat_spans"][0][1] - 0.1, 0.0)
         media.grab_frame(joined, thumb_t, staging / "thumbnail.png")
         tracemod.save(trace, staging / "trace.json")
-        files = [names["video"], "lesson.srt", "lesson.vtt", "transcript.md", "chapters.txt",
+        files = [*names.values(), "lesson.srt", "lesson.vtt", "transcript.md", "chapters.txt",
                  "thumbnail.png", "trace.json"]
         manifest = _manifest(trace, opts, fmt, staging, files, results, offsets, total)
+        pages = page.write_page(staging, manifest, trace)  # index.html reads the manifest: listed after it
+        manifest["files"] += [_describe(staging / n) for n in pages]
+        files += pages
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
         _publish(staging, out, files + ["manifest.json"])
         return manifest
@@ -393,6 +401,10 @@ def _manifest(trace, opts, fmt, staging, files, results, offsets, total) -> dict
              "length": round((offsets[i + 1] if i + 1 < len(offsets) else total) - off, 3)}
             for i, (r, off) in enumerate(zip(results, offsets))
         ],
-        "files": [{"name": n, "bytes": (staging / n).stat().st_size, "sha256": _sha256(staging / n)}
-                  for n in files],
+        "files": [_describe(staging / n) for n in files],
     }
+
+
+def _describe(path: Path) -> dict:
+    """A manifest entry: the file's name, size and sha256."""
+    return {"name": path.name, "bytes": path.stat().st_size, "sha256": _sha256(path)}
