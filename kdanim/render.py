@@ -361,9 +361,10 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
         files = [*names.values(), "lesson.srt", "lesson.vtt", "transcript.md", "chapters.txt",
                  "thumbnail.png", "trace.json"]
         manifest = _manifest(trace, opts, fmt, staging, files, results, offsets, total)
-        pages = page.write_page(staging, manifest, trace)  # index.html reads the manifest: listed after it
-        manifest["files"] += [_describe(staging / n) for n in pages]
-        files += pages
+        if fmt != "gif":  # the page plays a video with sound; a gif is just the file
+            pages = page.write_page(staging, manifest, trace)  # index.html reads the manifest: listed after it
+            manifest["files"] += [_describe(staging / n) for n in pages]
+            files += pages
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
         _publish(staging, out, files + ["manifest.json"])
         return manifest

@@ -1,8 +1,9 @@
 """The lesson page (index.html in every lesson folder) and the explorer page, in a real headless chromium.
 
 One 2 × 2 site (τ 1, 4 × α 0.25, 0.75) of two low-quality silent chapters is
-rendered per module: chapter 2 reads neither τ nor α, so it is rendered once.
-Each variant folder is an ordinary lesson folder with its own index.html.
+rendered per module, in three chapter renders: chapter 2 reads neither τ nor
+α (rendered once), chapter 4 reads τ but not α (rendered once per τ). Each
+variant folder is an ordinary lesson folder with its own index.html.
 """
 
 import hashlib
@@ -12,29 +13,33 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from browser import DESKTOP, PHONE, low_contrast, open_page, overflow, serve
 from kdanim import page as pagemod
+from kdanim.cli import main
 from kdanim.render import RenderOptions, render_lesson
+from kdanim.trace import load
 
-TAUS, ALPHAS, CHAPTERS = (1.0, 4.0), (0.25, 0.75), [2, 5]
+TAUS, ALPHAS, CHAPTERS = (1.0, 4.0), (0.25, 0.75), [2, 4]  # as in the fixture's `kdanim publish`
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from kdanim.sim import simulate
-    from kdanim.sim.config import SimConfig
-
     root = tmp_path_factory.mktemp("site")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KDANIM_CACHE", str(tmp_path_factory.mktemp("cache")))
-        traces = [simulate(SimConfig(tau=t, alpha=a, epochs=3)) for t in TAUS for a in ALPHAS]
-        opts = RenderOptions(quality="low", voice="none", chapters=CHAPTERS, jobs=2)
-        dirs = pagemod.publish(traces, opts, root)
+        result = CliRunner().invoke(main, ["publish", "--tau", "1,4", "--alpha", "0.25,0.75", "--epochs", "3",
+                                           "--chapters", "2,4", "--quality", "low", "--voice", "none",
+                                           "--jobs", "2", "--out", str(root), "-q"])
+        assert result.exit_code == 0, result.output
+        dirs = [root / pagemod.variant_name(t, a) for t in TAUS for a in ALPHAS]
+        traces = [load(d / "trace.json") for d in dirs]
         # one lesson rendered again into a copy of its folder, now with a WebM beside the mp4
         lesson = root.parent / "lesson"
         shutil.copytree(dirs[0], lesson)
         before = (lesson / "index.html").read_text()
+        opts = RenderOptions(quality="low", voice="none", chapters=CHAPTERS, jobs=2)
         render_lesson(traces[0], opts, lesson, webm=True)
     return {"root": root, "dirs": dirs, "traces": traces, "lesson": lesson, "before": before}
 
@@ -55,6 +60,12 @@ def wait_ready(tab):
 def set_time(tab, t):
     tab.page.evaluate("t => { document.getElementById('video').currentTime = t; }", t)
     tab.page.wait_for_function("t => Math.abs(document.getElementById('video').currentTime - t) < 0.01", arg=t)
+
+
+def showing_cues(tab):
+    """[kind, number of cues] of the one text track that is showing."""
+    return tab.page.evaluate("() => { const ts = Array.from(document.getElementById('video').textTracks)"
+                             ".filter(t => t.mode === 'showing'); return ts.length === 1 && [ts[0].kind, ts[0].cues.length]; }")
 
 
 def current(tab, list_id):
@@ -99,9 +110,7 @@ def test_lesson_page_plays_seeks_and_follows(browser, site):
         assert abs(st["d"] - m["duration"]) <= 0.1, (st["d"], m["duration"])
         # captions: a showing track with every cue of lesson.vtt
         cues = pagemod.read_vtt(folder / "lesson.vtt")
-        track = tab.page.evaluate("() => { const t = Array.from(document.getElementById('video').textTracks)"
-                                  ".find(t => t.mode === 'showing'); return t && [t.kind, t.cues.length]; }")
-        assert track == ["captions", len(cues)]
+        assert showing_cues(tab) == ["captions", len(cues)]
         # clicking chapter N seeks to its start and marks it
         buttons = tab.page.locator("#chapters button")
         assert buttons.count() == len(m["chapters"]) == 2
@@ -218,6 +227,7 @@ def test_explorer_sliders_switch_variant_at_same_chapter_and_time(browser, site)
             assert abs(st["d"] - manifest(new)["duration"]) <= 0.1
             assert current(tab, "chapters") == [manifest(new)["chapters"][1]["start"]]
             assert table_rows(tab) == expected_rows(by_key[new_key])
+            assert showing_cues(tab) == ["captions", len(pagemod.read_vtt(new / "lesson.vtt"))]
             assert f"τ\u00a0=\u00a0{new_key[0]:g}, α\u00a0=\u00a0{new_key[1]:g}" in tab.page.text_content("#heading")
             assert tab.page.get_attribute("#variant-link a", "href") == pagemod.variant_name(*new_key) + "/index.html"
             key = new_key
@@ -229,3 +239,18 @@ def test_explorer_needs_a_full_grid(site, tmp_path):
         pagemod.write_explorer(site["root"], site["dirs"][:3])
     with pytest.raises(pagemod.PageError, match="inside the site"):
         pagemod.write_explorer(tmp_path, site["dirs"])
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--tau", "0"], ["--tau", "'0'", "> 0"]),
+    (["--tau", "1,x"], ["--tau", "'x'"]),
+    (["--alpha", "0.5,1.5"], ["--alpha", "'1.5'"]),
+    (["--chapters", "12"], ["--chapters", "'12'"]),
+])
+def test_publish_usage_errors(tmp_path, args, words):
+    out = tmp_path / "site"
+    result = CliRunner().invoke(main, ["publish", "--out", str(out), *args])
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert line.startswith("Error: ") and "\n" not in line and all(w in line for w in words), line
+    assert not out.exists()

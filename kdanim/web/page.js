@@ -24,7 +24,7 @@
     if (text !== undefined) { e.textContent = text; }
     return e;
   }
-  function seekButton(start, label, time) {
+  function seekButton(start, label) {
     var b = el("button", {type: "button", "data-start": String(start)});
     b.appendChild(el("span", {"class": "time"}, clock(start)));
     b.appendChild(document.createTextNode(" " + label));
