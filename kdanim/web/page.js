@@ -7,7 +7,6 @@
   var $ = function (id) { return document.getElementById(id); };
   var lesson = null;          // the variant on show
   var cueItems = [], chapterItems = [], currentCue = -1, currentChapter = -1;
-  var fileTrack = null;       // from file:// the <track> cannot load (unique origin): cues are added here
 
   function clock(t) {
     t = Math.max(0, Math.floor(t + 1e-6));
@@ -45,15 +44,20 @@
     return null;
   }
 
-  // -- captions: the lesson.vtt file as a <track> over http(s); from file:// the same cues in a script track
+  // -- captions: the lesson.vtt file as a <track> over http(s); from file:// (where a <track> cannot load:
+  // unique origin) the same cues in a script track, one per variant (removing cues leaves them on screen)
+  var fileTracks = {};
   function setCaptions(lesson) {
     var old = video.querySelector("track");
     if (old) { old.remove(); }
+    Object.keys(fileTracks).forEach(function (k) { fileTracks[k].mode = "disabled"; });
     if (location.protocol === "file:") {
-      if (!fileTrack) { fileTrack = video.addTextTrack("captions", "English", "en"); }
-      while (fileTrack.cues && fileTrack.cues.length) { fileTrack.removeCue(fileTrack.cues[0]); }
-      lesson.cues.forEach(function (c) { fileTrack.addCue(new VTTCue(c[0], c[1], c[2])); });
-      fileTrack.mode = "showing";
+      var t = fileTracks[lesson.vtt];
+      if (!t) {
+        t = fileTracks[lesson.vtt] = video.addTextTrack("captions", "English", "en");
+        lesson.cues.forEach(function (c) { t.addCue(new VTTCue(c[0], c[1], c[2])); });
+      }
+      t.mode = "showing";
     } else {
       var tr = el("track", {kind: "captions", src: lesson.vtt, srclang: "en", label: "English", "default": ""});
       video.appendChild(tr);
