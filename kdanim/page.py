@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from string import Template
 
-from kdanim.narration.subtitles import atomic_write_text
+from kdanim.paths import atomic_write
 
 __all__ = ["PAGE_FILES", "write_page", "write_explorer", "publish", "variant_name", "lesson_data", "read_vtt",
            "reproduce_command", "PageError"]
@@ -127,8 +127,8 @@ def _html(data: dict, explorer: bool) -> str:
 
 def _write(folder: Path, data: dict, explorer: bool) -> list[str]:
     for name in ASSETS:
-        atomic_write_text(folder / name, (WEB / name).read_text(encoding="utf-8"))
-    atomic_write_text(folder / "index.html", _html(data, explorer))  # last: the page needs its assets
+        atomic_write(folder / name, (WEB / name).read_text(encoding="utf-8"))
+    atomic_write(folder / "index.html", _html(data, explorer))  # last: the page needs its assets
     return list(PAGE_FILES)
 
 
