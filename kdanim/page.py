@@ -82,11 +82,10 @@ def lesson_data(folder, manifest: dict, trace: dict, base: str = "") -> dict:
     sim = trace["config"]
     labels = {"lesson.mp4": "Video (MP4, H.264)", "lesson.webm": "Video (WebM, VP9)",
               "lesson.vtt": "Subtitles (WebVTT)", "lesson.srt": "Subtitles (SRT)",
-              "transcript.md": "Transcript (Markdown)", "trace.json": "Trace of the run (JSON)",
-              "manifest.json": "Manifest (JSON)"}
-    downloads = [{"href": base + n, "label": label,
-                  "bytes": sizes.get(n) or (folder / n).stat().st_size}
-                 for n, label in labels.items() if n != "manifest.json" and (folder / n).is_file()]
+              "transcript.md": "Transcript (Markdown)", "trace.json": "Trace of the run (JSON)"}
+    downloads = [{"href": base + n, "label": label, "bytes": sizes.get(n) or (folder / n).stat().st_size}
+                 for n, label in labels.items() if (folder / n).is_file()]
+    summary = trace["summary"]
     return {
         "title": f"Knowledge distillation, τ\u00a0=\u00a0{sim['tau']:g}, α\u00a0=\u00a0{sim['alpha']:g}",
         "tau": sim["tau"], "alpha": sim["alpha"],
@@ -97,11 +96,9 @@ def lesson_data(folder, manifest: dict, trace: dict, base: str = "") -> dict:
         "duration": manifest["duration"],
         "chapters": manifest["chapters"],
         "cues": read_vtt(folder / "lesson.vtt"),
-        "results": [{"model": key, "label": label, "hidden": trace["summary"][key]["hidden"],
-                     "params": trace["summary"][key]["params"],
-                     "accuracy": trace["summary"][key]["test_accuracy"],
-                     "agreement": trace["summary"][key]["agreement"],
-                     "latency_us": trace["summary"][key].get("latency_us")} for key, label in MODELS],
+        "results": [{"model": key, "label": label, "params": summary[key]["params"],
+                     "accuracy": summary[key]["test_accuracy"], "agreement": summary[key]["agreement"],
+                     "latency_us": summary[key].get("latency_us")} for key, label in MODELS],
         "command": reproduce_command(manifest),
         "trace_hash": manifest.get("trace_content_hash", "")[:16],
         "downloads": downloads,
