@@ -2,6 +2,7 @@
 
     names = write_page(folder, manifest, trace)          # index.html, page.css, page.js
     write_explorer(site, [variants/tau1-alpha0.25, ...])  # one page with a τ and an α slider
+    render_site(traces, opts, site)                      # what `kdanim publish` does: both
 
 The pages are static: the lesson's data (chapters, cues, results, command) is
 embedded in index.html as JSON, the CSS and JS are the two files in
@@ -17,9 +18,13 @@ import re
 from pathlib import Path
 from string import Template
 
+from kdanim import __version__
+from kdanim.narration.voices import DEFAULT_VOICE
 from kdanim.paths import atomic_write
+from kdanim.publish import publish, staging_for
+from kdanim.sim.config import cli_args
 
-__all__ = ["PAGE_FILES", "write_page", "write_explorer", "publish", "variant_name", "lesson_data", "read_vtt",
+__all__ = ["PAGE_FILES", "write_page", "write_explorer", "render_site", "variant_name", "lesson_data", "read_vtt",
            "reproduce_command", "PageError"]
 
 WEB = Path(__file__).resolve().parent / "web"
@@ -53,29 +58,22 @@ def _vtt_seconds(stamp: str) -> float:
 
 def reproduce_command(manifest: dict) -> str:
     """The `kdanim render` command line that makes this lesson again (from the manifest's parameters)."""
-    sim, r = manifest["parameters"]["simulation"], manifest["parameters"]["render"]
-    args = [f"--tau {sim['tau']:g}", f"--alpha {sim['alpha']:g}", f"--epochs {sim['epochs']}", f"--seed {sim['seed']}"]
-    for role in ("teacher", "student"):
-        if sim.get(f"{role}_preset"):
-            args.append(f"--{role} {sim[f'{role}_preset']}")
-        else:
-            args.append(f"--{role}-hidden {','.join(str(w) for w in sim[f'{role}_hidden'])}")
-    args.append(f"--quality {r['quality']}")
+    r = manifest["parameters"]["render"]
+    args = cli_args(manifest["parameters"]["simulation"]) + ["--quality", r["quality"]]
     if r.get("format", "mp4") != "mp4":
-        args.append(f"--format {r['format']}")
-    if r.get("voice", "piper") != "piper":
-        args.append(f"--voice {r['voice']}")
+        args += ["--format", r["format"]]
+    if r.get("voice", DEFAULT_VOICE) != DEFAULT_VOICE:
+        args += ["--voice", r["voice"]]
     if r.get("chapters"):
-        args.append(f"--chapters {','.join(str(c) for c in r['chapters'])}")
+        args += ["--chapters", ",".join(str(c) for c in r["chapters"])]
     if r.get("probe_class"):
-        args.append(f"--probe-class {r['probe_class']}")
-    return "kdanim render " + " ".join(args)
+        args += ["--probe-class", str(r["probe_class"])]
+    return " ".join(["kdanim", "render", *args])
 
 
 def lesson_data(folder, manifest: dict, trace: dict, base: str = "") -> dict:
     """What the page shows of one lesson folder; every path is relative and prefixed with ``base``."""
     folder = Path(folder)
-    sizes = {f["name"]: f["bytes"] for f in manifest["files"]}
     videos = [n for n in (f"lesson.{ext}" for ext in VIDEO_TYPES) if (folder / n).is_file()]
     if not videos or not (folder / "lesson.vtt").is_file():
         raise PageError(f"{folder}: no lesson.mp4/lesson.webm with lesson.vtt to make a page from")
@@ -83,7 +81,7 @@ def lesson_data(folder, manifest: dict, trace: dict, base: str = "") -> dict:
     labels = {"lesson.mp4": "Video (MP4, H.264)", "lesson.webm": "Video (WebM, VP9)",
               "lesson.vtt": "Subtitles (WebVTT)", "lesson.srt": "Subtitles (SRT)",
               "transcript.md": "Transcript (Markdown)", "trace.json": "Trace of the run (JSON)"}
-    downloads = [{"href": base + n, "label": label, "bytes": sizes.get(n) or (folder / n).stat().st_size}
+    downloads = [{"href": base + n, "label": label, "bytes": (folder / n).stat().st_size}
                  for n, label in labels.items() if (folder / n).is_file()]
     summary = trace["summary"]
     return {
@@ -125,7 +123,7 @@ def _html(data: dict, explorer: bool) -> str:
 def _write(folder: Path, data: dict, explorer: bool) -> list[str]:
     for name in ASSETS:
         atomic_write(folder / name, (WEB / name).read_text(encoding="utf-8"))
-    atomic_write(folder / "index.html", _html(data, explorer))  # last: the page needs its assets
+    atomic_write(folder / "index.html", _html(data, explorer))
     return list(PAGE_FILES)
 
 
@@ -169,7 +167,12 @@ def write_explorer(site, variant_dirs, initial=None) -> list[str]:
     if initial is None:
         initial = (taus[(len(taus) - 1) // 2], alphas[(len(alphas) - 1) // 2])
     start = next((i for i, v in enumerate(variants) if (v["tau"], v["alpha"]) == tuple(initial)), 0)
-    return _write(site, {"variants": variants, "initial": start, "taus": taus, "alphas": alphas}, explorer=True)
+    data = {"variants": variants, "initial": start, "taus": taus, "alphas": alphas}
+    # the page's three files are swapped in together; the variant folders are carried over as they are
+    with staging_for(site) as staging:
+        names = _write(staging, data, explorer=True)
+        publish(staging, site, {"kdanim": __version__, "explorer": [v["page"] for v in variants]})
+    return names
 
 
 def variant_name(tau: float, alpha: float) -> str:
@@ -177,7 +180,7 @@ def variant_name(tau: float, alpha: float) -> str:
     return f"variants/tau{tau:g}-alpha{alpha:g}"
 
 
-def publish(traces, opts, site, webm: bool = False, events=None, message=None) -> list[Path]:
+def render_site(traces, opts, site, webm: bool = False, events=None, message=None) -> list[Path]:
     """Render a lesson for every trace into ``site/variants/...`` and write the explorer page over them.
 
     Chapters that do not read τ or α are rendered once and reused from the
