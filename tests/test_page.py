@@ -241,6 +241,16 @@ def test_explorer_needs_a_full_grid(site, tmp_path):
         pagemod.write_explorer(tmp_path, site["dirs"])
 
 
+def test_explorer_republished_as_a_whole(site):
+    root = site["root"]
+    before = {p: p.stat().st_ino for p in (root / "variants").rglob("*") if p.is_file()}
+    pagemod.write_explorer(root, site["dirs"])  # again: the same three files swapped in, the variants kept
+    listed = {f["name"] for f in manifest(root)["files"]}
+    assert listed == {"index.html", "page.css", "page.js"}
+    assert {p: p.stat().st_ino for p in (root / "variants").rglob("*") if p.is_file()} == before
+    assert not [p for p in root.parent.iterdir() if ".staging-" in p.name or p.name.endswith(".old")]
+
+
 @pytest.mark.parametrize("args, words", [
     (["--tau", "0"], ["--tau", "'0'", "> 0"]),
     (["--tau", "1,x"], ["--tau", "'x'"]),
