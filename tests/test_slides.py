@@ -150,24 +150,10 @@ def test_html_has_a_section_per_chapter_and_the_notes(deck):
 
 
 def test_html_deck_opens_offline_in_a_browser_with_speaker_notes(deck, browser):
-    folder = deck["out"].resolve()
-    root = folder.as_uri() + "/"
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    errors, outside = [], []
+    from browser import open_page
 
-    def route(r):
-        if r.request.url.startswith(root) or r.request.url.startswith(("data:", "about:")):
-            r.continue_()
-        else:
-            outside.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
-    page = context.new_page()
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        page.goto(root + "deck.html")
+    with open_page(browser, deck["out"] / "deck.html") as tab:
+        page = tab.page
         page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=20000)
         assert page.evaluate("Reveal.getTotalSlides()") == len(deck["beats"])
         notes = []
@@ -188,10 +174,8 @@ def test_html_deck_opens_offline_in_a_browser_with_speaker_notes(deck, browser):
             "document.querySelector('.speaker-controls-notes').textContent.includes(t)",
             arg=deck["beats"][0][:60], timeout=20000)
         page.wait_for_timeout(500)
-    finally:
-        context.close()
-    assert outside == [], f"requests outside the deck folder: {outside}"
-    assert errors == [], errors
+    assert tab.outside == [], f"requests outside the deck folder: {tab.outside}"
+    assert tab.errors == [], tab.errors
 
 
 # -- bad input -------------------------------------------------------------------
