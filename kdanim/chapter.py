@@ -42,6 +42,7 @@ class LessonContext:
     trace: dict
     voice: Voice
     probe_class: int = 0
+    theme: str = "dark"  # kdanim.viz.theme.THEMES: "dark" (video) or "light" (projectors, handouts)
     add_sound: bool = True  # plain `manim render`: let Manim mux the speech
     check_layout: bool = False  # tests: record layout problems after every beat
     preview: bool = False  # a still of the chapter's last beat: keep it on screen at the end
@@ -67,7 +68,10 @@ def default_context() -> LessonContext:
         probe_class = probe_index(os.environ.get("KDANIM_PROBE_CLASS"), tr["classes"]["names"])
     except ValueError as e:
         raise ValueError(f"KDANIM_PROBE_CLASS: {e}") from None
-    return LessonContext(trace=tr, voice=voice, probe_class=probe_class)
+    theme = os.environ.get("KDANIM_THEME", "dark")
+    if theme not in T.THEMES:
+        raise ValueError(f"KDANIM_THEME={theme!r} is not a theme: choose one of {', '.join(T.THEMES)}")
+    return LessonContext(trace=tr, voice=voice, probe_class=probe_class, theme=theme)
 
 
 class Chapter(Scene):
@@ -94,6 +98,7 @@ class Chapter(Scene):
             ctx = Chapter.context = default_context()
         self.ctx = ctx
         self.trace = ctx.trace
+        T.use(ctx.theme)
         self.camera.background_color = T.BACKGROUND
         self.regions = layout.regions()
         self.lines: list[Line] = []

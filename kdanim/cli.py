@@ -161,10 +161,12 @@ def _expected_errors() -> tuple:
 
     from .media import MediaError
     from .narration.voices import VoiceUnavailable
+    from .page import PageError
     from .publish import PublishError
     from .trace import TraceError
 
-    return (OSError, MediaError, VoiceUnavailable, TraceError, ConfigError, PublishError, av.FFmpegError)
+    return (OSError, MediaError, VoiceUnavailable, TraceError, ConfigError, PublishError, PageError,
+            av.FFmpegError)
 
 
 def _describe(e) -> str:
@@ -273,6 +275,8 @@ def _probe_index(value, names):
               help="low 480p15 · medium 720p30 · high 1080p60 · 4k 2160p60 (Manim's presets).")
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="mp4", show_default=True,
               help="Container of the video (gif has no audio).")
+@click.option("--webm", is_flag=True,
+              help="Also write lesson.webm (VP9/Opus) beside lesson.mp4, for browsers without H.264.")
 @click.option("--chapters", type=ChapterList(), default=None, help="Only these chapters, e.g. 2,5.")
 @click.option("--probe-class", default=None,
               help="Class of the input shown in the soft-label and prediction chapters (name or index).")
@@ -285,19 +289,39 @@ def _probe_index(value, names):
               help="Render chapters in this many parallel processes [default: the number of CPU cores, "
                    "at most 8].")
 @click.option("--no-cache", is_flag=True, help="Render every chapter again even if a cached render exists.")
+@click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True,
+              help="Colours: dark (video) or light (projectors, printed handouts).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Manim's own log.")
 @click.pass_context
-def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voice_model, preview, jobs,
-           no_cache, quiet, verbose, **sim_kw):
+def render(ctx, trace_path, out, quality, fmt, webm, chapters, probe_class, voice, voice_model, preview, jobs,
+           no_cache, theme, quiet, verbose, **sim_kw):
     """Render the narrated lesson video of a distillation run.
 
     Simulates the run (or reuses a cached trace of the same parameters, or
     renders --trace), renders every chapter with Manim, and writes the lesson
     folder. Chapters already rendered with the same inputs come from the cache.
     """
+    from .render import render_lesson
+
+    tr, opts, display = _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model,
+                                     preview, jobs, no_cache, theme, quiet, verbose, sim_kw)
+    with _sigterm_as_interrupt(), display or contextlib.nullcontext():  # `kill`: cleans up like Ctrl-C
+        manifest = render_lesson(tr, opts, Path(out), fmt=fmt, events=display and display.event,
+                                 message=display and display.message, webm=webm)
+    if not quiet:
+        if preview:
+            click.echo(f"wrote {len(manifest['preview'])} preview stills to {out}/", err=True)
+        else:
+            click.echo(f"wrote {out}/lesson.{fmt} ({manifest['duration']:.0f} s, "
+                       f"{len(manifest['chapters'])} chapter{'s' if len(manifest['chapters']) != 1 else ''}) and its subtitles, transcript and manifest", err=True)
+
+
+def _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model, preview, jobs,
+                 no_cache, theme, quiet, verbose, sim_kw):
+    """Check the run options shared by `render` and `slides`; return (trace, RenderOptions, progress)."""
     from .narration.voices import get_voice
-    from .render import RenderOptions, render_lesson
+    from .render import RenderOptions
 
     given = [n for n in SIM_OPTION_NAMES
              if ctx.get_parameter_source(n) not in (click.core.ParameterSource.DEFAULT, None)]
@@ -320,7 +344,7 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
     opts = RenderOptions(quality=quality, voice=voice, voice_model=voice_model,
                          probe_class=_probe_index(probe_class, tr["classes"]["names"]),
                          chapters=chapters, preview=preview, jobs=jobs, verbose=verbose,
-                         use_cache=not no_cache)
+                         use_cache=not no_cache, theme=theme)
     display = None
     if not quiet:
         from .progress import ChapterProgress
@@ -328,15 +352,42 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
 
         display = ChapterProgress(selected_chapters(opts), expected_beats())
     get_voice(voice, model_path=voice_model)  # fail now, not after the first chapter
+    return tr, opts, display
+
+
+@main.command(epilog="\b\nExamples:\n  kdanim slides --tau 3 --alpha 0.5 --theme light --out deck/\n"
+                     "  kdanim slides --trace trace.json --quality medium --out deck/")
+@click.pass_context
+def slides(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model, jobs, no_cache, theme,
+           quiet, verbose, **sim_kw):
+    """Write the lesson as live-lecture slides: one slide per beat, its narration as speaker notes.
+
+    Takes the same options as `render` and reuses its cached chapter renders.
+    Writes deck.html (reveal.js, offline; S opens the speaker notes),
+    deck.pptx (a video and the notes on every slide), deck.pdf (one still per
+    slide) and manim-slides' presentation files (slides/, SCENES.txt).
+    """
+    from .slides import SlidesUnavailable, build_deck, check_available
+
+    try:
+        check_available()
+    except SlidesUnavailable as e:
+        raise click.UsageError(str(e)) from None
+    tr, opts, display = _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model,
+                                     False, jobs, no_cache, theme, quiet, verbose, sim_kw)
     with _sigterm_as_interrupt(), display or contextlib.nullcontext():  # `kill`: cleans up like Ctrl-C
-        manifest = render_lesson(tr, opts, Path(out), fmt=fmt, events=display and display.event,
-                                 message=display and display.message)
+        deck = build_deck(tr, opts, Path(out), events=display and display.event, message=display and display.message)
     if not quiet:
-        if preview:
-            click.echo(f"wrote {len(manifest['preview'])} preview stills to {out}/", err=True)
-        else:
-            click.echo(f"wrote {out}/lesson.{fmt} ({manifest['duration']:.0f} s, "
-                       f"{len(manifest['chapters'])} chapter{'s' if len(manifest['chapters']) != 1 else ''}) and its subtitles, transcript and manifest", err=True)
+        click.echo(f"wrote {out}/deck.html, deck.pptx and deck.pdf ({deck['slides']} slides in "
+                   f"{deck['chapters']} chapters; the deck took {deck['seconds']['deck']:.0f} s after the "
+                   f"chapters)", err=True)
+
+
+# `slides` takes render's options (all but the video's --format, --webm and --preview) and its own --out.
+slides.params = [p for p in render.params if p.name not in ("out", "fmt", "webm", "preview")] + [
+    click.Option(["--out"], type=click.Path(file_okay=False), default="kdanim-slides", show_default=True,
+                 help="Output folder (replaced as a whole): deck.html, deck_assets/, deck.pptx, deck.pdf, "
+                      "slides/, SCENES.txt, manifest.json.")]
 
 
 @contextlib.contextmanager
@@ -474,3 +525,75 @@ def cache_clear(what):
             raise click.ClickException(f"cannot clear {folder}: {e.strerror or e}") from None
         total_n, total_size = total_n + n, total_size + size
     click.echo(f"cleared {', '.join(parts)} in {root}: {total_n} files, {total_size / 1e6:.1f} MB")
+
+
+# -- publish -----------------------------------------------------------------
+
+class FloatList(click.ParamType):
+    """Comma-separated finite numbers, e.g. 1,3,8."""
+
+    name = "X,X,..."
+
+    def __init__(self, lo, hi, lo_open=False):
+        self.lo, self.hi, self.lo_open = lo, hi, lo_open
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        out = []
+        for part in str(value).split(","):
+            try:
+                x = float(part)
+            except ValueError:
+                self.fail(f"{part.strip()!r} is not a number.", param, ctx)
+            if not math.isfinite(x) or x < self.lo or x > self.hi or (self.lo_open and x == self.lo):
+                bound = f"> {self.lo:g}" if self.lo_open else f"in [{self.lo:g}, {self.hi:g}]"
+                self.fail(f"{part.strip()!r} is not {bound}.", param, ctx)
+            if x not in out:
+                out.append(x)
+        return sorted(out)
+
+
+@main.command(epilog="\b\nExample:\n  kdanim publish --tau 1,3,8 --alpha 0,0.5,1 --quality medium --out site/")
+@click.option("--tau", "taus", type=FloatList(0, math.inf, lo_open=True), default="1,3,8", show_default=True,
+              help="The τ slider's values.")
+@click.option("--alpha", "alphas", type=FloatList(0, 1), default="0,0.5,1", show_default=True,
+              help="The α slider's values.")
+@click.option("--epochs", type=click.IntRange(1, MAX_EPOCHS), default=100, show_default=True,
+              help="Student training epochs.")
+@click.option("--seed", type=click.IntRange(0, None), default=0, show_default=True, help="Root seed.")
+@click.option("--out", type=click.Path(file_okay=False), default="site", show_default=True,
+              help="Site folder: index.html (the explorer) and variants/tau…-alpha…/ (one lesson each).")
+@click.option("--quality", type=click.Choice(list(QUALITIES)), default="medium", show_default=True,
+              help="low 480p15 · medium 720p30 · high 1080p60 · 4k 2160p60.")
+@click.option("--chapters", type=ChapterList(), default=None, help="Only these chapters, e.g. 2,5.")
+@click.option("--voice", type=click.Choice(list(VOICES)), default=DEFAULT_VOICE, show_default=True,
+              help=voices_help() + ".")
+@click.option("--webm", is_flag=True, help="Also write lesson.webm (VP9/Opus) in every variant.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Parallel chapter renders.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+def publish(taus, alphas, epochs, seed, out, quality, chapters, voice, webm, jobs, quiet):
+    """Render a lesson for every (τ, α) and write the explorer page over them.
+
+    Writes OUT/index.html with a τ slider and an α slider; moving one switches
+    to that run's video at the same chapter and time and updates the numbers.
+    Chapters that do not depend on τ or α are rendered once. Copy OUT to any
+    static host as it is.
+    """
+    from .narration.voices import get_voice
+    from .page import render_site
+    from .paths import cached_trace
+    from .render import RenderOptions
+
+    _check_out_dir(out)
+    say = None if quiet else (lambda s: click.echo(s, err=True))
+    traces = [cached_trace(config_from_options(tau=t, alpha=a, epochs=epochs, seed=seed),
+                           on_simulate=say and (lambda: say("simulating teacher, students ...")))
+              for t in taus for a in alphas]
+    opts = RenderOptions(quality=quality, voice=voice, chapters=chapters,
+                         jobs=jobs or max(1, min(os.cpu_count() or 1, 8)))
+    get_voice(voice)  # fail now, not after the first chapter
+    with _sigterm_as_interrupt():
+        dirs = render_site(traces, opts, Path(out), webm=webm, message=say)
+    if not quiet:
+        click.echo(f"wrote {out}/index.html over {len(dirs)} variants ({len(taus)} τ × {len(alphas)} α)", err=True)
