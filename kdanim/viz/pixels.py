@@ -27,8 +27,10 @@ class PixelImage(VGroup):
     (4, 1.0)
     """
 
-    def __init__(self, pixels, *, shape=None, side: float = 1.2, color=T.TEXT, frame_color=T.GRID, **kwargs):
+    def __init__(self, pixels, *, shape=None, side: float = 1.2, color=None, frame_color=None, **kwargs):
         super().__init__(**kwargs)
+        color = T.TEXT if color is None else color  # ink: the theme's text colour, paper: its panel
+        frame_color = T.GRID if frame_color is None else frame_color
         a = np.asarray(pixels, dtype=float)
         if shape is not None:
             a = a.reshape(shape)
