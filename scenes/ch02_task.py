@@ -20,12 +20,9 @@ class TheTask(Chapter):
              "data.train_labels", "data.gallery_images", "data.gallery_labels")
 
     def body(self):
-        cfg, names = self.config_, self.class_names
         data = self.trace["data"]
-        supers = self.trace["classes"]["superclass"]
-
-        # Beat 1: the data, in its 2-D view.
-        scatter = DataScatter(data["sample_2d"], data["sample_labels"], names, side=4.4)
+        # The data in its 2-D view; what comes with it depends on the dataset (images, or families).
+        scatter = DataScatter(data["sample_2d"], data["sample_labels"], self.class_names, side=4.4)
         layout.fit_in(scatter, self.regions.left)
         shown = self.images_beats(scatter) if self.image_shape is not None else self.families_beats(scatter)
         self.counts_beat(scatter, shown)
