@@ -46,9 +46,8 @@ def _preset_help(presets, default):
                      + (", default)" if name == default else ")") for name, w in presets.items())
 
 
-def sim_options(f):
-    """The simulator's options, shared by every command that runs a simulation."""
-    options = [
+def _sim_option_list():
+    return [
         click.option("--tau", type=FiniteFloatRange(min=0, min_open=True), default=3.0, show_default=True,
                      help="Distillation temperature τ (> 0)."),
         click.option("--alpha", type=FiniteFloatRange(0.0, 1.0), default=0.5, show_default=True,
@@ -66,8 +65,16 @@ def sim_options(f):
         click.option("--student-hidden", type=Widths(), default=None,
                      help="Explicit student hidden widths, e.g. 64 (instead of --student)."),
     ]
-    for option in reversed(options):
-        f = option(f)
+
+
+def sim_options(f=None, skip=()):
+    """The simulator's options, shared by every command that runs a simulation (but those in ``skip``)."""
+    if f is None:
+        return lambda g: sim_options(g, skip)
+    names = SIM_OPTION_NAMES
+    for name, option in reversed(list(zip(names, _sim_option_list()))):
+        if name not in skip:
+            f = option(f)
     return f
 
 
@@ -167,6 +174,96 @@ def simulate(out, as_json, **kw):
         return
     click.echo(format_summary(trace))
     click.echo(f"trace hash: {content_hash(trace)[:16]}" + (f" · written to {out}" if out else ""))
+
+
+# -- sweeps ------------------------------------------------------------------
+
+def _sweep_grid(tau, alpha, seeds, sim_kw):
+    """The grid of the sweep command's options; bad values -> click.BadParameter (exit 2)."""
+    from .sweep import Grid, SweepError, parse_floats, parse_seeds
+
+    axes = {}
+    for option, parse in (("--tau", lambda: parse_floats(tau, "--tau", 0.0, math.inf, lo_open=True)),
+                          ("--alpha", lambda: parse_floats(alpha, "--alpha", 0.0, 1.0)),
+                          ("--seeds", lambda: parse_seeds(seeds))):
+        try:
+            axes[option] = parse()
+        except SweepError as e:
+            raise click.BadParameter(str(e).partition(": ")[2], param_hint=f"'{option}'") from None
+    return Grid(axes["--tau"], axes["--alpha"], axes["--seeds"], config_from_options(**sim_kw))
+
+
+def scheduler_option(f):
+    return click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                        help="Run on this Dask scheduler [default: $DASK_SCHEDULER_ADDRESS, else a local "
+                             "cluster].")(f)
+
+
+def _check_scheduler(address):
+    if address is not None and "://" not in address:
+        raise click.BadParameter(f"{address!r} is not an address like tcp://10.0.0.5:8786.",
+                                 param_hint="'--scheduler'")
+    return address
+
+
+@main.command(epilog="\b\nExamples:\n  kdanim sweep --tau 1,2,3,5,8 --alpha 0.25,0.5,0.75 --seeds 0-4 --out sweep/\n"
+                     "  kdanim sweep --tau 1,3,8 --epochs 30 --scheduler tcp://10.0.0.5:8786")
+@click.option("--tau", default="3", show_default=True, help="Temperatures τ, comma-separated (each > 0).")
+@click.option("--alpha", default="0.5", show_default=True, help="Soft-term weights α, comma-separated (in [0, 1]).")
+@click.option("--seeds", default="0", show_default=True, help="Seeds: a range 0-4, a list 0,3,7, or both 0-2,9.")
+@sim_options(skip=("tau", "alpha", "seed"))
+@click.option("--out", type=click.Path(file_okay=False), default="kdanim-sweep", show_default=True,
+              help="Sweep folder: sweep.json, sweep.csv and runs/ (one trace per run).")
+@scheduler_option
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Worker processes of the local cluster [default: one per core].")
+@click.option("--yes", is_flag=True, help=f"Run a grid of more than {1000:,} runs.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+def sweep(tau, alpha, seeds, out, scheduler, workers, yes, quiet, **sim_kw):
+    """Run every combination of τ × α × seed and collect the results.
+
+    Other simulator options apply to every run. Each run's trace is saved in
+    OUT/runs/ as soon as it finishes (the same file `kdanim simulate --out`
+    writes); OUT/sweep.json (docs/SWEEP.md) and OUT/sweep.csv hold every run's
+    config and summary. Running the same command again skips the runs already
+    done. Runs on Dask: a local cluster, or --scheduler.
+    """
+    from .cluster import ClusterError, client
+    from .sweep import MAX_RUNS_WITHOUT_YES, format_table, pending, run_sweep
+
+    grid = _sweep_grid(tau, alpha, seeds, sim_kw)
+    if len(grid) > MAX_RUNS_WITHOUT_YES and not yes:
+        raise click.UsageError(f"the grid has {len(grid):,} runs (more than {MAX_RUNS_WITHOUT_YES:,}): "
+                               f"add --yes to run them all.")
+    _check_out_dir(out)
+    scheduler = _check_scheduler(scheduler)
+    out = Path(out)
+    done, todo = pending(grid, out)
+    say = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
+    say(f"{len(grid)} runs ({len(grid.tau)} τ × {len(grid.alpha)} α × {len(grid.seed)} seeds)"
+        + (f": skipping {len(done)} already done" if done else ""))
+    filed = []
+
+    def on_run(c, n, total):
+        filed.append(c)
+        say(f"[{n}/{total}] τ = {c.tau:g}, α = {c.alpha:g}, seed {c.seed}")
+
+    try:
+        cluster = client(scheduler, workers) if todo else contextlib.nullcontext()
+        with _sigterm_as_interrupt(), cluster as dask_client:
+            doc, skipped = run_sweep(grid, out, dask_client, on_run=on_run)
+    except ClusterError as e:
+        raise click.ClickException(str(e)) from None
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: {len(done) + len(filed)} of {len(grid)} runs are saved in {out / 'runs'}; "
+                   f"run the same command again to finish.", err=True)
+        raise SystemExit(130) from None
+    except OSError as e:
+        raise click.ClickException(f"could not write {e.filename or out}: {e.strerror or e}") from None
+    if not quiet:
+        click.echo(format_table(doc))
+    say(f"wrote {out / 'sweep.json'}, {out / 'sweep.csv'} and {len(grid)} traces in {out / 'runs'}"
+        + (f" ({skipped} skipped: already done)" if skipped else ""))
 
 
 # -- rendering ---------------------------------------------------------------
