@@ -48,7 +48,7 @@ def client(scheduler: str | None = None, workers: int | None = None) -> Iterator
             return
         n = workers or os.cpu_count() or 1
         try:
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                                    silence_logs=logging.ERROR)
         except OSError as e:
             raise ClusterError(f"cannot start a local Dask cluster: {e}") from None
