@@ -428,7 +428,7 @@ def test_docstring_examples_run():
     import doctest
     import importlib
 
-    for name in ("theme", "layout", "network", "bars", "curves", "table", "scatter", "formula"):
+    for name in ("theme", "layout", "network", "bars", "curves", "table", "scatter", "formula", "heatmap"):
         mod = importlib.import_module(f"kdanim.viz.{name}")
         result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, name
