@@ -41,6 +41,7 @@ class LessonContext:
 
     trace: dict
     voice: Voice
+    sweep: dict | None = None  # kdanim.sweep.chapter_view of a sweep file, for the sweep chapter
     probe_class: int = 0
     add_sound: bool = True  # plain `manim render`: let Manim mux the speech
     check_layout: bool = False  # tests: record layout problems after every beat
@@ -85,7 +86,12 @@ def default_context() -> LessonContext:
         probe_class = int(probe or 0)
     else:
         raise ValueError(f"KDANIM_PROBE_CLASS={probe!r} is not a class: choose one of {', '.join(names)}")
-    return LessonContext(trace=tr, voice=voice, probe_class=probe_class)
+    sweep = os.environ.get("KDANIM_SWEEP")
+    if sweep:
+        from kdanim import sweep as sweepmod
+
+        sweep = sweepmod.chapter_view(sweepmod.load(sweep))
+    return LessonContext(trace=tr, voice=voice, probe_class=probe_class, sweep=sweep or None)
 
 
 class Chapter(Scene):

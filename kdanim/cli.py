@@ -279,9 +279,9 @@ class ChapterList(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, list):
             return value
-        from scenes import SCENES_IN_ORDER
+        from scenes import SCENES_IN_ORDER, SWEEP_SCENES
 
-        valid = {c.number for c in SCENES_IN_ORDER}
+        valid = {c.number for c in SCENES_IN_ORDER + SWEEP_SCENES}
         out = []
         for part in str(value).split(","):
             part = part.strip()
@@ -299,6 +299,27 @@ def _load_trace_option(path):
         return load(path)
     except (TraceError, OSError, ValueError) as e:
         raise click.BadParameter(f"{path}: {e}", param_hint="'--trace'") from None
+
+
+def _sweep_option(path, trace_path, chapters):
+    """The sweep chapter's view of --sweep (None without it); usage errors exit 2."""
+    from scenes import SWEEP_SCENES
+
+    from .sweep import SweepError, chapter_view, load
+
+    if path is None:
+        needs = [c for c in SWEEP_SCENES if chapters and c.number in chapters]
+        if needs:
+            raise click.BadParameter(f"'{needs[0].number}' is the chapter \"{needs[0].title}\": it needs --sweep.",
+                                     param_hint="'--chapters'")
+        return None
+    if trace_path:
+        raise click.UsageError("--sweep cannot be combined with --trace: the sweep chapter goes with a "
+                               "simulated lesson (use the simulator options).")
+    try:
+        return chapter_view(load(path))
+    except SweepError as e:
+        raise click.BadParameter(f"{path}: {e}", param_hint="'--sweep'") from None
 
 
 def _simulated_trace(config, quiet):
@@ -356,17 +377,21 @@ def _probe_index(value, names):
               help="Render chapters in this many parallel processes [default: the number of CPU cores, "
                    "at most 8].")
 @click.option("--no-cache", is_flag=True, help="Render every chapter again even if a cached render exists.")
+@click.option("--sweep", "sweep_path", type=click.Path(dir_okay=False), default=None,
+              help="A sweep.json from `kdanim sweep`: adds the chapter \"Choosing τ and α\" after chapter 8.")
+@scheduler_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Manim's own log.")
 @click.pass_context
 def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voice_model, preview, jobs,
-           no_cache, quiet, verbose, **sim_kw):
+           no_cache, sweep_path, scheduler, quiet, verbose, **sim_kw):
     """Render the narrated lesson video of a distillation run.
 
     Simulates the run (or reuses a cached trace of the same parameters, or
     renders --trace), renders every chapter with Manim, and writes the lesson
     folder. Chapters already rendered with the same inputs come from the cache.
     """
+    from .cluster import ClusterError
     from .media import MediaError
     from .narration.voices import VoiceUnavailable
     from .render import RenderOptions, render_lesson
@@ -376,6 +401,8 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
     if trace_path and given:
         raise click.UsageError(f"--trace renders a saved run: it cannot be combined with "
                                f"--{given[0].replace('_', '-')}.")
+    sweep_view = _sweep_option(sweep_path, trace_path, chapters)
+    scheduler = _check_scheduler(scheduler)
     _check_out_dir(out)
     if trace_path:
         tr = _load_trace_option(trace_path)
@@ -390,7 +417,7 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
     opts = RenderOptions(quality=quality, voice=voice, voice_model=voice_model,
                          probe_class=_probe_index(probe_class, tr["classes"]["names"]),
                          chapters=chapters, preview=preview, jobs=jobs, verbose=verbose,
-                         use_cache=not no_cache)
+                         use_cache=not no_cache, sweep=sweep_view, scheduler=scheduler)
     display = None
     if not quiet:
         from .progress import ChapterProgress
@@ -404,7 +431,7 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
         with _sigterm_as_interrupt():  # `kill`: clean up like Ctrl-C (temporary folders, staging)
             manifest = render_lesson(tr, opts, Path(out), fmt=fmt, events=display and display.event,
                                      message=display and display.message)
-    except (VoiceUnavailable, MediaError) as e:
+    except (VoiceUnavailable, MediaError, ClusterError) as e:
         raise click.ClickException(str(e)) from None
     except OSError as e:
         raise click.ClickException(f"could not write {e.filename or out}: {e.strerror or e}") from None
@@ -449,11 +476,12 @@ def _check_out_dir(out):
 
 @main.command(epilog="\b\nExample:\n  kdanim chapters")
 def chapters():
-    """List the lesson's chapters."""
-    from scenes import SCENES_IN_ORDER
+    """List the lesson's chapters (chapter 11 is played only with --sweep)."""
+    from scenes import lesson_order
 
-    for c in SCENES_IN_ORDER:
-        click.echo(f"{c.number:2d}  {c.title:<28} {c.__module__.split('.')[-1] + '.py':<22} {c.__name__}")
+    for c in lesson_order(with_sweep=True):
+        extra = f"  (with --sweep, after {c.after})" if hasattr(c, "after") else ""
+        click.echo(f"{c.number:2d}  {c.title:<28} {c.__module__.split('.')[-1] + '.py':<22} {c.__name__}{extra}")
 
 
 # -- doctor and cache --------------------------------------------------------

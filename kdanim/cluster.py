@@ -7,7 +7,7 @@ import logging
 import os
 from typing import Iterator
 
-__all__ = ["ClusterError", "client", "scheduler_address", "CONNECT_TIMEOUT"]
+__all__ = ["ClusterError", "client", "scheduler_address", "render_on_cluster", "CONNECT_TIMEOUT"]
 
 #: Seconds to wait for an unreachable scheduler before giving up.
 CONNECT_TIMEOUT = 8
@@ -57,3 +57,86 @@ def client(scheduler: str | None = None, workers: int | None = None) -> Iterator
                 yield c
         finally:
             cluster.close()
+
+
+def _render_on_worker(job) -> dict:
+    """On a Dask worker: render one chapter in a temporary folder and return its files as bytes.
+
+    No shared filesystem is assumed: the chapter's video (or still) and the voice clips its
+    timeline refers to travel back in the result.
+    """
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from kdanim.render import render_chapter
+
+    chapter_cls, trace, opts, _ = job
+    work = Path(tempfile.mkdtemp(prefix=f"kdanim-ch{chapter_cls.number:02d}-"))
+    try:
+        res = render_chapter(chapter_cls, trace, opts, work)
+        clips = {}
+        for line in res.timeline["lines"]:
+            if line["path"]:
+                p = Path(line["path"])
+                clips[f"{p.parent.name}/{p.name}"] = p.read_bytes()
+        return {"file": (res.still or res.video).read_bytes(), "timeline": res.timeline, "clips": clips,
+                "seconds": res.seconds}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def render_on_cluster(jobs, scheduler: str, send) -> list:
+    """Render chapter jobs ``(chapter_cls, trace, opts, code)`` on the Dask ``scheduler``, in lesson order.
+
+    Chapters in the local cache are not sent. Each result's bytes are filed in the local chapter
+    and voice caches as it arrives, so an interrupted render keeps the chapters already back.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from distributed import as_completed
+
+    from kdanim.narration.voices import default_cache_dir
+    from kdanim.render import ChapterResult, cached_chapter, file_chapter
+
+    results = {}
+    todo = []
+    for job in jobs:
+        hit = cached_chapter(job)
+        if hit is None:
+            todo.append(job)
+        else:
+            send(("start", hit.number))
+            send(("done", hit.number, 0.0, True))
+            results[hit.number] = hit
+    if todo:
+        with client(scheduler) as c:
+            futures = {}
+            for job in todo:
+                send(("start", job[0].number))
+                futures[c.submit(_render_on_worker, job, pure=False, retries=2)] = job
+            for f in as_completed(list(futures), loop=c.loop):
+                job = futures[f]
+                out = f.result()
+                voice_dir = default_cache_dir()
+                for rel, data in out["clips"].items():
+                    path = voice_dir / rel
+                    if not path.exists():
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                        tmp.write_bytes(data)
+                        os.replace(tmp, path)
+                for line in out["timeline"]["lines"]:
+                    if line["path"]:
+                        p = Path(line["path"])
+                        line["path"] = str(voice_dir / p.parent.name / p.name)
+                preview = job[2].preview
+                with tempfile.TemporaryDirectory(prefix="kdanim-remote-") as tmpdir:
+                    got = Path(tmpdir) / ("still.png" if preview else "chapter.mp4")
+                    got.write_bytes(out["file"])
+                    res = ChapterResult(job[0].number, job[0].title, None if preview else got,
+                                        got if preview else None, out["timeline"], seconds=out["seconds"])
+                    results[res.number] = file_chapter(job, res)
+                send(("done", res.number, res.seconds, False))
+    return [results[job[0].number] for job in jobs]

@@ -19,7 +19,7 @@ from kdanim import trace as tracemod
 from kdanim.sim.config import SimConfig
 
 __all__ = ["SCHEMA", "SweepError", "Grid", "parse_floats", "parse_seeds", "run_name", "pending",
-           "run_sweep", "build", "validate", "load", "write_files", "cells", "format_table", "chapter_view",
+           "run_sweep", "build", "validate", "load", "write_files", "cells", "findings", "format_table", "chapter_view",
            "MAX_RUNS_WITHOUT_YES"]
 
 SCHEMA = "kdanim.sweep/1"
@@ -347,3 +347,22 @@ def format_table(doc: dict) -> str:
     lines.append(f"over {n} seed{'s' if n != 1 else ''} each · teacher {first['teacher']:.1%}, "
                  f"scratch {first['scratch']:.1%} (mean over seeds)")
     return "\n".join(lines)
+
+
+def findings(view: dict) -> dict:
+    """What the sweep chapter says: best and worst (τ, α) by mean gap recovered, each seed's best τ,
+    and how much the seed moves a setting's accuracy (max − min over seeds)."""
+    cs = cells(view)
+    best = max(cs, key=lambda c: (c["gap_mean"], -c["tau"], -c["alpha"]))
+    worst = min(cs, key=lambda c: (c["gap_mean"], c["tau"], c["alpha"]))
+    per_seed = {}
+    for r in view["runs"]:
+        b = per_seed.get(r["seed"])
+        if b is None or r["distilled"] > b["distilled"]:
+            per_seed[r["seed"]] = r
+    spreads = [c["acc_max"] - c["acc_min"] for c in cs]
+    means = [c["acc_mean"] for c in cs]
+    return {"cells": cs, "best": best, "worst": worst,
+            "best_tau_by_seed": {s: r["tau"] for s, r in sorted(per_seed.items())},
+            "seed_spread_max": max(spreads), "seed_spread_mean": statistics.fmean(spreads),
+            "setting_range": max(means) - min(means)}

@@ -3,8 +3,10 @@
 import os
 import signal
 import socket
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +29,9 @@ class LocalDask:
 
     def __init__(self, n_workers=2):
         self.address = f"tcp://127.0.0.1:{free_port()}"
-        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        self.cache = tempfile.mkdtemp(prefix="kdanim-dask-workers-")  # the workers' own cache: nothing shared
+        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+                    "KDANIM_CACHE": self.cache}
         self.procs = []
         self.workers = []
         port = self.address.rsplit(":", 1)[1]
@@ -69,3 +73,4 @@ class LocalDask:
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
+        shutil.rmtree(self.cache, ignore_errors=True)

@@ -128,17 +128,23 @@ def _runs(out):
     return {r["trace"]: r["content_hash"] for r in doc["runs"]}, doc
 
 
-def test_local_cluster_and_real_cluster_and_simulate_agree(dask_cluster, tmp_path):
+@pytest.fixture(scope="module")
+def remote_sweep(dask_cluster, tmp_path_factory):
+    """The small grid, run on the real cluster."""
+    remote = tmp_path_factory.mktemp("remote")
+    result = invoke("sweep", *GRID, "--scheduler", dask_cluster.address, "--out", remote)
+    assert result.exit_code == 0, result.output
+    return remote
+
+
+def test_local_cluster_and_real_cluster_and_simulate_agree(dask_cluster, remote_sweep, tmp_path):
     local = tmp_path / "local"
     result = invoke("sweep", *GRID, "--workers", "2", "--out", local)
     assert result.exit_code == 0, result.output
     runs, doc = _runs(local)
     assert len(runs) == 4 and doc["axes"] == {"tau": [1.0, 4.0], "alpha": [0.5], "seed": [0, 1]}
     assert "distilled acc" in result.output and "4 traces" in result.output
-
-    remote = tmp_path / "remote"
-    result = invoke("sweep", *GRID, "--scheduler", dask_cluster.address, "--out", remote)
-    assert result.exit_code == 0, result.output
+    remote = remote_sweep
     assert _runs(remote)[0] == runs
 
     # the same trace `kdanim simulate` writes, apart from the measured latency
@@ -210,3 +216,58 @@ def test_interrupted_sweep_keeps_finished_runs(dask_cluster, tmp_path):
         assert len(done) == 1 and len(todo) == 1
         doc, skipped = sw.run_sweep(grid, tmp_path, c)
     assert skipped == 1 and len(doc["runs"]) == 2
+
+
+def test_render_on_the_cluster_brings_the_chapter_back(dask_cluster, remote_sweep, tmp_path, monkeypatch):
+    """`render --scheduler`: the sweep chapter is drawn on a worker and comes back as bytes."""
+    import av
+
+    from kdanim import render as render_mod
+
+    monkeypatch.setattr(render_mod, "render_chapter", lambda *a, **kw: pytest.fail("rendered locally"))
+    out = tmp_path / "lesson"
+    result = invoke("render", "--sweep", remote_sweep / "sweep.json", "--chapters", "11", "--quality", "low",
+                    "--voice", "none", "--epochs", "3", "--scheduler", dask_cluster.address, "--out", out, "-q")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [c["number"] for c in manifest["chapters"]] == [11]
+    with av.open(str(out / "lesson.mp4")) as c:
+        stream = c.streams.video[0]
+        assert stream.height == 480 and float(stream.duration * stream.time_base) > 10
+    assert abs(manifest["duration"] - manifest["chapters"][0]["length"]) < 0.1
+    transcript = (out / "transcript.md").read_text()
+    assert "Choosing τ and α" in transcript and "4 runs of 3 epochs" in transcript
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--trace", "TRACE"], ["--sweep", "--trace"]),
+    (["--chapters", "11"], ["'11'", "--sweep"]),
+])
+def test_render_sweep_usage_errors(extra, words, tmp_path):
+    from kdanim.sim import simulate
+    from kdanim.sim.config import SimConfig
+
+    sweep_file = tmp_path / "sweep.json"
+    sweep_file.write_text(json.dumps(fake_doc()))
+    trace_file = tmp_path / "trace.json"
+    tracemod.save(simulate(SimConfig(epochs=1), measure_latency=False), trace_file)
+    args = [str(trace_file) if a == "TRACE" else a for a in extra]
+    if "--trace" in extra:
+        args += ["--sweep", sweep_file]
+    out = tmp_path / "out"
+    assert_usage_error(invoke("render", *args, "--out", out), *words)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("content, words", [
+    (json.dumps({**fake_doc(), "schema": "kdanim.trace/1"}), ["--sweep", "schema"]),
+    ("{not json", ["--sweep", "not valid JSON"]),
+    (None, ["--sweep", "cannot read"]),
+])
+def test_render_refuses_a_bad_sweep_file(content, words, tmp_path):
+    bad = tmp_path / "sweep.json"
+    if content is not None:
+        bad.write_text(content)
+    out = tmp_path / "out"
+    assert_usage_error(invoke("render", "--sweep", bad, "--chapters", "11", "--out", out), *words)
+    assert not out.exists()

@@ -34,7 +34,8 @@ class Heatmap(VGroup):
     >>> h = Heatmap([[0.1, 0.5], [0.7, 0.9]], ["a", "b"], ["x", "y"], fmt=lambda v: f"{v:.0%}")
     >>> [t.original_text for t in h.value_labels]
     ['10%', '50%', '70%', '90%']
-    >>> _ = h.highlight(1, 1)
+    >>> h.outline(1, 1).get_center()[1] < h.outline(0, 1).get_center()[1]
+    True
     """
 
     def __init__(self, values, row_labels, col_labels, *, fmt=lambda v: f"{v:.3g}", low="#1D2F3A",
@@ -73,8 +74,6 @@ class Heatmap(VGroup):
         if col_title:
             self.col_title.next_to(self.col_labels, DOWN, buff=0.15)
             self.add(self.col_title)
-        self.frame = VGroup()
-        self.add(self.frame)
         self.set_values(v)
 
     @property
@@ -107,12 +106,11 @@ class Heatmap(VGroup):
         self.value_labels.submobjects = list(labels.submobjects)
         return self
 
-    def highlight(self, i: int, j: int, color=T.TEXT):
-        """Outline cell (i, j); returns self."""
-        frame = Rectangle(width=self.cell(i, j).width, height=self.cell(i, j).height, stroke_color=color,
-                          stroke_width=6, fill_opacity=0).move_to(self.cell(i, j))
-        self.frame.add(frame)
-        return self
+    def outline(self, i: int, j: int, color=T.TEXT) -> Rectangle:
+        """A frame around cell (i, j) (not added to the heatmap: add it in the scene)."""
+        cell = self.cell(i, j)
+        return Rectangle(width=cell.width, height=cell.height, stroke_color=color, stroke_width=6,
+                         fill_opacity=0).move_to(cell)
 
 
 class BandPlot(VGroup):
