@@ -161,7 +161,7 @@ class BandPlot(VGroup):
         x_lo, x_hi = x_lo - pad, x_hi + pad
         y_ticks = [(t, format_tick(t, step)) for t in np.arange(y_lo, y_hi + step * 1e-6, step)]
         self.axes, self.tick_labels, self.grid = text_axes((x_lo, x_hi), (y_lo, y_hi), width, height,
-                                                           [(a, f"{a:g}") for a in xs], y_ticks)
+                                                           _spaced_ticks(xs, x_lo, x_hi, width), y_ticks)
         self.plot_area = self.axes
         c2p = self.axes.c2p
         self.bands, self.lines = VGroup(), VGroup()
@@ -201,6 +201,19 @@ class BandPlot(VGroup):
         if y_label and self.legend.get_left()[0] < self.y_label.get_right()[0] + 0.3:
             self.legend.next_to(self.y_label, UP, buff=0.15).align_to(self.plot_area, RIGHT)
         self.add(self.legend)
+
+
+def _spaced_ticks(xs, x_lo, x_hi, width, char: float = 0.13, gap: float = 0.2):
+    """``(x, label)`` ticks at the data's x values, leaving out any that would touch the previous label."""
+    ticks, last = [], -math.inf
+    for a in xs:
+        s = f"{a:g}"
+        pos = (a - x_lo) / (x_hi - x_lo) * width
+        half = len(s) * char / 2
+        if pos - half >= last + gap or not ticks:
+            ticks.append((a, s))
+            last = pos + half
+    return ticks
 
 
 def _spread(labels, gap: float) -> None:
