@@ -142,7 +142,7 @@ def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path,
 
 def _render_cached(args, on_beat=None) -> ChapterResult:
     """Render a chapter unless its cache entry exists (runs in a worker process with --jobs)."""
-    chapter_cls, trace, opts, code = args
+    chapter_cls, trace, opts, _ = args
     cached = cached_chapter(args)
     if cached is not None:
         return cached

@@ -8,8 +8,13 @@ from kdanim.narration import speech as say
 from kdanim.sweep import findings
 from kdanim.viz import BandPlot, Heatmap, layout, theme as T
 
-#: One colour per α line (the soft-label hue family first): α is a weight, not one of the three models.
-ALPHA_COLORS = [T.SOFT, T.KL, T.HARD, "#F783AC", "#FFA94D", "#66D9E8", "#E599F7", "#C0EB75"]
+def alpha_colors(n):
+    """The α lines are all the distilled student's accuracy: shades of its colour, light (small α) to deep."""
+    from manim import interpolate_color
+
+    if n == 1:
+        return [T.DISTILLED]
+    return [interpolate_color("#C3FAE8", "#099268", i / (n - 1)).to_hex() for i in range(n)]
 
 
 def _setting(c) -> str:
@@ -82,7 +87,7 @@ class ChoosingTauAlpha(Chapter):
             self.beat(
                 f"On average the best setting is {_said(best)}: {say.percent(best['gap_mean'])} of the gap. "
                 f"The worst is {_said(worst)}: {say.percent(worst['gap_mean'])}.",
-                [Create(heat.outline(*at(best), color=T.DISTILLED)), FadeIn(marks[0])],
+                [Create(heat.outline(*at(best), color=T.TEXT)), FadeIn(marks[0])],
                 [Create(heat.outline(*at(worst), color=T.HARD)), FadeIn(marks[1])],
             )
 
@@ -90,8 +95,8 @@ class ChoosingTauAlpha(Chapter):
         for c in cs:
             by_alpha.setdefault(c["alpha"], {})[c["tau"]] = c
         series = {f"α = {a:g}": ([by_alpha[a][t]["acc_mean"] for t in taus], [by_alpha[a][t]["acc_min"] for t in taus],
-                                 [by_alpha[a][t]["acc_max"] for t in taus], ALPHA_COLORS[i % len(ALPHA_COLORS)])
-                  for i, a in enumerate(alphas)}
+                                 [by_alpha[a][t]["acc_max"] for t in taus], color)
+                  for a, color in zip(alphas, alpha_colors(len(alphas)))}
         teacher, scratch = cs[0]["teacher"], cs[0]["scratch"]
         plot = BandPlot(taus, series, references={f"teacher {facts.fmt_pct(teacher)}": (teacher, T.TEACHER),
                                                   f"scratch {facts.fmt_pct(scratch)}": (scratch, T.SCRATCH)},

@@ -3,6 +3,7 @@
 import copy
 
 import pytest
+import test_scenes
 
 from kdanim.chapter import LessonContext, render_scene
 from kdanim.narration.voices import get_voice
@@ -40,25 +41,14 @@ def run(view, trace, tmp_path):
     return ctx, scene
 
 
-class Tracked(dict):
-    """A mapping that records the dotted path of every value read from it."""
-
-    def __init__(self, data, log, prefix=()):
-        super().__init__(data)
-        self._log, self._prefix = log, prefix
+class Tracked(test_scenes.Tracked):
+    """test_scenes.Tracked that also follows lists of objects (the sweep's runs)."""
 
     def __getitem__(self, key):
         value = super().__getitem__(key)
-        path = self._prefix + (key,)
-        if isinstance(value, dict):
-            return Tracked(value, self._log, path)
         if isinstance(value, list):
-            value = [Tracked(v, self._log, path) if isinstance(v, dict) else v for v in value]
-        self._log.add(".".join(map(str, path)))
+            return [Tracked(v, self._log, self._prefix + (key,)) if isinstance(v, dict) else v for v in value]
         return value
-
-    def get(self, key, default=None):
-        return self[key] if key in self else default
 
 
 @pytest.mark.parametrize("shape", [([1.0, 2.0, 3.0, 5.0, 8.0], [0.25, 0.5, 0.75], [0, 1, 2, 3, 4]),
