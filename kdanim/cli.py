@@ -229,7 +229,7 @@ def sweep(tau, alpha, seeds, out, scheduler, workers, yes, quiet, **sim_kw):
     done. Runs on Dask: a local cluster, or --scheduler.
     """
     from .cluster import ClusterError, client
-    from .sweep import MAX_RUNS_WITHOUT_YES, format_table, pending, run_sweep
+    from .sweep import MAX_RUNS_WITHOUT_YES, SweepError, format_table, pending, run_sweep
 
     grid = _sweep_grid(tau, alpha, seeds, sim_kw)
     if len(grid) > MAX_RUNS_WITHOUT_YES and not yes:
@@ -252,8 +252,9 @@ def sweep(tau, alpha, seeds, out, scheduler, workers, yes, quiet, **sim_kw):
         cluster = client(scheduler, workers) if todo else contextlib.nullcontext()
         with _sigterm_as_interrupt(), cluster as dask_client:
             doc, skipped = run_sweep(grid, out, dask_client, on_run=on_run)
-    except ClusterError as e:
-        raise click.ClickException(str(e)) from None
+    except (ClusterError, SweepError) as e:
+        raise click.ClickException(f"{e}; the runs already done are kept in {out / 'runs'}"
+                                   if isinstance(e, SweepError) else str(e)) from None
     except KeyboardInterrupt:
         click.echo(f"interrupted: {len(done) + len(filed)} of {len(grid)} runs are saved in {out / 'runs'}; "
                    f"run the same command again to finish.", err=True)

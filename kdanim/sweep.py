@@ -155,7 +155,12 @@ def run_sweep(grid: Grid, out: Path, client, on_run: Callable[[SimConfig, int, i
         try:
             for f in as_completed(futures, loop=client.loop):
                 c = by_key[f.key]
-                tr = f.result()
+                try:
+                    tr = f.result()
+                except Exception as e:  # a run that failed on every try (e.g. its workers kept dying)
+                    msg = str(e).splitlines()[0] if str(e) else ""
+                    raise SweepError(f"run {run_name(c)} failed: {type(e).__name__}"
+                                     + (f": {msg}" if msg else "")) from None
                 tracemod.save(tr, out / run_name(c))
                 done[run_name(c)] = tr
                 f.release()
