@@ -64,9 +64,9 @@ class LocalDask:
                     raise
 
     def stop(self):
-        for p in reversed(self.procs):
+        for p in reversed(self.procs):  # workers hold nothing worth a graceful exit: kill them
             if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
+                os.killpg(p.pid, signal.SIGTERM if p is self.procs[0] else signal.SIGKILL)
         for p in self.procs:
             try:
                 p.wait(timeout=10)

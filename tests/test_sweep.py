@@ -71,10 +71,15 @@ def test_unreachable_scheduler_fails_fast_in_one_line(tmp_path):
     import time
 
     from dask_cluster import free_port
+    from kdanim.cluster import CONNECT_TIMEOUT, ClusterError, client
 
+    address = f"tcp://127.0.0.1:{free_port()}"
     t0 = time.monotonic()
-    result = invoke("sweep", *GRID, "--scheduler", f"tcp://127.0.0.1:{free_port()}", "--out", tmp_path / "s")
-    assert time.monotonic() - t0 < 15
+    with pytest.raises(ClusterError, match="cannot reach the Dask scheduler"):
+        with client(address):
+            pass
+    assert time.monotonic() - t0 < CONNECT_TIMEOUT + 4
+    result = invoke("sweep", *GRID, "--scheduler", address, "--out", tmp_path / "s")
     assert result.exit_code == 1, result.output
     errors = [l for l in result.output.splitlines() if l.startswith("Error")]
     assert len(errors) == 1 and "cannot reach the Dask scheduler" in errors[0]
@@ -169,9 +174,12 @@ def test_local_cluster_and_real_cluster_and_simulate_agree(dask_cluster, remote_
     result = invoke("sweep", *GRID, "--scheduler", "tcp://127.0.0.1:1", "--out", remote)
     assert result.exit_code == 0, result.output
     assert "skipping 4 already done" in result.output
-    # a run of other settings in the folder is not taken as done
+    # a run of other settings in the folder is not taken as done (in a copy: other tests read remote_sweep)
+    import shutil
+
+    other = shutil.copytree(remote, tmp_path / "other")
     result = invoke("sweep", "--tau", "4", "--alpha", "0.5", "--seeds", "1", "--epochs", "1",
-                    "--scheduler", dask_cluster.address, "--out", remote, "-q")
+                    "--scheduler", dask_cluster.address, "--out", other, "-q")
     assert result.exit_code == 0 and "skipping" not in result.output
 
 

@@ -34,7 +34,7 @@ class Heatmap(VGroup):
     >>> h = Heatmap([[0.1, 0.5], [0.7, 0.9]], ["a", "b"], ["x", "y"], fmt=lambda v: f"{v:.0%}")
     >>> [t.original_text for t in h.value_labels]
     ['10%', '50%', '70%', '90%']
-    >>> h.outline(1, 1).get_center()[1] < h.outline(0, 1).get_center()[1]
+    >>> bool(h.outline(1, 1).get_center()[1] < h.outline(0, 1).get_center()[1])
     True
     """
 
