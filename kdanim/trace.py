@@ -1,25 +1,109 @@
-"""The trace file `kdanim.trace/1`: canonical JSON, validation, atomic save, content hash (see docs/TRACE.md)."""
+"""The trace file `kdanim.trace/1`: assembly from a simulation, canonical JSON, validation, atomic save,
+content hash (see docs/TRACE.md). `simulate_trace(config)` is the one way to get a trace from parameters.
+"""
 
 import hashlib
 import json
 import math
 import os
-import secrets
 
 import numpy as np
 
-__all__ = ["SCHEMA", "TraceError", "validate", "load", "loads", "dumps", "save", "content_hash", "canonical"]
+from . import __version__
+from .paths import atomic_write
+from .sim import simulate
+from .sim.config import CLASS_NAMES, SUPERCLASSES
+from .sim.losses import softmax
+
+__all__ = ["SCHEMA", "TraceError", "simulate_trace", "build_trace", "validate", "load", "loads", "dumps", "save",
+           "content_hash", "canonical", "MAX_GROUPS", "SAMPLE_2D"]
 
 SCHEMA = "kdanim.trace/1"
 SIGNIFICANT_DIGITS = 6
 PROB_TOLERANCE = 1e-3   # rows are stored rounded to 6 significant digits
 KL_TOLERANCE = 1e-6     # KL is >= 0 up to float rounding
 MODELS = ("teacher", "scratch", "distilled")
-MAX_GROUPS = 8
+MAX_GROUPS = 8           # a layer of n units is drawn as min(n, MAX_GROUPS) nodes
+SAMPLE_2D = 400         # at most this many pool points in data.sample_2d
 
 
 class TraceError(ValueError):
     """A trace that does not follow docs/TRACE.md; the message names the field."""
+
+
+# ----------------------------------------------------------------------------- assembly
+
+def simulate_trace(config=None, *, measure_latency=True, on_epoch=None):
+    """Run the simulation for config (default: SimConfig()) and return its trace (see kdanim.sim.simulate)."""
+    return build_trace(simulate(config, measure_latency=measure_latency, on_epoch=on_epoch))
+
+
+def build_trace(result):
+    """The trace dict of a kdanim.sim.SimResult: plain Python types, floats at 6 significant digits."""
+    cfg, data, probe_idx = result.config, result.data, result.probe_idx
+    x_probe = result.x_probe
+    t_probe = result.teacher.forward(x_probe, keep=False)
+    sample = np.arange(min(SAMPLE_2D, len(data.y_pool)))
+    initial = result.initial_probe_probs
+    return canonical({
+        "schema": SCHEMA,
+        "version": __version__,
+        "seed": cfg.seed,
+        "config": cfg.to_dict(),
+        "classes": {"names": list(CLASS_NAMES), "superclass": list(SUPERCLASSES)},
+        "data": {
+            "sample_2d": data.z_pool[sample],
+            "sample_labels": data.y_pool[sample],
+            "probe_2d": data.z_test[probe_idx],
+            "train_2d": data.z_pool[data.train_idx],  # the students' labelled examples
+            "train_labels": data.y_train,
+        },
+        "probes": {
+            "labels": data.y_test[probe_idx],
+            "teacher_logits": t_probe,
+            "teacher_probs": softmax(t_probe),
+            "teacher_probs_tau": softmax(t_probe, cfg.tau),
+        },
+        "teacher_curve": result.teacher_curve,
+        "epochs": result.epochs,
+        "networks": {
+            "teacher": _diagram(result.teacher, x_probe),
+            "scratch": _diagram(result.scratch, x_probe, initial),
+            "distilled": _diagram(result.distilled, x_probe, initial),
+        },
+        "summary": result.summary,
+        "measured": {"latency_repeats": result.latency_repeats},
+    })
+
+
+def _group_mean(values, width):
+    """Mean of values (..., width) over each display group -> (..., G): unit j is in group floor(j·G/width)."""
+    G = min(width, MAX_GROUPS)
+    g = (np.arange(width) * G) // width
+    return np.stack([values[..., g == a].mean(axis=-1) for a in range(G)], axis=-1)
+
+
+def _diagram(model, x_probe, initial_probe_probs=None):
+    """What the node diagrams need: layer widths, grouped weights and each probe's grouped activations."""
+    sizes = model.sizes
+    weights = []
+    for W, n_in, n_out in zip(model.W, sizes[:-1], sizes[1:]):
+        rows = _group_mean(W.T, n_in)                  # (n_out, G_in)
+        weights.append(_group_mean(rows.T, n_out))     # (G_in, G_out)
+    acts = model.activations(x_probe)                  # L arrays (K, width)
+    acts[-1] = softmax(acts[-1])                       # output layer shown as probabilities at τ = 1
+    grouped = [_group_mean(a, a.shape[1]) for a in acts]  # L arrays (K, G_l)
+    net = {
+        "layers": list(sizes),
+        "params": model.n_params(),
+        "groups": [min(s, MAX_GROUPS) for s in sizes],
+        "weights": weights,
+        "weight_scale": [float(np.abs(W).mean()) for W in model.W],
+        "activations": [[grouped[l][p] for l in range(len(sizes))] for p in range(len(x_probe))],
+    }
+    if initial_probe_probs is not None:
+        net["initial_probe_probs"] = initial_probe_probs
+    return net
 
 
 # ----------------------------------------------------------------------------- canonical JSON
@@ -68,20 +152,9 @@ def content_hash(trace):
 
 
 def save(trace, path):
-    """Validate, then write the canonical JSON to path atomically (temporary file, then os.replace)."""
+    """Validate, then write the canonical JSON to path atomically (kdanim.paths.atomic_write)."""
     validate(trace)
-    text = dumps(trace)
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8") as f:  # ordinary permissions (umask), unlike mkstemp's 0600
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, dumps(trace))
     return path
 
 
@@ -262,8 +335,8 @@ def validate(obj):
 
     data = _key(obj, "data", "trace")
     sample = _list(_key(data, "sample_2d", "data"), "data.sample_2d")
-    if len(sample) > 400:
-        raise TraceError(f"data.sample_2d: at most 400 points, got {len(sample)}")
+    if len(sample) > SAMPLE_2D:
+        raise TraceError(f"data.sample_2d: at most {SAMPLE_2D} points, got {len(sample)}")
     _matrix(sample, "data.sample_2d", len(sample), 2)
     labels = _list(_key(data, "sample_labels", "data"), "data.sample_labels", len(sample))
     for i, y in enumerate(labels):

@@ -18,11 +18,11 @@ from kdanim.cli import main
 
 @pytest.fixture(scope="module")
 def trace_file(tmp_path_factory):
-    from kdanim.sim import simulate
     from kdanim.sim.config import SimConfig
+    from kdanim.trace import simulate_trace
 
     path = tmp_path_factory.mktemp("trace") / "trace.json"
-    tracemod.save(simulate(SimConfig(epochs=3), measure_latency=False), path)
+    tracemod.save(simulate_trace(SimConfig(epochs=3), measure_latency=False), path)
     return path
 
 
@@ -238,29 +238,3 @@ def test_cache_clear_keeps_what_is_not_its_own(cache):
     assert invoke("cache", "clear").exit_code == 0
     assert [p.name for p in cache.iterdir()] == ["notes.txt"]
 
-
-def test_progress_draws_a_bar_per_chapter_on_a_terminal_and_lines_elsewhere():
-    import io
-
-    from kdanim.progress import ChapterProgress
-    from scenes import SCENES_IN_ORDER
-
-    chapters = SCENES_IN_ORDER[:2]
-    term = io.StringIO()
-    p = ChapterProgress(chapters, {1: 4}, stream=term, tty=True)
-    p.event(("start", 1))
-    p.event(("beat", 1, 2, 10.0))
-    assert "beat 2/4" in term.getvalue() and "████████░░░░░░░░" in term.getvalue()
-    p.event(("done", 1, 3.0, False))
-    p.event(("done", 2, 0.0, True))
-    assert "done in 3 s" in term.getvalue() and "cached" in term.getvalue()
-
-    log = io.StringIO()
-    p = ChapterProgress(chapters, stream=log, tty=False)
-    p.event(("start", 1))
-    p.event(("beat", 1, 2, 10.0))
-    assert log.getvalue() == ""  # a log gets no redraws, only finished chapters
-    p.event(("done", 1, 3.0, False))
-    p.event(("done", 2, 0.0, True))
-    lines = log.getvalue().splitlines()
-    assert len(lines) == 2 and "[ 1/2]" in lines[0] and "cached" in lines[1]

@@ -74,11 +74,11 @@ def leftovers(folder):
 
 @pytest.fixture(scope="module")
 def trace_file(tmp_path_factory):
-    from kdanim.sim import simulate
     from kdanim.sim.config import SimConfig
+    from kdanim.trace import simulate_trace
 
     path = tmp_path_factory.mktemp("trace") / "trace.json"
-    tracemod.save(simulate(SimConfig(epochs=12), measure_latency=False), path)
+    tracemod.save(simulate_trace(SimConfig(epochs=12), measure_latency=False), path)
     return path
 
 

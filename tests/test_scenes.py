@@ -13,10 +13,10 @@ FAST = {"quality": "low_quality", "pixel_width": 320, "pixel_height": 180, "save
 
 @pytest.fixture(scope="module")
 def trace():
-    from kdanim.sim import simulate
     from kdanim.sim.config import SimConfig
+    from kdanim.trace import simulate_trace
 
-    return simulate(SimConfig(epochs=12), measure_latency=False)
+    return simulate_trace(SimConfig(epochs=12), measure_latency=False)
 
 
 def run_chapter(chapter_cls, trace, tmp_path, probe_class=0):

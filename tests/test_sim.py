@@ -2,10 +2,11 @@ import numpy as np
 import pytest
 
 from kdanim import trace as tr
-from kdanim.sim import STUDENT_PRESETS, TEACHER_PRESETS, ConfigError, SimConfig, simulate
+from kdanim.sim import STUDENT_PRESETS, TEACHER_PRESETS, ConfigError, SimConfig
 from kdanim.sim.config import resolve_hidden
 from kdanim.sim.data import make_dataset
 from kdanim.sim.mlp import MLP
+from kdanim.trace import simulate_trace as simulate
 
 SMALL = dict(epochs=3, teacher_epochs=2, teacher_n_train=400, n_test=200)
 
@@ -117,3 +118,19 @@ def test_default_run_teaches_the_lesson():
     assert s["teacher"]["test_accuracy"] > s["distilled"]["test_accuracy"] > s["scratch"]["test_accuracy"]
     assert s["distilled"]["agreement"] > s["scratch"]["agreement"]
     assert t["epochs"][-1]["kl"] < t["epochs"][0]["kl"]
+
+
+def test_sim_imports_nothing_outside_itself():
+    """kdanim/sim is the bottom layer: NumPy, threadpoolctl, the standard library and its own modules."""
+    import ast
+    import sys
+    from pathlib import Path
+
+    allowed = {"numpy", "threadpoolctl"} | set(sys.stdlib_module_names)
+    for path in Path(__file__).parent.parent.joinpath("kdanim", "sim").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                assert node.level == 1, f"{path.name} imports from outside kdanim/sim"
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+                assert all(n.split(".")[0] in allowed for n in names), f"{path.name}: {names}"

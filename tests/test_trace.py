@@ -5,13 +5,14 @@ import math
 import pytest
 
 from kdanim import trace as tr
-from kdanim.sim import SimConfig, simulate
+from kdanim.sim import SimConfig
+from kdanim.trace import simulate_trace
 
 
 @pytest.fixture(scope="module")
 def base():
     cfg = SimConfig(epochs=2, teacher_epochs=1, teacher_n_train=300, n_test=100, seed=7)
-    return simulate(cfg, measure_latency=False)
+    return simulate_trace(cfg, measure_latency=False)
 
 
 @pytest.fixture

@@ -168,3 +168,28 @@ def test_get_voice_names_and_cache_dir(monkeypatch, tmp_path):
         get_voice("none").synthesize("   ")
     if shutil.which("espeak-ng"):
         assert isinstance(get_voice("espeak"), EspeakVoice)
+
+
+def test_a_registered_voice_is_offered_everywhere(monkeypatch):
+    """A new voice is one class and one registration: get_voice, `--voice` and `kdanim doctor` read VOICES."""
+    from kdanim import doctor
+    from kdanim.cli import render
+
+    option = next(p for p in render.params if p.name == "voice")
+    assert list(option.type.choices) == list(V.VOICES) == ["piper", "espeak", "none"]
+    assert option.default == V.DEFAULT_VOICE and V.voices_help() in option.help
+    monkeypatch.setattr(V, "VOICES", dict(V.VOICES))  # register into a copy
+
+    @V.register
+    class Robot(V.Voice):
+        name, summary, install = "robot", "a test voice", "pip install robot-voice"
+
+        def __init__(self, cache_dir=None):
+            raise VoiceUnavailable(f"robot-voice is not installed: {self.install}")
+
+    assert V.VOICES["robot"] is Robot and V.voices_help().endswith("none: silent, subtitles only · robot: a test voice")
+    with pytest.raises(VoiceUnavailable, match="robot-voice is not installed: pip install robot-voice"):
+        get_voice("Robot")
+    c = {c.name: c for c in doctor.checks()}["voice robot"]
+    assert (c.ok, c.required, c.fix) == (False, False, "pip install robot-voice")
+    assert c.detail == "robot-voice is not installed: pip install robot-voice (only needed for --voice robot)"

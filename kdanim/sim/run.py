@@ -1,84 +1,93 @@
-"""simulate(config): train teacher, scratch student and distilled student, and return the trace."""
+"""simulate(config): train the teacher, then the scratch and the distilled student, and record what happened.
+
+The result is plain data (SimResult): the trained models, the data set, and the records
+the epoch callbacks wrote. Turning it into a trace file is kdanim.trace's job.
+"""
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from .. import __version__
-from ..trace import SCHEMA, canonical
-from ._blas import blas_threads
-from .config import CLASS_NAMES, SUPERCLASSES, SimConfig
-from .data import make_dataset
+from .config import SimConfig
+from .data import Dataset, make_dataset
 from .losses import kl_divergence, softmax
 from .mlp import MLP
 from .train import Trainer, accuracy
 
-__all__ = ["simulate", "measure_latency_us", "LATENCY_REPEATS", "SAMPLE_2D"]
+__all__ = ["simulate", "SimResult", "choose_probes", "measure_latency_us", "LATENCY_REPEATS"]
 
 LATENCY_REPEATS = 7
-SAMPLE_2D = 400
-MAX_GROUPS = 8
 DTYPE = np.float32  # training precision; gradients are checked in float64 in the tests
+#: The teacher's confidence in the probes it shows: like the page's [0.80, 0.12, 0.05, …].
+PROBE_CONFIDENCE = 0.8
 
 
-def measure_latency_us(model, x, repeats=LATENCY_REPEATS):
-    """Median over `repeats` batched forward passes over x, in microseconds per sample."""
-    model.forward(x, keep=False)  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        model.forward(x, keep=False)
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times) / len(x) * 1e6)
+@dataclass
+class SimResult:
+    """Everything one run produced, as plain arrays, models and per-epoch records."""
 
+    config: SimConfig
+    data: Dataset
+    probe_idx: np.ndarray         # (K,) indices into the test set: one probe per class
+    teacher: MLP
+    scratch: MLP
+    distilled: MLP
+    initial_probe_probs: list     # (K, K) the students' shared starting point, on the probes at τ = 1
+    teacher_curve: list           # per teacher epoch: {epoch, loss, test_accuracy}
+    epochs: list                  # per student epoch: the distilled student's record and the scratch one's
+    summary: dict                 # per model: params, hidden, layers, test_accuracy, agreement, latency_us[, probe_kl]
+    latency_repeats: int          # 0 when latency was not measured
 
-def _groups(width):
-    """Group index of every unit of a layer of `width` units: floor(j·G/n), G = min(n, 8)."""
-    G = min(width, MAX_GROUPS)
-    return G, (np.arange(width) * G) // width
-
-
-def _group_mean(values, width):
-    """Mean of values (..., width) over each display group -> (..., G)."""
-    G, g = _groups(width)
-    return np.stack([values[..., g == a].mean(axis=-1) for a in range(G)], axis=-1)
-
-
-def _network(model, x_probe, initial_probe_probs=None):
-    """What the node diagrams need: layer widths, grouped weights and one probe's grouped activations."""
-    sizes = model.sizes
-    weights = []
-    for W, n_in, n_out in zip(model.W, sizes[:-1], sizes[1:]):
-        rows = _group_mean(W.T, n_in)           # (n_out, G_in)
-        weights.append(_group_mean(rows.T, n_out).tolist())  # (G_in, G_out)
-    acts = model.activations(x_probe)       # L arrays (K, width)
-    acts[-1] = softmax(acts[-1])            # output layer shown as probabilities at τ = 1
-    grouped = [_group_mean(a, a.shape[1]) for a in acts]  # L arrays (K, G_l)
-    net = {
-        "layers": list(sizes),
-        "params": model.n_params(),
-        "groups": [min(s, MAX_GROUPS) for s in sizes],
-        "weights": weights,
-        "weight_scale": [float(np.abs(W).mean()) for W in model.W],
-        "activations": [[grouped[l][p].tolist() for l in range(len(sizes))] for p in range(len(x_probe))],
-    }
-    if initial_probe_probs is not None:
-        net["initial_probe_probs"] = initial_probe_probs
-    return net
+    @property
+    def x_probe(self):
+        return self.data.x_test[self.probe_idx].astype(DTYPE)
 
 
 def simulate(config=None, *, measure_latency=True, on_epoch=None):
-    """Train the teacher, the scratch student and the distilled student; return the trace dict.
+    """Train the teacher, the scratch student and the distilled student; return a SimResult.
 
     on_epoch(model_name, epoch, epochs), if given, is called after every epoch of every model
-    (model_name is "teacher", "scratch" or "distilled"). Runs with one BLAS thread.
+    (model_name is "teacher", "scratch" or "distilled"). Runs with one BLAS thread: the matrices
+    are small, and extra threads only spin-wait.
     """
-    with blas_threads(1):
-        return _simulate(config, measure_latency, on_epoch)
+    cfg = config if config is not None else SimConfig()
+    cfg.validate()
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _simulate(cfg, measure_latency, on_epoch)
 
 
-#: The teacher's confidence in the probes it shows: like the page's [0.80, 0.12, 0.05, …].
-PROBE_CONFIDENCE = 0.8
+def _simulate(cfg, measure_latency, on_epoch):
+    # independent streams: data, teacher init, teacher batch order, student init, student batch order
+    s_data, s_tinit, s_torder, s_sinit, s_sorder = np.random.SeedSequence(cfg.seed).spawn(5)
+    data = make_dataset(cfg, np.random.default_rng(s_data))
+    x_test = data.x_test.astype(DTYPE)
+
+    teacher, teacher_curve = train_teacher(cfg, data, s_tinit, s_torder, on_epoch)
+    probe_idx = choose_probes(teacher.forward(x_test, keep=False), data.y_test, cfg.n_classes)
+    students = train_students(cfg, data, teacher, x_test[probe_idx], s_sinit, s_sorder, on_epoch)
+    scratch, distilled, initial_probe_probs, epochs = students
+
+    models = {"teacher": teacher, "scratch": scratch, "distilled": distilled}
+    summary = summarise(cfg, models, x_test, data.y_test, x_test[probe_idx], measure_latency)
+    return SimResult(cfg, data, probe_idx, teacher, scratch, distilled, initial_probe_probs,
+                     teacher_curve, epochs, summary, LATENCY_REPEATS if measure_latency else 0)
+
+
+# ----------------------------------------------------------------------------- 1. the teacher
+
+def train_teacher(cfg, data, s_init, s_order, on_epoch):
+    """The teacher learns from the larger labelled pool, on hard labels; returns (teacher, curve)."""
+    x_pool, x_test = data.x_pool.astype(DTYPE), data.x_test.astype(DTYPE)
+    teacher = MLP([cfg.n_features, *cfg.teacher_hidden, cfg.n_classes], np.random.default_rng(s_init), dtype=DTYPE)
+    trainer = Trainer(teacher, x_pool, data.y_pool, epochs=cfg.teacher_epochs, batch_size=cfg.teacher_batch_size,
+                      learning_rate=cfg.learning_rate, rng=np.random.default_rng(s_order))
+    curve = []
+    trainer.add_callback("on_epoch_end", record_teacher(curve, x_test, data.y_test))
+    trainer.add_callback("on_epoch_end", report("teacher", cfg.teacher_epochs, on_epoch))
+    trainer.run()
+    return teacher, curve
 
 
 def choose_probes(teacher_logits, labels, n_classes):
@@ -98,76 +107,81 @@ def choose_probes(teacher_logits, labels, n_classes):
     return np.array(idx)
 
 
-def _simulate(config, measure_latency, on_epoch):
-    cfg = config if config is not None else SimConfig()
-    cfg.validate()
-    # independent streams: data, teacher init, teacher batch order, student init, student batch order
-    s_data, s_tinit, s_torder, s_sinit, s_sorder = np.random.SeedSequence(cfg.seed).spawn(5)
-    data = make_dataset(cfg, np.random.default_rng(s_data))
-    x_pool, x_test = data.x_pool.astype(DTYPE), data.x_test.astype(DTYPE)
-    x_train, y_train, y_test = x_pool[data.train_idx], data.y_train, data.y_test
-    K, F = cfg.n_classes, cfg.n_features
+# ----------------------------------------------------------------------------- 2. the students
 
-    def progress(name, epochs):
-        return lambda tr: on_epoch(name, tr.epoch, epochs) if on_epoch else None
+def train_students(cfg, data, teacher, x_probe, s_init, s_order, on_epoch):
+    """Scratch and distilled students from the same weights, on the same batches in the same order.
 
-    # 1. the teacher learns from the larger pool, on hard labels
-    teacher = MLP([F, *cfg.teacher_hidden, K], np.random.default_rng(s_tinit), dtype=DTYPE)
-    teacher_curve = []
-    tt = Trainer(teacher, x_pool, data.y_pool, epochs=cfg.teacher_epochs, batch_size=cfg.teacher_batch_size,
-                 learning_rate=cfg.learning_rate, rng=np.random.default_rng(s_torder))
-    tt.add_callback("on_epoch_end", lambda tr: teacher_curve.append({
-        "epoch": tr.epoch, "loss": tr.stats["loss"],
-        "test_accuracy": accuracy(tr.model.forward(x_test, keep=False), y_test)}))
-    tt.add_callback("on_epoch_end", progress("teacher", cfg.teacher_epochs))
-    tt.run()
-    # the teacher is frozen from here on: only its logits are used
-    t_train = teacher.forward(x_train, keep=False)  # (n_train, K)
-    t_test = teacher.forward(x_test, keep=False)    # (T, K)
-    probe_idx = choose_probes(t_test, y_test, K)
-    x_probe = x_test[probe_idx]
-    t_probe = teacher.forward(x_probe, keep=False)  # (K, K)
-    t_pred = np.argmax(t_test, axis=-1)
-
-    # 2. both students start from the same weights and see the same batches in the same order
-    student0 = MLP([F, *cfg.student_hidden, K], np.random.default_rng(s_sinit), dtype=DTYPE)
-    initial_probs = softmax(student0.forward(x_probe, keep=False)).tolist()
+    The teacher is frozen: only its logits on the students' inputs are used.
+    Returns (scratch, distilled, initial probe probabilities, per-epoch records).
+    """
+    x_train, y_train = data.x_train.astype(DTYPE), data.y_train
+    x_test, y_test = data.x_test.astype(DTYPE), data.y_test
+    student0 = MLP([cfg.n_features, *cfg.student_hidden, cfg.n_classes], np.random.default_rng(s_init), dtype=DTYPE)
+    initial_probe_probs = softmax(student0.forward(x_probe, keep=False)).tolist()
     scratch, distilled = student0.copy(), student0.copy()
+    common = dict(epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate)
 
     scratch_log = []
-    st = Trainer(scratch, x_train, y_train, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                 learning_rate=cfg.learning_rate, rng=np.random.default_rng(s_sorder))
-    st.add_callback("on_epoch_end", lambda tr: scratch_log.append({
-        "scratch_loss": tr.stats["loss"],
-        "scratch_test_accuracy": accuracy(tr.model.forward(x_test, keep=False), y_test)}))
-    st.add_callback("on_epoch_end", progress("scratch", cfg.epochs))
-    st.run()
+    trainer = Trainer(scratch, x_train, y_train, rng=np.random.default_rng(s_order), **common)
+    trainer.add_callback("on_epoch_end", record_scratch(scratch_log, x_test, y_test))
+    trainer.add_callback("on_epoch_end", report("scratch", cfg.epochs, on_epoch))
+    trainer.run()
 
     distilled_log = []
+    t_test, t_train = teacher.forward(x_test, keep=False), teacher.forward(x_train, keep=False)
+    trainer = Trainer(distilled, x_train, y_train, rng=np.random.default_rng(s_order), **common,
+                      teacher_logits=t_train, tau=cfg.tau, alpha=cfg.alpha)
+    trainer.add_callback("on_epoch_end", record_distilled(distilled_log, cfg.tau, t_test, x_test, y_test,
+                                                          x_train, y_train, x_probe))
+    trainer.add_callback("on_epoch_end", report("distilled", cfg.epochs, on_epoch))
+    trainer.run()
+    epochs = [{**d, **s} for d, s in zip(distilled_log, scratch_log)]
+    return scratch, distilled, initial_probe_probs, epochs
 
+
+# ----------------------------------------------------------------------------- 3. recording
+
+def report(name, epochs, on_epoch):
+    """Callback: tell on_epoch(name, epoch, epochs) that an epoch ended."""
+    return lambda tr: on_epoch(name, tr.epoch, epochs) if on_epoch else None
+
+
+def record_teacher(log, x_test, y_test):
+    """Callback: the teacher's loss and test accuracy after each epoch."""
+    return lambda tr: log.append({
+        "epoch": tr.epoch, "loss": tr.stats["loss"],
+        "test_accuracy": accuracy(tr.model.forward(x_test, keep=False), y_test)})
+
+
+def record_scratch(log, x_test, y_test):
+    """Callback: the scratch student's loss and test accuracy after each epoch."""
+    return lambda tr: log.append({
+        "scratch_loss": tr.stats["loss"],
+        "scratch_test_accuracy": accuracy(tr.model.forward(x_test, keep=False), y_test)})
+
+
+def record_distilled(log, tau, t_test, x_test, y_test, x_train, y_train, x_probe):
+    """Callback: the distilled student's losses, KL to the teacher, accuracies and probe beliefs per epoch."""
     def record(tr):
         z_test = tr.model.forward(x_test, keep=False)
         z_probe = tr.model.forward(x_probe, keep=False)
-        distilled_log.append({
+        log.append({
             "epoch": tr.epoch,
             **tr.stats,
-            "kl": kl_divergence(t_test, z_test, cfg.tau),
+            "kl": kl_divergence(t_test, z_test, tau),
             "train_accuracy": accuracy(tr.model.forward(x_train, keep=False), y_train),
             "test_accuracy": accuracy(z_test, y_test),
             "probe_probs": softmax(z_probe).tolist(),
-            "probe_probs_tau": softmax(z_probe, cfg.tau).tolist(),
+            "probe_probs_tau": softmax(z_probe, tau).tolist(),
         })
+    return record
 
-    dt = Trainer(distilled, x_train, y_train, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                 learning_rate=cfg.learning_rate, rng=np.random.default_rng(s_sorder),
-                 teacher_logits=t_train, tau=cfg.tau, alpha=cfg.alpha)
-    dt.add_callback("on_epoch_end", record)
-    dt.add_callback("on_epoch_end", progress("distilled", cfg.epochs))
-    dt.run()
-    epochs = [{**d, **s} for d, s in zip(distilled_log, scratch_log)]
 
-    # 3. final figures, read at τ = 1
-    models = {"teacher": teacher, "scratch": scratch, "distilled": distilled}
+def summarise(cfg, models, x_test, y_test, x_probe, measure_latency):
+    """Final figures per model, read at τ = 1; KL to the teacher on each probe at τ for the students."""
+    t_pred = np.argmax(models["teacher"].forward(x_test, keep=False), axis=-1)
+    t_probe = models["teacher"].forward(x_probe, keep=False)
     summary = {}
     for name, model in models.items():
         pred = np.argmax(model.forward(x_test, keep=False), axis=-1)
@@ -179,38 +193,18 @@ def _simulate(config, measure_latency, on_epoch):
             "agreement": float((pred == t_pred).mean()),
             "latency_us": measure_latency_us(model, x_test) if measure_latency else 0.0,
         }
-        if name != "teacher":  # KL(teacher ‖ student) at τ for each probe, for the prediction chapter
+        if name != "teacher":
             z_probe = model.forward(x_probe, keep=False)
-            summary[name]["probe_kl"] = [kl_divergence(t_probe[i], z_probe[i], cfg.tau) for i in range(K)]
+            summary[name]["probe_kl"] = [kl_divergence(t, z, cfg.tau) for t, z in zip(t_probe, z_probe)]
+    return summary
 
-    sample = np.arange(min(SAMPLE_2D, len(data.y_pool)))
-    # plain Python types, floats at 6 significant digits: the same values a saved file holds
-    return canonical({
-        "schema": SCHEMA,
-        "version": __version__,
-        "seed": cfg.seed,
-        "config": cfg.to_dict(),
-        "classes": {"names": list(CLASS_NAMES), "superclass": list(SUPERCLASSES)},
-        "data": {
-            "sample_2d": data.z_pool[sample].tolist(),
-            "sample_labels": data.y_pool[sample].tolist(),
-            "probe_2d": data.z_test[probe_idx].tolist(),
-            "train_2d": data.z_pool[data.train_idx].tolist(),  # the students' labelled examples
-            "train_labels": data.y_train.tolist(),
-        },
-        "probes": {
-            "labels": data.y_test[probe_idx].tolist(),
-            "teacher_logits": t_probe.tolist(),
-            "teacher_probs": softmax(t_probe).tolist(),
-            "teacher_probs_tau": softmax(t_probe, cfg.tau).tolist(),
-        },
-        "teacher_curve": teacher_curve,
-        "epochs": epochs,
-        "networks": {
-            "teacher": _network(teacher, x_probe),
-            "scratch": _network(scratch, x_probe, initial_probs),
-            "distilled": _network(distilled, x_probe, initial_probs),
-        },
-        "summary": summary,
-        "measured": {"latency_repeats": LATENCY_REPEATS if measure_latency else 0},
-    })
+
+def measure_latency_us(model, x, repeats=LATENCY_REPEATS):
+    """Median over `repeats` batched forward passes over x, in microseconds per sample."""
+    model.forward(x, keep=False)  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model.forward(x, keep=False)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times) / len(x) * 1e6)
