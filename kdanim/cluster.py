@@ -98,6 +98,7 @@ def render_on_cluster(jobs, scheduler: str, send) -> list:
     from distributed import as_completed
 
     from kdanim.narration.voices import default_cache_dir
+    from kdanim.paths import atomic_write
     from kdanim.render import ChapterResult, cached_chapter, file_chapter
 
     results = {}
@@ -123,10 +124,7 @@ def render_on_cluster(jobs, scheduler: str, send) -> list:
                 for rel, data in out["clips"].items():
                     path = voice_dir / rel
                     if not path.exists():
-                        path.parent.mkdir(parents=True, exist_ok=True)
-                        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-                        tmp.write_bytes(data)
-                        os.replace(tmp, path)
+                        atomic_write(path, data)
                 for line in out["timeline"]["lines"]:
                     if line["path"]:
                         p = Path(line["path"])

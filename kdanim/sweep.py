@@ -16,6 +16,7 @@ from typing import Callable
 
 from kdanim import __version__
 from kdanim import trace as tracemod
+from kdanim.paths import atomic_write
 from kdanim.sim.config import SimConfig
 
 __all__ = ["SCHEMA", "SweepError", "Grid", "parse_floats", "parse_seeds", "run_name", "pending",
@@ -102,9 +103,7 @@ def run_name(config: SimConfig) -> str:
 
 def simulate_config(config: dict) -> dict:
     """One run, on a Dask worker: the trace, exactly as `kdanim simulate` makes it."""
-    from kdanim.sim.run import simulate  # the one place a sweep calls the simulator
-
-    return simulate(SimConfig.from_dict(config))
+    return tracemod.simulate_trace(SimConfig.from_dict(config))
 
 
 def _done(out: Path, config: SimConfig) -> dict | None:
@@ -286,19 +285,10 @@ def _csv(doc) -> str:
     return buf.getvalue()
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_files(doc: dict, out: Path) -> None:
     """Write sweep.csv, then sweep.json (each atomically; the JSON last, as the sweep's seal)."""
-    _write_atomic(out / "sweep.csv", _csv(doc))
-    _write_atomic(out / "sweep.json", json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    atomic_write(out / "sweep.csv", _csv(doc))
+    atomic_write(out / "sweep.json", json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 # ----------------------------------------------------------------------------- reading results

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, UP, DashedLine, Line, ManimColor, Polygon, Rectangle, VGroup, VMobject, interpolate_color
+from manim import DOWN, LEFT, RIGHT, UP, DashedLine, ManimColor, Polygon, Rectangle, VGroup, VMobject, interpolate_color
 
 from . import theme as T
 from .curves import format_tick, nice_step, text_axes
