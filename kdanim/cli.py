@@ -193,10 +193,8 @@ def _sweep_grid(tau, alpha, seeds, sim_kw):
     return Grid(axes["--tau"], axes["--alpha"], axes["--seeds"], config_from_options(**sim_kw))
 
 
-def scheduler_option(f):
-    return click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                        help="Run on this Dask scheduler [default: $DASK_SCHEDULER_ADDRESS, else a local "
-                             "cluster].")(f)
+def scheduler_option(help):
+    return click.option("--scheduler", default=None, metavar="tcp://HOST:PORT", help=help)
 
 
 def _check_scheduler(address):
@@ -214,7 +212,7 @@ def _check_scheduler(address):
 @sim_options(skip=("tau", "alpha", "seed"))
 @click.option("--out", type=click.Path(file_okay=False), default="kdanim-sweep", show_default=True,
               help="Sweep folder: sweep.json, sweep.csv and runs/ (one trace per run).")
-@scheduler_option
+@scheduler_option("Run on this Dask scheduler [default: $DASK_SCHEDULER_ADDRESS, else a local cluster].")
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
               help="Worker processes of the local cluster [default: one per core].")
 @click.option("--yes", is_flag=True, help=f"Run a grid of more than {1000:,} runs.")
@@ -355,7 +353,8 @@ def _probe_index(value, names):
 
 @main.command(epilog="\b\nExamples:\n  kdanim render --tau 3 --alpha 0.5\n"
                      "  kdanim render --trace trace.json --quality low --chapters 4,6 --out preview/\n"
-                     "  kdanim render --preview --out stills/")
+                     "  kdanim render --preview --out stills/\n"
+                     "  kdanim render --sweep sweep/sweep.json --chapters 11 --quality low")
 @sim_options
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False), default=None,
               help="Render this saved trace instead of simulating (not with simulator options).")
@@ -379,7 +378,7 @@ def _probe_index(value, names):
 @click.option("--no-cache", is_flag=True, help="Render every chapter again even if a cached render exists.")
 @click.option("--sweep", "sweep_path", type=click.Path(dir_okay=False), default=None,
               help="A sweep.json from `kdanim sweep`: adds the chapter \"Choosing τ and α\" after chapter 8.")
-@scheduler_option
+@scheduler_option("Render the chapters on this Dask scheduler's workers [default: local processes, --jobs].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Manim's own log.")
 @click.pass_context
