@@ -10,7 +10,7 @@ from typing import Iterator
 __all__ = ["ClusterError", "client", "scheduler_address", "render_on_cluster", "CONNECT_TIMEOUT"]
 
 #: Seconds to wait for an unreachable scheduler before giving up.
-CONNECT_TIMEOUT = 8
+CONNECT_TIMEOUT = 6
 
 
 class ClusterError(RuntimeError):

@@ -10,11 +10,11 @@ from kdanim.viz import BandPlot, Heatmap, layout, theme as T
 
 def alpha_colors(n):
     """The α lines are all the distilled student's accuracy: shades of its colour, light (small α) to deep."""
-    from manim import interpolate_color
+    from manim import ManimColor, interpolate_color
 
     if n == 1:
         return [T.DISTILLED]
-    return [interpolate_color("#C3FAE8", "#099268", i / (n - 1)).to_hex() for i in range(n)]
+    return [interpolate_color(ManimColor("#C3FAE8"), ManimColor("#099268"), i / (n - 1)).to_hex() for i in range(n)]
 
 
 def _setting(c) -> str:

@@ -28,10 +28,10 @@ def make_view(taus, alphas, seeds, epochs=30):
 
 @pytest.fixture(scope="module")
 def trace():
-    from kdanim.sim import simulate
     from kdanim.sim.config import SimConfig
+    from kdanim.trace import simulate_trace
 
-    return simulate(SimConfig(epochs=3), measure_latency=False)
+    return simulate_trace(SimConfig(epochs=3), measure_latency=False)
 
 
 def run(view, trace, tmp_path):

@@ -78,7 +78,7 @@ def test_unreachable_scheduler_fails_fast_in_one_line(tmp_path):
     with pytest.raises(ClusterError, match="cannot reach the Dask scheduler"):
         with client(address):
             pass
-    assert time.monotonic() - t0 < CONNECT_TIMEOUT + 4
+    assert time.monotonic() - t0 < CONNECT_TIMEOUT + 10  # generous: the test machine may be loaded
     result = invoke("sweep", *GRID, "--scheduler", address, "--out", tmp_path / "s")
     assert result.exit_code == 1, result.output
     errors = [l for l in result.output.splitlines() if l.startswith("Error")]
@@ -252,13 +252,12 @@ def test_render_on_the_cluster_brings_the_chapter_back(dask_cluster, remote_swee
     (["--chapters", "11"], ["'11'", "--sweep"]),
 ])
 def test_render_sweep_usage_errors(extra, words, tmp_path):
-    from kdanim.sim import simulate
     from kdanim.sim.config import SimConfig
 
     sweep_file = tmp_path / "sweep.json"
     sweep_file.write_text(json.dumps(fake_doc()))
     trace_file = tmp_path / "trace.json"
-    tracemod.save(simulate(SimConfig(epochs=1), measure_latency=False), trace_file)
+    tracemod.save(tracemod.simulate_trace(SimConfig(epochs=1), measure_latency=False), trace_file)
     args = [str(trace_file) if a == "TRACE" else a for a in extra]
     if "--trace" in extra:
         args += ["--sweep", sweep_file]
