@@ -33,8 +33,10 @@ def client(scheduler: str | None = None, workers: int | None = None) -> Iterator
     from distributed import Client, LocalCluster
 
     address = scheduler_address(scheduler)
-    # Quiet: Dask's own log would bury kdanim's lines (worker restarts are reported by the sweep).
-    with dask.config.set({"distributed.logging.distributed": "error", "logging": {"distributed": "error"}}):
+    # Quiet, and no statistical profiler on the local workers (it samples their stacks every 10 ms).
+    settings = {"distributed.logging.distributed": "error", "logging": {"distributed": "error"},
+                "distributed.worker.profile.enabled": False}
+    with dask.config.set(settings):
         if address:
             try:
                 c = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
