@@ -81,14 +81,14 @@ class ChoosingTauAlpha(Chapter):
         if len(cs) > 1:
             marks = VGroup(
                 T.text(f"best: {_setting(best)}, {facts.fmt_pct(best['gap_mean'], 0)}", size=T.LABEL, color=T.DISTILLED),
-                T.text(f"worst: {_setting(worst)}, {facts.fmt_pct(worst['gap_mean'], 0)}", size=T.LABEL, color=T.HARD),
+                T.text(f"worst: {_setting(worst)}, {facts.fmt_pct(worst['gap_mean'], 0)}", size=T.LABEL, color=T.MUTED),
             ).arrange(DOWN, buff=0.15, aligned_edge=LEFT)
             layout.fit_in(VGroup(panel, marks).arrange(DOWN, buff=0.3), self.regions.body)
             self.beat(
                 f"On average the best setting is {_said(best)}: {say.percent(best['gap_mean'])} of the gap. "
                 f"The worst is {_said(worst)}: {say.percent(worst['gap_mean'])}.",
                 [Create(heat.outline(*at(best), color=T.TEXT)), FadeIn(marks[0])],
-                [Create(heat.outline(*at(worst), color=T.HARD)), FadeIn(marks[1])],
+                [Create(heat.outline(*at(worst), color=T.MUTED)), FadeIn(marks[1])],
             )
 
         by_alpha = {}
@@ -150,7 +150,7 @@ class ChoosingTauAlpha(Chapter):
         else:
             verdict = ("So in these runs the seed moves the result about as much as the choice does: "
                        "no setting is clearly best, and a single run would not tell you which.")
-            lines.append(("no setting is clearly best here", T.HARD))
+            lines.append(("no setting is clearly best here", T.TEXT))
         return said, lines, verdict
 
     def mobjects_except_header(self):
