@@ -51,40 +51,23 @@ class LessonContext:
     seen_text: list[str] = field(default_factory=list)  # tests: every Text on screen at a beat's end
 
 
-def _cached_default_trace() -> dict:
-    """The trace of the default parameters, simulated once and cached on disk."""
-    from kdanim import trace as tracemod
-    from kdanim.paths import cache_dir, config_key
-    from kdanim.sim.config import SimConfig
-
-    config = SimConfig()
-    path = cache_dir() / "traces" / f"{config_key(config)}.json"
-    if path.exists():
-        return tracemod.load(path)
-    tr = tracemod.simulate_trace(config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tracemod.save(tr, path)
-    return tr
-
-
 def default_context() -> LessonContext:
     """The context for plain `manim render`, read from KDANIM_* environment variables."""
     from kdanim import trace as tracemod
+    from kdanim.facts import probe_index
+    from kdanim.paths import cached_trace
+    from kdanim.sim.config import SimConfig
 
     trace_path = os.environ.get("KDANIM_TRACE")
-    tr = tracemod.load(Path(trace_path)) if trace_path else _cached_default_trace()
+    tr = tracemod.load(Path(trace_path)) if trace_path else cached_trace(SimConfig())
     voice = get_voice(
         os.environ.get("KDANIM_VOICE", DEFAULT_VOICE),
         model_path=os.environ.get("KDANIM_VOICE_MODEL") or None,
     )
-    probe = os.environ.get("KDANIM_PROBE_CLASS", "")
-    names = tr["classes"]["names"]
-    if probe in names:
-        probe_class = names.index(probe)
-    elif probe.isdigit() and int(probe) < len(names) or not probe:
-        probe_class = int(probe or 0)
-    else:
-        raise ValueError(f"KDANIM_PROBE_CLASS={probe!r} is not a class: choose one of {', '.join(names)}")
+    try:
+        probe_class = probe_index(os.environ.get("KDANIM_PROBE_CLASS"), tr["classes"]["names"])
+    except ValueError as e:
+        raise ValueError(f"KDANIM_PROBE_CLASS: {e}") from None
     sweep = os.environ.get("KDANIM_SWEEP")
     if sweep:
         from kdanim import sweep as sweepmod

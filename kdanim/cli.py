@@ -9,7 +9,9 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .media import FORMATS
 from .narration.voices import DEFAULT_VOICE, VOICES, voices_help
+from .render import QUALITIES
 from .sim.config import (
     DEFAULT_STUDENT, DEFAULT_TEACHER, MAX_EPOCHS, STUDENT_PRESETS, TEACHER_PRESETS,
     ConfigError, SimConfig, parse_widths, resolve_hidden,
@@ -131,7 +133,13 @@ def format_summary(trace):
 
 
 class _Group(click.Group):
-    """A click group whose usage errors print as one line ("Error: ..."), exit status 2."""
+    """The commands' one error boundary.
+
+    Usage errors print as one line ("Error: ...") with exit status 2; every
+    expected failure of the work itself (the cache, the output folder, the
+    voice, the trace, a full disk, the encoder) as one line with exit status 1.
+    Anything else is a bug and keeps its traceback.
+    """
 
     def invoke(self, ctx):
         try:
@@ -139,6 +147,47 @@ class _Group(click.Group):
         except click.UsageError as e:
             e.ctx = None
             raise
+        except click.ClickException:
+            raise
+        except Exception as e:
+            if not isinstance(e, _expected_errors()):
+                raise
+            raise click.ClickException(_describe(e)) from None
+
+
+def _expected_errors() -> tuple:
+    import av
+
+    from .media import MediaError
+    from .narration.voices import VoiceUnavailable
+    from .publish import PublishError
+    from .cluster import ClusterError
+    from .sweep import SweepError
+    from .trace import TraceError
+
+    return (OSError, MediaError, VoiceUnavailable, TraceError, ConfigError, PublishError, av.FFmpegError,
+            ClusterError, SweepError)
+
+
+def _describe(e) -> str:
+    """One line saying what failed and where."""
+    import av
+
+    if isinstance(e, av.FFmpegError):
+        return f"the encoder failed{f' on {e.filename}' if e.filename else ''}: {e.strerror or e}"
+    if not isinstance(e, OSError):
+        return str(e)
+    from .paths import cache_dir
+
+    where = os.fspath(e.filename) if e.filename else None
+    what = e.strerror or str(e)
+    if where is None:
+        return f"could not write: {what}"
+    cache = os.path.abspath(cache_dir())
+    hint = ""
+    if os.path.abspath(where) == cache or os.path.abspath(where).startswith(cache + os.sep):
+        hint = " (the cache folder: set KDANIM_CACHE to a writable folder)"
+    return f"could not write {where}: {what}{hint}"
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
@@ -165,10 +214,7 @@ def simulate(out, as_json, **kw):
     out = check_output_path(out)
     trace = simulate_trace(config)
     if out is not None:
-        try:
-            save(trace, out)
-        except OSError as e:
-            raise click.BadParameter(f"cannot write {out!r}: {e.strerror or e}", param_hint="'--out'") from None
+        save(trace, out)
     if as_json:
         click.echo(json.dumps(trace["summary"], indent=2, sort_keys=True))
         return
@@ -267,9 +313,6 @@ def sweep(tau, alpha, seeds, out, scheduler, workers, yes, quiet, **sim_kw):
 
 # -- rendering ---------------------------------------------------------------
 
-QUALITY_CHOICES = ["low", "medium", "high", "4k"]
-
-
 class ChapterList(click.ParamType):
     """Comma-separated chapter numbers, e.g. 2,5 (see `kdanim chapters`)."""
 
@@ -321,34 +364,13 @@ def _sweep_option(path, trace_path, chapters):
         raise click.BadParameter(f"{path}: {e}", param_hint="'--sweep'") from None
 
 
-def _simulated_trace(config, quiet):
-    """The trace for ``config``, from the cache or simulated now (and cached)."""
-    from .paths import cache_dir, config_key
-    from .trace import TraceError, load, save, simulate_trace
-
-    path = cache_dir() / "traces" / f"{config_key(config)}.json"
-    if path.exists():
-        try:
-            return load(path)
-        except TraceError:
-            pass  # a damaged cache entry: simulate again
-    if not quiet:
-        click.echo("simulating teacher, student from scratch and distilled student ...", err=True)
-    tr = simulate_trace(config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save(tr, path)
-    return tr
-
-
 def _probe_index(value, names):
-    if value is None:
-        return 0
-    if value in names:
-        return names.index(value)
-    if str(value).isdigit() and int(value) < len(names):
-        return int(value)
-    raise click.BadParameter(f"{value!r} is not a class: choose one of {', '.join(names)} (or 0–{len(names) - 1}).",
-                             param_hint="'--probe-class'")
+    from .facts import probe_index
+
+    try:
+        return probe_index(value, names)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="'--probe-class'") from None
 
 
 @main.command(epilog="\b\nExamples:\n  kdanim render --tau 3 --alpha 0.5\n"
@@ -360,9 +382,9 @@ def _probe_index(value, names):
               help="Render this saved trace instead of simulating (not with simulator options).")
 @click.option("--out", type=click.Path(file_okay=False), default="kdanim-out", show_default=True,
               help="Output folder: lesson.mp4, subtitles, transcript, chapters, thumbnail, trace, manifest.")
-@click.option("--quality", type=click.Choice(QUALITY_CHOICES), default="high", show_default=True,
+@click.option("--quality", type=click.Choice(list(QUALITIES)), default="high", show_default=True,
               help="low 480p15 · medium 720p30 · high 1080p60 · 4k 2160p60 (Manim's presets).")
-@click.option("--format", "fmt", type=click.Choice(["mp4", "webm", "gif"]), default="mp4", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="mp4", show_default=True,
               help="Container of the video (gif has no audio).")
 @click.option("--chapters", type=ChapterList(), default=None, help="Only these chapters, e.g. 2,5.")
 @click.option("--probe-class", default=None,
@@ -390,9 +412,7 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
     renders --trace), renders every chapter with Manim, and writes the lesson
     folder. Chapters already rendered with the same inputs come from the cache.
     """
-    from .cluster import ClusterError
-    from .media import MediaError
-    from .narration.voices import VoiceUnavailable
+    from .narration.voices import get_voice
     from .render import RenderOptions, render_lesson
 
     given = [n for n in SIM_OPTION_NAMES
@@ -406,11 +426,13 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
     if trace_path:
         tr = _load_trace_option(trace_path)
     else:
+        from .paths import cached_trace
         from .sim.config import CLASS_NAMES
 
         config = config_from_options(**sim_kw)
-        _probe_index(probe_class, list(CLASS_NAMES))  # a bad --probe-class fails before simulating
-        tr = _simulated_trace(config, quiet)
+        _probe_index(probe_class, CLASS_NAMES)  # a bad --probe-class fails before simulating
+        tr = cached_trace(config, on_simulate=None if quiet else lambda: click.echo(
+            "simulating teacher, student from scratch and distilled student ...", err=True))
     if jobs is None:
         jobs = max(1, min(os.cpu_count() or 1, 8))
     opts = RenderOptions(quality=quality, voice=voice, voice_model=voice_model,
@@ -423,17 +445,10 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
         from .render import expected_beats, selected_chapters
 
         display = ChapterProgress(selected_chapters(opts), expected_beats())
-    try:
-        from .narration.voices import get_voice
-
-        get_voice(voice, model_path=voice_model)  # fail now, not after the first chapter
-        with _sigterm_as_interrupt(), display or contextlib.nullcontext():  # `kill`: cleans up like Ctrl-C
-            manifest = render_lesson(tr, opts, Path(out), fmt=fmt, events=display and display.event,
-                                     message=display and display.message)
-    except (VoiceUnavailable, MediaError, ClusterError) as e:
-        raise click.ClickException(str(e)) from None
-    except OSError as e:
-        raise click.ClickException(f"could not write {e.filename or out}: {e.strerror or e}") from None
+    get_voice(voice, model_path=voice_model)  # fail now, not after the first chapter
+    with _sigterm_as_interrupt(), display or contextlib.nullcontext():  # `kill`: cleans up like Ctrl-C
+        manifest = render_lesson(tr, opts, Path(out), fmt=fmt, events=display and display.event,
+                                 message=display and display.message)
     if not quiet:
         if preview:
             click.echo(f"wrote {len(manifest['preview'])} preview stills to {out}/", err=True)
@@ -463,14 +478,19 @@ def _sigterm_as_interrupt():
 
 
 def _check_out_dir(out):
-    p = Path(out)
+    """Fail early (exit 2) when the folder ``out`` cannot be replaced as a whole (see kdanim.publish)."""
+    p = Path(os.path.realpath(out))
     if p.exists() and not p.is_dir():
         raise click.BadParameter(f"{out!r} exists and is not a folder.", param_hint="'--out'")
-    parent = p if p.exists() else next((a for a in p.absolute().parents if a.exists()), None)
+    parent = next((a for a in p.parents if a.exists()), None)
     if parent is not None and not parent.is_dir():
         raise click.BadParameter(f"{out!r} cannot be made: {str(parent)!r} is a file.", param_hint="'--out'")
     if parent is None or not os.access(parent, os.W_OK | os.X_OK):
         raise click.BadParameter(f"{out!r} is not writable.", param_hint="'--out'")
+    here = Path.cwd().resolve()
+    if here == p or p in here.parents:
+        raise click.BadParameter(f"{out!r} holds the current folder: kdanim replaces the output folder as a "
+                                 f"whole, so render into a folder of its own.", param_hint="'--out'")
 
 
 @main.command(epilog="\b\nExample:\n  kdanim chapters")

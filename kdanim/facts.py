@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["gap_recovered", "argmax", "top2", "probe_story", "fmt_pct", "fmt_int", "fmt_num"]
+__all__ = ["gap_recovered", "argmax", "top2", "probe_story", "probe_index", "fmt_pct", "fmt_int", "fmt_num"]
 
 
 def argmax(probs) -> int:
@@ -36,6 +36,21 @@ def probe_story(trace: dict, k: int) -> dict:
         "teacher_pred": argmax(p_t),
         "student_pred": argmax(p_s),
     }
+
+
+def probe_index(value, names) -> int:
+    """The probe class named by ``value`` (a class name or an index; None = 0); ValueError naming the choices.
+
+    The one parser of --probe-class and KDANIM_PROBE_CLASS.
+    """
+    names = list(names)
+    if value is None or value == "":
+        return 0
+    if value in names:
+        return names.index(value)
+    if str(value).isdigit() and int(value) < len(names):
+        return int(value)
+    raise ValueError(f"{value!r} is not a class: choose one of {', '.join(names)} (or 0–{len(names) - 1}).")
 
 
 def fmt_pct(x: float, places: int = 1) -> str:

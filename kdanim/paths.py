@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kdanim import __version__
 
-__all__ = ["cache_dir", "config_key", "sim_code_version", "atomic_path", "atomic_write"]
+__all__ = ["cache_dir", "config_key", "sim_code_version", "cached_trace", "atomic_path", "atomic_write"]
 
 
 def cache_dir() -> Path:
@@ -44,6 +44,29 @@ def config_key(config) -> str:
     blob = json.dumps({"v": __version__, "sim": sim_code_version(), "config": data},
                       sort_keys=True, default=list)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def cached_trace(config, on_simulate=None) -> dict:
+    """The trace of ``config``: from the trace cache, or simulated now and filed there.
+
+    The one home of the trace cache (``traces/`` under :func:`cache_dir`), used by
+    `kdanim render` and by plain `manim render`. A damaged entry is simulated again.
+    ``on_simulate()`` is called before a simulation starts (progress output).
+    """
+    from kdanim import trace as tracemod
+
+    path = cache_dir() / "traces" / f"{config_key(config)}.json"
+    if path.exists():
+        try:
+            return tracemod.load(path)
+        except tracemod.TraceError:
+            pass  # a damaged entry: simulate again
+    path.parent.mkdir(parents=True, exist_ok=True)  # an unusable cache fails before the simulation
+    if on_simulate is not None:
+        on_simulate()
+    trace = tracemod.simulate_trace(config)
+    tracemod.save(trace, path)
+    return trace
 
 
 @contextlib.contextmanager

@@ -313,40 +313,32 @@ def expected_beats() -> dict[int, int]:
 # -- the lesson folder ---------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
                   events: Callable[[tuple], None] | None = None,
                   message: Callable[[str], None] | None = None) -> dict:
     """Render the lesson into the folder ``out`` and return its manifest.
 
-    Every file is built in a staging folder inside ``out`` and renamed into
-    place only when complete, so an interrupted render leaves the previous
-    files intact and nothing half-written under a final name.
+    The new folder is built beside ``out`` and swapped in as a whole
+    (:func:`kdanim.publish.publish`): an interrupted render leaves the previous
+    folder as it was, and afterwards ``out`` holds exactly the files its
+    manifest lists, plus any files kdanim did not write.
     """
     from kdanim import media, trace as tracemod
     from kdanim.narration.subtitles import (Cue, write_chapters_txt, write_srt, write_transcript,
                                             write_vtt)
+    from kdanim.publish import publish, staging_for
 
     say = message or (lambda s: None)
     results = render_chapters(trace, opts, events)
-    out.mkdir(parents=True, exist_ok=True)  # after the chapters: a failed render leaves no empty folder
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
-    try:
+    with staging_for(out) as staging:
         if opts.preview:
             written = []
             for r in results:
                 name = f"preview-{r.number:02d}.png"
                 shutil.copy2(r.still, staging / name)
                 written.append(name)
-            _publish(staging, out, written)
-            return {"preview": written}
+            return publish(staging, out, {**_versions(), "parameters": _parameters(trace, opts, "png"),
+                                          "preview": written})
 
         say("assembling video, narration, subtitles and chapters")
         joined = staging / "joined.mp4"
@@ -364,10 +356,10 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
         names = {"video": f"lesson.{fmt}"}
         title = (f"Knowledge distillation, τ = {trace['config']['tau']:g}, "
                  f"α = {trace['config']['alpha']:g}")
+        wav = None
         if fmt == "gif":
             media.to_gif(joined, staging / names["video"])
         else:
-            wav = None
             if placements:
                 wav = media.build_audio_track(placements, total, staging / "narration.wav")
             media.mux(joined, wav, staging / names["video"], chapters=chapters, fmt=fmt, title=title)
@@ -382,39 +374,36 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
         thumb_t = offsets[0] + max(results[0].timeline["beat_spans"][0][1] - 0.1, 0.0)
         media.grab_frame(joined, thumb_t, staging / "thumbnail.png")
         tracemod.save(trace, staging / "trace.json")
-        files = [names["video"], "lesson.srt", "lesson.vtt", "transcript.md", "chapters.txt",
-                 "thumbnail.png", "trace.json"]
-        manifest = _manifest(trace, opts, fmt, staging, files, results, offsets, total)
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
-        _publish(staging, out, files + ["manifest.json"])
-        return manifest
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        (staging / "joined.mp4").unlink()
+        if wav is not None:
+            wav.unlink()
+        return publish(staging, out, _manifest(trace, opts, fmt, staging, results, offsets, total))
 
 
-def _publish(staging: Path, out: Path, names: list[str]) -> None:
-    """Move finished files into ``out`` one atomic rename at a time (manifest last)."""
-    for name in names:
-        os.replace(staging / name, out / name)
-
-
-def _manifest(trace, opts, fmt, staging, files, results, offsets, total) -> dict:
+def _versions() -> dict:
     import manim
     import numpy
 
+    return {"kdanim": __version__, "manim": manim.__version__, "numpy": numpy.__version__}
+
+
+def _parameters(trace, opts, fmt) -> dict:
+    return {
+        "simulation": trace["config"],
+        "render": {"quality": opts.quality, "format": fmt, "voice": opts.voice,
+                   "voice_model": opts.voice_model, "probe_class": opts.probe_class,
+                   "chapters": opts.chapters},
+    }
+
+
+def _manifest(trace, opts, fmt, staging, results, offsets, total) -> dict:
+    """The lesson's manifest, but for "files", which :func:`kdanim.publish.publish` adds."""
     from kdanim import trace as tracemod
 
     return {
-        "kdanim": __version__,
-        "manim": manim.__version__,
-        "numpy": numpy.__version__,
-        "parameters": {
-            "simulation": trace["config"],
-            "render": {"quality": opts.quality, "format": fmt, "voice": opts.voice,
-                       "voice_model": opts.voice_model, "probe_class": opts.probe_class,
-                       "chapters": opts.chapters},
-        },
-        "trace_sha256": _sha256(staging / "trace.json"),
+        **_versions(),
+        "parameters": _parameters(trace, opts, fmt),
+        "trace_sha256": hashlib.sha256((staging / "trace.json").read_bytes()).hexdigest(),
         "trace_content_hash": tracemod.content_hash(trace),
         "duration": round(total, 3),
         "chapters": [
@@ -422,6 +411,4 @@ def _manifest(trace, opts, fmt, staging, files, results, offsets, total) -> dict
              "length": round((offsets[i + 1] if i + 1 < len(offsets) else total) - off, 3)}
             for i, (r, off) in enumerate(zip(results, offsets))
         ],
-        "files": [{"name": n, "bytes": (staging / n).stat().st_size, "sha256": _sha256(staging / n)}
-                  for n in files],
     }

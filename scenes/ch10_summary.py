@@ -1,10 +1,11 @@
 """Chapter 10: what this run showed, in its own numbers, and how to reproduce it."""
 
-from manim import DOWN, LEFT, FadeIn, LaggedStart, Text, VGroup
+from manim import DOWN, LEFT, RIGHT, FadeIn, LaggedStart, Text, VGroup
 
 from kdanim import facts
 from kdanim.chapter import Chapter
 from kdanim.narration import speech as say
+from kdanim.sim.config import cli_args
 from kdanim.trace import content_hash
 from kdanim.viz import layout, theme as T
 
@@ -36,16 +37,36 @@ class Summary(Chapter):
             f"{say.ratio(t['params'] / d['params'])} fewer parameters.",
             LaggedStart(*[FadeIn(p) for p in points], lag_ratio=0.6),
         )
-        cmd = (f"kdanim render --tau {facts.fmt_num(cfg['tau'])} --alpha {facts.fmt_num(cfg['alpha'])}"
-               f" --epochs {cfg['epochs']} --seed {cfg['seed']}")
+        cmd = command_lines(["kdanim", "render", *cli_args(cfg)])
+        lines = [Text(line.strip(), font=T.MONO_FONT, font_size=T.LABEL, color=T.TEXT) for line in cmd]
         repro = VGroup(
             T.text("reproduce:", size=T.LABEL, color=T.MUTED),
-            Text(cmd, font=T.MONO_FONT, font_size=T.LABEL, color=T.TEXT),
+            *lines,
             Text(f"trace sha256 {content_hash(self.trace)[:16]}…", font=T.MONO_FONT, font_size=T.SMALL, color=T.MUTED),
         ).arrange(DOWN, buff=0.15, aligned_edge=LEFT)
+        for line in lines[1:]:  # continuation lines, indented by two characters of the monospace font
+            line.shift(RIGHT * 2 * lines[0].width / len(cmd[0].strip()))
         layout.fit_in(VGroup(points, repro).arrange(DOWN, buff=0.6, aligned_edge=LEFT), self.regions.body)
         self.beat(
             f"Every number in this video came from one simulation, seed {cfg['seed']}. "
-            f"The command and the trace's hash on screen reproduce it exactly.",
+            f"The command on screen runs it again: everything but the measured latency comes out the same, "
+            f"and the trace's hash checks it.",
             FadeIn(repro),
         )
+
+
+def command_lines(words: list[str], width: int = 52) -> list[str]:
+    """A shell command broken before an option so no line passes ``width`` characters (`\\` continues it)."""
+    parts, i = [], 0
+    while i < len(words):  # keep each option with its value
+        take = 2 if words[i].startswith("--") and i + 1 < len(words) and not words[i + 1].startswith("--") else 1
+        parts.append(" ".join(words[i:i + take]))
+        i += take
+    lines = [parts[0]]
+    for part in parts[1:]:
+        if len(lines[-1]) + 1 + len(part) + 2 > width:
+            lines[-1] += " \\"
+            lines.append("  " + part)
+        else:
+            lines[-1] += " " + part
+    return lines

@@ -108,25 +108,23 @@ def test_out_is_a_file(trace_file, cache, tmp_path):
     assert f.read_bytes() == b"not a folder" and files_under(cache) == []
 
 
-def test_out_below_a_file(trace_file, cache, tmp_path):
+@pytest.mark.parametrize("below", ["out", "sub/out"])
+def test_out_below_a_file(trace_file, cache, tmp_path, below):
+    """An --out no one can make, root included (CI runs as root: a read-only folder would not stop it)."""
     f = tmp_path / "file"
     f.write_text("x")
-    result = invoke("render", "--trace", trace_file, "--out", f / "sub" / "out")
-    assert_usage_error(result, "--out")
+    result = invoke("render", "--trace", trace_file, "--out", f / below)
+    assert_usage_error(result, "--out", "is a file")
     assert f.read_text() == "x" and files_under(cache) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
-def test_out_in_a_read_only_folder(trace_file, cache, tmp_path):
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o555)
-    try:
-        result = invoke("render", "--trace", trace_file, "--out", ro / "out")
-        assert_usage_error(result, "--out", "not writable")
-        assert list(ro.iterdir()) == []
-    finally:
-        ro.chmod(0o755)
+def test_out_holding_the_current_folder(trace_file, cache, tmp_path, monkeypatch):
+    """The output folder is replaced as a whole: never the folder the user stands in, nor one around it."""
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    for out in (".", tmp_path):
+        assert_usage_error(invoke("render", "--trace", trace_file, "--out", out), "--out", "current folder")
+    assert files_under(cache) == []
 
 
 def test_unwritable_cache_is_one_line(trace_file, tmp_path, monkeypatch):
@@ -238,3 +236,150 @@ def test_cache_clear_keeps_what_is_not_its_own(cache):
     assert invoke("cache", "clear").exit_code == 0
     assert [p.name for p in cache.iterdir()] == ["notes.txt"]
 
+
+# -- the error boundary: every expected failure is one line, exit status 1 ---------------
+
+def assert_one_line_failure(result, *words):
+    """Exit 1, one 'Error:' line naming what failed; no traceback (the exception is the SystemExit)."""
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and result.output.strip().splitlines()[-1] == errors[0], result.output
+    for w in words:
+        assert w in errors[0], (w, errors[0])
+
+
+TINY = ["--epochs", "1", "--teacher-hidden", "8", "--student-hidden", "4"]  # a run of about a second
+
+
+def test_cache_below_a_file_is_one_line_before_simulating(tmp_path, monkeypatch):
+    """The trace step (simulating, then filing the trace in the cache) is inside the boundary too."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    monkeypatch.setenv("KDANIM_CACHE", str(blocker / "cache"))
+    simulated = []
+    monkeypatch.setattr("kdanim.trace.simulate_trace", lambda *a, **kw: simulated.append(a) or pytest.fail("simulated"))
+    result = invoke("render", *TINY, "--quality", "low", "--chapters", "10", "--voice", "none",
+                    "--out", tmp_path / "out")
+    assert_one_line_failure(result, str(blocker), "Not a directory", "KDANIM_CACHE")
+    assert simulated == [] and blocker.read_text() == "x" and not (tmp_path / "out").exists()
+
+
+def test_full_disk_while_filing_the_trace_is_one_line(cache, tmp_path, monkeypatch):
+    import errno
+
+    def disk_full(trace, path):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(tracemod, "save", disk_full)
+    result = invoke("render", *TINY, "--quality", "low", "--chapters", "5", "--voice", "none", "-q",
+                    "--out", tmp_path / "out")
+    assert_one_line_failure(result, "No space left on device", str(cache / "traces"))
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def fake_chapters(tmp_path, monkeypatch):
+    """Chapters 1 and 2 'rendered' as two real one-second H.264 videos (no Manim): the assembly is real."""
+    from test_media import make_video
+
+    from kdanim import render as render_mod
+
+    videos = [make_video(tmp_path / f"ch{n}.mp4", [(200, 40 * n, 40)], 1.0) for n in (1, 2)]
+
+    def rendered(trace, opts, events=None):
+        return [render_mod.ChapterResult(n, f"Chapter {n}", v, None, {
+            "chapter": n, "beats": [f"Beat {n}."], "beat_spans": [[0.0, 0.6]], "duration": 1.0,
+            "lines": [{"start": 0.1, "duration": 0.5, "text": f"Beat {n}.", "path": None}]})
+            for n, v in zip((1, 2), videos)]
+
+    monkeypatch.setattr(render_mod, "render_chapters", rendered)
+    return rendered
+
+
+def render_fake(trace_file, out, *extra):
+    return invoke("render", "--trace", trace_file, "--quality", "low", "--voice", "none", "-q", "--jobs", "1",
+                  "--out", out, *extra)
+
+
+def test_encoder_failure_is_one_line(trace_file, cache, fake_chapters, tmp_path, monkeypatch):
+    import av
+
+    from kdanim import media
+
+    def broken_encoder(video, audio, out, **kw):
+        Path(out).write_bytes(b"half a video")
+        raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
+
+    monkeypatch.setattr(media, "mux", broken_encoder)
+    result = render_fake(trace_file, tmp_path / "out")
+    assert_one_line_failure(result, "encoder", "Invalid data found")
+    assert not (tmp_path / "out").exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_full_disk_while_assembling_keeps_the_previous_folder(trace_file, cache, fake_chapters, tmp_path,
+                                                              monkeypatch):
+    import errno
+
+    from kdanim import media
+
+    out = tmp_path / "out"
+    assert render_fake(trace_file, out).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def disk_full(video, t, png, **kw):
+        Path(png).write_bytes(b"\x89PNG half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(png))
+
+    monkeypatch.setattr(media, "grab_frame", disk_full)
+    result = render_fake(trace_file, out, "--format", "webm")
+    assert_one_line_failure(result, "could not write", "thumbnail.png", "No space left on device")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_unusable_voice_is_one_line(trace_file, cache, tmp_path, monkeypatch):
+    from kdanim.narration import voices
+
+    monkeypatch.setattr(voices.shutil, "which", lambda name: None)
+    result = invoke("render", "--trace", trace_file, "--voice", "espeak", "--quality", "low", "--chapters", "5",
+                    "--out", tmp_path / "out")
+    assert_one_line_failure(result, "espeak-ng")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_file_kdanim_did_not_write_is_never_replaced(trace_file, cache, fake_chapters, tmp_path):
+    """An output folder holding the user's own lesson.mp4 (no kdanim manifest lists it): refuse, keep it."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "lesson.mp4").write_bytes(b"the user's own video")
+    result = render_fake(trace_file, out)
+    assert_one_line_failure(result, "lesson.mp4", "not written by kdanim")
+    assert [(p.name, p.read_bytes()) for p in out.iterdir()] == [("lesson.mp4", b"the user's own video")]
+
+
+def test_the_trace_cache_has_one_home(cache, monkeypatch):
+    """`kdanim render` and plain `manim render` (chapter.default_context) read and file the same entry."""
+    from kdanim import chapter
+    from kdanim.paths import cached_trace
+    from kdanim.sim.config import SimConfig
+
+    said = []
+    first = cached_trace(SimConfig(), on_simulate=lambda: said.append("simulating"))
+    assert said == ["simulating"] and len(list((cache / "traces").iterdir())) == 1
+    monkeypatch.setattr(tracemod, "simulate_trace", lambda *a, **kw: pytest.fail("simulated again"))
+    monkeypatch.setenv("KDANIM_VOICE", "none")
+    monkeypatch.setenv("KDANIM_PROBE_CLASS", "dog")
+    ctx = chapter.default_context()
+    assert tracemod.content_hash(ctx.trace) == tracemod.content_hash(first) and ctx.probe_class == 1
+    monkeypatch.setenv("KDANIM_PROBE_CLASS", "zebra")
+    with pytest.raises(ValueError, match="KDANIM_PROBE_CLASS: 'zebra' is not a class: choose one of cat, dog"):
+        chapter.default_context()
+    # a damaged entry is simulated again
+    entry = next((cache / "traces").iterdir())
+    entry.write_text("{damaged")
+    monkeypatch.undo()
+    monkeypatch.setenv("KDANIM_CACHE", str(cache))
+    again = cached_trace(SimConfig(), on_simulate=lambda: said.append("again"))
+    assert said == ["simulating", "again"] and tracemod.content_hash(again) == tracemod.content_hash(first)

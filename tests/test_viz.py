@@ -2,6 +2,7 @@
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -424,17 +425,41 @@ def test_render_network_nodes_lit_by_activations():
     assert np.abs(pixel(frame, nodes[2].get_center()) - rgb(T.TEACHER)).max() < 0.12
 
 
+VIZ_MODULES = sorted(p.stem for p in Path(viz.__file__).parent.glob("*.py") if p.stem != "__init__")
+
+
 def test_docstring_examples_run():
+    """Every viz module but the theme (colours and sizes only) has examples, and they all pass."""
     import doctest
     import importlib
 
-    for name in ("theme", "layout", "network", "bars", "curves", "table", "scatter", "formula", "heatmap"):
+    assert len(VIZ_MODULES) >= 8
+    for name in VIZ_MODULES:
         mod = importlib.import_module(f"kdanim.viz.{name}")
         result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, name
+        assert result.attempted > 0 or name == "theme", f"kdanim.viz.{name} has no docstring example to run"
 
 
 def test_package_reexports_everything():
-    for name in viz.__all__:
-        assert getattr(viz, name) is not None
+    """kdanim.viz re-exports every class of its modules, and every name it exports is the module's own."""
+    import importlib
+    import inspect
+
+    assert len(viz.__all__) >= 20 and sorted(set(viz.__all__)) == sorted(viz.__all__)
+    from_star = {}
+    exec("from kdanim.viz import *", from_star)
+    assert set(from_star) - {"__builtins__"} == set(viz.__all__)
+    for name in VIZ_MODULES:
+        mod = importlib.import_module(f"kdanim.viz.{name}")
+        assert mod.__all__, name
+        for attr in mod.__all__:
+            obj = getattr(mod, attr)
+            if inspect.isclass(obj):
+                assert attr in viz.__all__ and getattr(viz, attr) is obj, f"kdanim.viz does not export {attr}"
+            if attr in viz.__all__:
+                assert getattr(viz, attr) is obj, attr
+    for attr in viz.__all__:
+        obj = getattr(viz, attr)
+        assert inspect.ismodule(obj) or obj.__module__.startswith("kdanim.viz."), attr
     assert viz.theme.TEACHER == T.TEACHER

@@ -1,5 +1,4 @@
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +30,6 @@ def piper(piper_cache):
 
 
 def test_piper_synthesizes_real_speech(piper):
-    t0 = time.perf_counter()
     u = piper.synthesize(SENTENCE)
     assert isinstance(u, Utterance) and u.text == SENTENCE
     assert piper.synth_count == 1
@@ -40,12 +38,11 @@ def test_piper_synthesizes_real_speech(piper):
     assert rate == piper.sample_rate == 22050
     assert u.duration == pytest.approx(x.size / rate)
     assert 0.8 < u.duration < 4.0                 # five words
-    assert _rms(u.path) > 0.05                    # speech, not silence
+    assert _rms(u.path) > 0.05                    # speech, not silence  (its speed: bench/bench_voice.py)
     # trimmed: no more than ~50 ms of near-silence at either end
     pad = int(0.06 * rate)
     assert np.max(np.abs(x[:pad + 1])) > 0.01 * np.max(np.abs(x)) or x.size < 2 * pad
     assert np.max(np.abs(x[-pad:])) > 0.01 * np.max(np.abs(x))
-    assert time.perf_counter() - t0 < 30
 
 
 def test_piper_cache_hits_synthesize_nothing(piper, piper_cache):
@@ -112,15 +109,29 @@ def test_wav_roundtrip(tmp_path):
         read_wav(tmp_path / "b.wav")
 
 
-def test_silent_voice_estimates_speaking_time():
+def test_silent_voice_times_speech_like_a_real_voice(piper):
+    """--voice none paces the lesson and its subtitles by estimates: they must track a real voice.
+
+    Each estimate is within -30%/+50% of Piper's duration for the same text, longer texts take longer
+    in the same order, and the speaking rate is what it says: 155 words at 155 words a minute last a minute.
+    """
+    sentences = ["The student learns.",
+                 "Tau equals three. Alpha equals one half.",
+                 "The student learns from the teacher, slowly, over one hundred epochs.",
+                 "Distillation transfers the dark knowledge of a large teacher network to a much smaller "
+                 "student, which then runs ten times faster on the same machine."]
     v = SilentVoice()
-    one = v.synthesize("The student learns.")
-    two = v.synthesize("The student learns from the teacher, slowly, over one hundred epochs.")
-    assert one.path is None and v.synth_count == 0
-    assert 0.8 < one.duration < 2.0
-    assert two.duration > one.duration
-    words = 11
-    assert two.duration == pytest.approx(words * 60 / 155 + 2 * 0.15 + 0.25, abs=0.01)
+    estimates = [v.synthesize(t) for t in sentences]
+    assert all(u.path is None for u in estimates) and v.synth_count == 0
+    spoken = [piper.synthesize(t).duration for t in sentences]
+    for text, est, real in zip(sentences, estimates, spoken):
+        assert 0.7 < est.duration / real < 1.5, (text, est.duration, real)
+    assert [u.duration for u in estimates] == sorted(u.duration for u in estimates)
+    assert spoken == sorted(spoken)
+    minute = SilentVoice(words_per_minute=155).synthesize(" ".join(["word"] * 155)).duration
+    assert minute == pytest.approx(60, rel=0.02)
+    assert SilentVoice(words_per_minute=310).synthesize(" ".join(["word"] * 155)).duration == pytest.approx(
+        minute / 2, rel=0.02)
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")

@@ -143,3 +143,36 @@ def resolve_hidden(role, preset, hidden):
     if name not in presets:
         raise ConfigError(f"--{role}", f"unknown preset {name!r}; choose from {', '.join(presets)}")
     return name, presets[name]
+
+
+# ----------------------------------------------------------------------------- the command line
+
+#: The fields `kdanim simulate` and `kdanim render` take as options of the same name
+#: (the architectures come as --teacher/--student presets or --teacher-hidden/--student-hidden widths).
+CLI_FIELDS = ("tau", "alpha", "epochs", "seed")
+
+
+def cli_args(config, always=("tau", "alpha")) -> list[str]:
+    """The options that make `kdanim render` simulate ``config`` again, exactly (latency aside).
+
+    Every option whose value differs from the default, plus those in ``always``:
+    ``cli_args(SimConfig(seed=12, student_hidden=(64,), student_preset=None))``
+    -> ``['--tau', '3', '--alpha', '0.5', '--seed', '12', '--student-hidden', '64']``.
+    Fields that no option sets (batch size, data sizes) are not shown.
+    """
+    if isinstance(config, dict):
+        config = SimConfig.from_dict(config)
+    default = SimConfig()
+    args = []
+    for name in CLI_FIELDS:
+        value = getattr(config, name)
+        if name in always or value != getattr(default, name):
+            text = repr(float(value)).removesuffix(".0") if isinstance(value, float) else str(value)
+            args += [f"--{name.replace('_', '-')}", text]
+    for role in ("teacher", "student"):
+        preset, hidden = getattr(config, f"{role}_preset"), getattr(config, f"{role}_hidden")
+        if preset is None:
+            args += [f"--{role}-hidden", ",".join(str(w) for w in hidden)]
+        elif preset != getattr(default, f"{role}_preset"):
+            args += [f"--{role}", preset]
+    return args
