@@ -53,8 +53,8 @@ class Tracked(test_scenes.Tracked):
 
 @pytest.mark.parametrize("shape", [([1.0, 2.0, 3.0, 5.0, 8.0], [0.25, 0.5, 0.75], [0, 1, 2, 3, 4]),
                                    ([3.0], [0.5], [0]),
-                                   ([0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0], [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0], [0, 1])],
-                         ids=["5x3x5", "1x1x1", "7x7x2"])
+                                   ([0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0], [0.0, 0.5, 1.0], [0, 1])],
+                         ids=["5x3x5", "1x1x1", "7x3x2"])
 def test_beats_are_narrated_laid_out_and_read_only_what_they_declare(shape, trace, tmp_path):
     used = set()
     ctx, scene = run(Tracked(make_view(*shape), used, ("sweep",)), Tracked(trace, used), tmp_path)
