@@ -35,7 +35,7 @@ def time_numpy(cfg, runs):
 
 
 def torch_run(cfg, torch):
-    """The same three trainings as an ordinary PyTorch loop: same layers, samples, batches, epochs, Adam."""
+    """The same three trainings as an ordinary PyTorch loop: same layers, samples, batches, transfer set, epochs, Adam."""
     nn, F = torch.nn, torch.nn.functional
     torch.manual_seed(cfg.seed)
     data = make_dataset(cfg, np.random.default_rng(cfg.seed))
@@ -45,6 +45,7 @@ def torch_run(cfg, torch):
     y_test = torch.from_numpy(data.y_test)
     idx = torch.from_numpy(data.train_idx)
     x_train, y_train = x_pool[idx], y_pool[idx]
+    x_transfer = x_pool[torch.from_numpy(data.transfer_idx)]
 
     def mlp(hidden):
         layers, n = [], cfg.n_features
@@ -53,17 +54,23 @@ def torch_run(cfg, torch):
             n = w
         return nn.Sequential(*layers, nn.Linear(n, cfg.n_classes))
 
-    def fit(model, x, y, epochs, batch_size, teacher_logits=None):
+    def fit(model, x, y, epochs, batch_size, teacher_logits=None, transfer=False):
         opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
+        tb = cfg.transfer_batch_size
         for _ in range(epochs):
             perm = torch.randperm(len(y))
-            for start in range(0, len(y), batch_size):
+            tperm = torch.randperm(len(x_transfer)).repeat(len(y) // batch_size + 2)  # wraps like np.take
+            for n, start in enumerate(range(0, len(y), batch_size)):
                 b = perm[start:start + batch_size]
                 z = model(x[b])
                 loss = F.cross_entropy(z, y[b])
                 if teacher_logits is not None:
                     tau, a = cfg.tau, cfg.alpha
-                    soft = F.kl_div(F.log_softmax(z / tau, -1), F.log_softmax(teacher_logits[b] / tau, -1),
+                    zt = teacher_logits[b]
+                    if transfer:  # the labelled rows, then the unlabelled transfer rows (soft term only)
+                        u = tperm[n * tb:(n + 1) * tb]
+                        z, zt = torch.cat([z, model(x_transfer[u])]), torch.cat([zt, t_transfer[u]])
+                    soft = F.kl_div(F.log_softmax(z / tau, -1), F.log_softmax(zt / tau, -1),
                                     reduction="batchmean", log_target=True)
                     loss = (1 - a) * loss + a * tau * tau * soft
                 opt.zero_grad()
@@ -75,12 +82,13 @@ def torch_run(cfg, torch):
     teacher = mlp(cfg.teacher_hidden)
     fit(teacher, x_pool, y_pool, cfg.teacher_epochs, cfg.teacher_batch_size)
     with torch.no_grad():
-        t_train = teacher(x_train)
+        t_train, t_transfer = teacher(x_train), teacher(x_transfer)
     student0 = mlp(cfg.student_hidden)
     for distil in (False, True):
         student = mlp(cfg.student_hidden)
         student.load_state_dict(student0.state_dict())
-        fit(student, x_train, y_train, cfg.epochs, cfg.batch_size, t_train if distil else None)
+        fit(student, x_train, y_train, cfg.epochs, cfg.batch_size, t_train if distil else None,
+            transfer=distil and cfg.alpha > 0 and len(x_transfer) > 0)
 
 
 def time_torch(cfg, runs, threads=None):
@@ -104,7 +112,8 @@ def main():
     args = ap.parse_args()
     cfg = SimConfig()
     print(f"default simulation: teacher {cfg.teacher_hidden} × {cfg.teacher_epochs} epochs on "
-          f"{cfg.teacher_n_train}, students {cfg.student_hidden} × {cfg.epochs} epochs on {cfg.n_train}, "
+          f"{cfg.teacher_n_train}, students {cfg.student_hidden} × {cfg.epochs} epochs on {cfg.n_train} labelled "
+          f"+ {cfg.n_transfer} unlabelled, "
           f"{os.cpu_count()} CPUs, numpy {np.__version__}")
     simulate(cfg.replace(epochs=1, teacher_epochs=1), measure_latency=False)  # warm-up (imports, BLAS)
     times, peak = time_numpy(cfg, args.runs)

@@ -1,6 +1,6 @@
 """Does distillation hold on every seed? Teacher, scratch and distilled test accuracy per seed (the README table).
 
-Usage: python bench/seeds.py [--seeds 0-49] [--tau 3] [--alpha 0.5] [--quiet]
+Usage: python bench/seeds.py [--seeds 0-49] [--tau 3] [--alpha 0.5] [--set field=value ...] [--quiet]
 Prints one row per seed, then mean, min and max of every column, and checks the README's claims:
 distilled beats scratch on every seed, mean gap recovered >= 75% and no seed below 30%,
 mean agreement with the teacher >= 0.95, student >= 10x smaller than the teacher.
@@ -35,6 +35,14 @@ def seed_range(text):
     return range(int(lo), int(hi or lo) + 1)
 
 
+def override(text):
+    """'n_transfer=500' -> ("n_transfer", 500); widths as '64,32'."""
+    key, _, value = text.partition("=")
+    if key not in SimConfig.__dataclass_fields__:
+        raise argparse.ArgumentTypeError(f"unknown SimConfig field {key!r}")
+    return key, tuple(int(w) for w in value.split(",")) if key.endswith("hidden") else type(getattr(SimConfig(), key))(value)
+
+
 def fmt(col, v):
     if col == "gain":
         return f"{100 * v:+.1f} pt"
@@ -48,9 +56,11 @@ def main():
     ap.add_argument("--seeds", type=seed_range, default=seed_range("0-49"), help="a seed range like 0-49")
     ap.add_argument("--tau", type=float, default=SimConfig.tau)
     ap.add_argument("--alpha", type=float, default=SimConfig.alpha)
+    ap.add_argument("--set", type=override, action="append", default=[], metavar="FIELD=VALUE",
+                    help="any other SimConfig field, e.g. n_transfer=0 (repeatable)")
     ap.add_argument("--quiet", action="store_true", help="only the mean, min and max rows")
     args = ap.parse_args()
-    rows = [seed_row(seed, tau=args.tau, alpha=args.alpha) for seed in args.seeds]
+    rows = [seed_row(seed, tau=args.tau, alpha=args.alpha, **dict(args.set)) for seed in args.seeds]
     print("| seed | teacher | scratch | distilled | distilled − scratch | gap recovered | agreement |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in [] if args.quiet else rows:

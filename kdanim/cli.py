@@ -116,7 +116,8 @@ def format_summary(trace):
     cfg, summary = trace["config"], trace["summary"]
     lines = [
         f"τ = {cfg['tau']:g} · α = {cfg['alpha']:g} · {cfg['epochs']} epochs · seed {cfg['seed']} · "
-        f"{cfg['n_train']} labelled examples (teacher: {cfg['teacher_n_train']}) · {cfg['n_test']} test",
+        f"{cfg['n_train']} labelled + {cfg['n_transfer']} unlabelled examples (teacher: {cfg['teacher_n_train']}) · "
+        f"{cfg['n_test']} test",
         "",
         f"{'model':<20}{'hidden':>14}{'params':>10}{'test acc':>10}{'agreement':>11}{'latency':>12}",
     ]

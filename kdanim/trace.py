@@ -1,4 +1,4 @@
-"""The trace file `kdanim.trace/1`: assembly from a simulation, canonical JSON, validation, atomic save,
+"""The trace file `kdanim.trace/2`: assembly from a simulation, canonical JSON, validation, atomic save,
 content hash (see docs/TRACE.md). `simulate_trace(config)` is the one way to get a trace from parameters.
 """
 
@@ -18,7 +18,7 @@ from .sim.losses import softmax
 __all__ = ["SCHEMA", "TraceError", "simulate_trace", "build_trace", "validate", "load", "loads", "dumps", "save",
            "content_hash", "canonical", "MAX_GROUPS", "SAMPLE_2D"]
 
-SCHEMA = "kdanim.trace/1"
+SCHEMA = "kdanim.trace/2"  # /2: config.n_transfer and config.transfer_batch_size
 SIGNIFICANT_DIGITS = 6
 PROB_TOLERANCE = 1e-3   # rows are stored rounded to 6 significant digits
 KL_TOLERANCE = 1e-6     # KL is >= 0 up to float rounding
@@ -273,8 +273,9 @@ def _config(cfg):
         raise TraceError(f"{w}.tau: must be > 0, got {c['tau']!r}")
     c["alpha"] = _num(_key(cfg, "alpha", w), f"{w}.alpha", 0.0, 1.0)
     for k in ("epochs", "teacher_epochs", "batch_size", "n_train", "teacher_n_train", "n_test",
-              "n_features", "n_classes"):
+              "n_features", "n_classes", "transfer_batch_size"):
         c[k] = _int(_key(cfg, k, w), f"{w}.{k}", 1)
+    c["n_transfer"] = _int(_key(cfg, "n_transfer", w), f"{w}.n_transfer", 0, c["teacher_n_train"] - c["n_train"])
     c["seed"] = _int(_key(cfg, "seed", w), f"{w}.seed", 0)
     lr = _num(_key(cfg, "learning_rate", w), f"{w}.learning_rate")
     if lr <= 0:

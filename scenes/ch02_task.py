@@ -2,6 +2,7 @@
 
 from manim import DOWN, LEFT, Dot, FadeIn, FadeOut, LaggedStart, VGroup
 
+from kdanim import facts
 from kdanim.chapter import Chapter
 from kdanim.narration import speech as say
 from kdanim.viz import DataScatter, layout, theme as T
@@ -15,7 +16,7 @@ class TheTask(Chapter):
     number = 2
     title = "The task"
     reads = ("classes", "config.n_classes", "config.n_features", "config.n_test", "config.n_train",
-             "config.teacher_n_train", "data.sample_2d", "data.sample_labels", "data.train_2d",
+             "config.n_transfer", "config.teacher_n_train", "data.sample_2d", "data.sample_labels", "data.train_2d",
              "data.train_labels")
 
     def body(self):
@@ -55,11 +56,13 @@ class TheTask(Chapter):
         )
 
         # Beat 3: how much data each network gets.
-        per_class = cfg["n_train"] // cfg["n_classes"]
+        per_class, n_transfer = cfg["n_train"] // cfg["n_classes"], cfg["n_transfer"]
         counts = VGroup(
             T.text(f"students: {cfg['n_train']} labels (ringed)\n{per_class} per class", size=T.BODY, color=T.TEXT),
-            T.text(f"teacher: {cfg['teacher_n_train']} examples", size=T.BODY, color=T.TEACHER),
-            T.text(f"test set: {cfg['n_test']} examples", size=T.BODY, color=T.MUTED),
+            *([T.text(f"+ {facts.fmt_int(n_transfer)} inputs, no labels", size=T.BODY, color=T.TEXT)]
+              if n_transfer else []),
+            T.text(f"teacher: {facts.fmt_int(cfg['teacher_n_train'])} labelled", size=T.BODY, color=T.TEACHER),
+            T.text(f"test set: {facts.fmt_int(cfg['n_test'])} examples", size=T.BODY, color=T.MUTED),
         ).arrange(DOWN, buff=0.35, aligned_edge=LEFT)
         layout.fit_in(counts, self.regions.right)
         # The students' own labelled examples, ringed, over the dimmed sample.
@@ -68,9 +71,14 @@ class TheTask(Chapter):
                 stroke_color=T.TEXT, stroke_width=1.5)
             for xy, y in zip(data["train_2d"], data["train_labels"])
         ])
+        unlabelled = (
+            f"Both students also see {say.count(n_transfer)} more of the teacher's inputs, without labels: "
+            f"the student from scratch cannot learn from those, the distilled student learns the teacher's "
+            f"soft labels on them. " if n_transfer else "")
         self.beat(
-            f"The students see only {cfg['n_train']} labelled examples, {per_class} per class: "
-            f"the ringed points. The teacher learned from {say.count(cfg['teacher_n_train'])} examples. "
+            f"The students get only {cfg['n_train']} labels, {per_class} per class: "
+            f"the ringed points. {unlabelled}"
+            f"The teacher learned from {say.count(cfg['teacher_n_train'])} labelled examples. "
             f"Every accuracy in this lesson is measured on {say.count(cfg['n_test'])} held-out test examples.",
             FadeOut(info),
             [scatter.class_groups.animate.set_fill(opacity=0.25), FadeIn(labelled), FadeIn(counts[0])],

@@ -33,7 +33,7 @@ class Summary(Chapter):
         self.beat(
             f"To sum up. The teacher reached {say.percent(t['test_accuracy'])}. The same small student "
             f"reached {say.percent(sc['test_accuracy'])} on its own and {say.percent(d['test_accuracy'])} "
-            f"with the teacher's soft labels, closing {say.percent(rec)} of the gap with "
+            f"with the teacher's soft labels, closing {say.percent(rec) + ' of' if rec < 1 else 'all of'} the gap with "
             f"{say.ratio(t['params'] / d['params'])} fewer parameters.",
             LaggedStart(*[FadeIn(p) for p in points], lag_ratio=0.6),
         )

@@ -93,3 +93,15 @@ def test_kd_loss_zero_soft_gradient_when_student_matches_teacher():
     loss, grad = kd_loss(zt.copy(), zt, np.zeros(4, int), 3.0, 1.0)
     assert loss == pytest.approx(0.0, abs=1e-12)
     np.testing.assert_allclose(grad, 0.0, atol=1e-15)
+
+
+def test_kd_loss_with_unlabelled_rows():
+    """Rows past len(labels) are transfer inputs: soft term only, hard term over the labelled rows alone."""
+    rng = np.random.default_rng(6)
+    zs, zt, y = rng.normal(size=(7, 5)) * 2, rng.normal(size=(7, 5)) * 3, rng.integers(5, size=3)
+    tau, alpha = 3.0, 0.4
+    loss, grad = kd_loss(zs, zt, y, tau, alpha)
+    expected = (1 - alpha) * cross_entropy(zs[:3], y) + alpha * tau**2 * kl_divergence(zt, zs, tau)
+    assert loss == pytest.approx(expected, rel=1e-12)
+    num = numerical_grad(lambda z: kd_loss(z, zt, y, tau, alpha)[0], zs.copy())
+    np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-9)

@@ -54,7 +54,7 @@ def _set(obj, path, value):
 
 
 @pytest.mark.parametrize("path,value,match", [
-    (("schema",), "kdanim.trace/2", "unknown schema"),
+    (("schema",), "kdanim.trace/1", "unknown schema"),
     (("schema",), None, "unknown schema"),
     (("epochs", 1, "kl"), math.nan, "epochs\\[1\\].kl"),
     (("summary", "scratch", "test_accuracy"), math.inf, "summary.scratch.test_accuracy"),
@@ -69,6 +69,8 @@ def _set(obj, path, value):
     (("config", "tau"), 0.0, "config.tau"),
     (("config", "alpha"), 2.0, "config.alpha"),
     (("config", "epochs"), 3, "epochs"),
+    (("config", "n_transfer"), 10_000, "config.n_transfer"),
+    (("config", "transfer_batch_size"), 0, "config.transfer_batch_size"),
     (("epochs", 1, "epoch"), 5, "epochs\\[1\\].epoch"),
     (("data", "probe_2d"), [[0.0, 0.0]] * 4, "data.probe_2d"),
     (("seed",), 8, "seed"),

@@ -57,6 +57,8 @@ class SimConfig:
     teacher_batch_size: int = 128
     n_train: int = 100                # labelled examples the students see (20 per class)
     teacher_n_train: int = 2000       # the teacher's larger pool
+    n_transfer: int | None = None     # unlabelled pool inputs the students also see (the transfer set); None: all
+    transfer_batch_size: int = 64     # transfer inputs paired with each labelled batch
     n_test: int = 1500
     n_features: int = 64
     n_classes: int = 5
@@ -64,6 +66,8 @@ class SimConfig:
     def __post_init__(self):
         object.__setattr__(self, "teacher_hidden", tuple(int(w) for w in self.teacher_hidden))
         object.__setattr__(self, "student_hidden", tuple(int(w) for w in self.student_hidden))
+        if self.n_transfer is None and isinstance(self.teacher_n_train, int) and isinstance(self.n_train, int):
+            object.__setattr__(self, "n_transfer", self.teacher_n_train - self.n_train)  # the rest of the pool
         self.validate()
 
     def validate(self):
@@ -90,6 +94,8 @@ class SimConfig:
             raise ConfigError("--n-train", f"must be a multiple of {self.n_classes}, got {self.n_train!r}")
         _int_range("--n-train", self.n_train, self.n_classes, 1_000_000)
         _int_range("--teacher-n-train", self.teacher_n_train, self.n_train, 1_000_000)
+        _int_range("--n-transfer", self.n_transfer, 0, self.teacher_n_train - self.n_train)
+        _int_range("--transfer-batch-size", self.transfer_batch_size, 1, 1_000_000)
         _int_range("--n-test", self.n_test, self.n_classes, 1_000_000)
         _int_range("--n-features", self.n_features, 2, 4096)
 

@@ -18,12 +18,13 @@ FEATURE_NOISE = 0.1
 
 @dataclass
 class Dataset:
-    """Teacher pool, the students' labelled subset and the test set (probes are chosen in run.py)."""
+    """Teacher pool, the students' labelled subset and transfer set, the test set (probes are chosen in run.py)."""
 
     x_pool: np.ndarray    # (P, F) the teacher's training pool
     y_pool: np.ndarray    # (P,)
     z_pool: np.ndarray    # (P, 2) latent 2-D positions
     train_idx: np.ndarray # (n_train,) indices into the pool: the students' labelled examples
+    transfer_idx: np.ndarray  # (n_transfer,) indices into the pool: inputs the students see without labels
     x_test: np.ndarray    # (T, F)
     y_test: np.ndarray    # (T,)
     z_test: np.ndarray    # (T, 2)
@@ -36,6 +37,9 @@ class Dataset:
     def y_train(self):
         return self.y_pool[self.train_idx]
 
+    @property
+    def x_transfer(self):
+        return self.x_pool[self.transfer_idx]
 
 
 def latent_centres():
@@ -86,4 +90,6 @@ def make_dataset(config, rng):
     # the students' labels: the first n_train/K examples of each class in the pool
     per = config.n_train // K
     train_idx = np.sort(np.concatenate([np.flatnonzero(y_pool == k)[:per] for k in range(K)]))
-    return Dataset(x_pool, y_pool, z_pool, train_idx, x_test, y_test, z_test)
+    # the transfer set: the first n_transfer of the other pool inputs, their labels unused by the students
+    transfer_idx = np.setdiff1d(np.arange(len(y_pool)), train_idx)[:config.n_transfer]
+    return Dataset(x_pool, y_pool, z_pool, train_idx, transfer_idx, x_test, y_test, z_test)

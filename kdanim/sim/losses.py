@@ -35,23 +35,27 @@ def kl_divergence(p_logits_teacher, q_logits_student, tau=1.0):
 
 
 def kd_terms(student_logits, teacher_logits, labels, tau, alpha):
-    """The parts of the distillation loss: (hard CE, soft KL without tau², grad of the combined loss)."""
+    """The parts of the distillation loss: (hard CE, soft KL without tau², grad of the combined loss).
+
+    The first len(labels) rows are labelled; any further rows are unlabelled transfer inputs, which
+    enter the soft term only. The hard term is the mean over the labelled rows, the soft one over all.
+    """
     zs = np.asarray(student_logits)
     B = zs.shape[0]
     labels = np.asarray(labels)
-    rows = np.arange(B)
-    # hard term: CE(y, softmax(z_s)), d/dz_s = (p_s - onehot) / B
-    logp1 = log_softmax(zs)
+    rows = np.arange(len(labels))
+    # hard term: CE(y, softmax(z_s)) over the labelled rows, d/dz_s = (p_s - onehot) / B_labelled
+    logp1 = log_softmax(zs[:len(labels)])
     hard = float(-logp1[rows, labels].mean())
     g_hard = np.exp(logp1)
     g_hard[rows, labels] -= 1.0
-    # soft term: KL(p_t^tau || p_s^tau), d/dz_s = (p_s^tau - p_t^tau) / (tau B)
+    # soft term: KL(p_t^tau || p_s^tau) over all rows, d/dz_s = (p_s^tau - p_t^tau) / (tau B)
     logpt = log_softmax(teacher_logits, tau)
     logps = log_softmax(zs, tau)
     pt = np.exp(logpt)
     soft = float((pt * (logpt - logps)).sum(axis=-1).mean())
-    g_soft = (np.exp(logps) - pt) / tau
-    grad = ((1.0 - alpha) * g_hard + alpha * tau * tau * g_soft) / B  # (B, K)
+    grad = alpha * tau * (np.exp(logps) - pt) / B  # (B, K)
+    grad[:len(labels)] += (1.0 - alpha) * g_hard / len(labels)
     return hard, soft, grad
 
 

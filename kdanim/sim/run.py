@@ -112,15 +112,19 @@ def choose_probes(teacher_logits, labels, n_classes):
 def train_students(cfg, data, teacher, x_probe, s_init, s_order, on_epoch):
     """Scratch and distilled students from the same weights, on the same batches in the same order.
 
-    The teacher is frozen: only its logits on the students' inputs are used.
+    Each batch holds labelled examples and unlabelled transfer inputs. The scratch student learns
+    from the labels it has; the distilled student from those labels and from the teacher's soft
+    labels on every input of the batch. The teacher is frozen: only its logits are used.
     Returns (scratch, distilled, initial probe probabilities, per-epoch records).
     """
     x_train, y_train = data.x_train.astype(DTYPE), data.y_train
     x_test, y_test = data.x_test.astype(DTYPE), data.y_test
+    x_transfer = data.x_transfer.astype(DTYPE)
     student0 = MLP([cfg.n_features, *cfg.student_hidden, cfg.n_classes], np.random.default_rng(s_init), dtype=DTYPE)
     initial_probe_probs = softmax(student0.forward(x_probe, keep=False)).tolist()
     scratch, distilled = student0.copy(), student0.copy()
-    common = dict(epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate)
+    common = dict(epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
+                  x_transfer=x_transfer, transfer_batch_size=cfg.transfer_batch_size)
 
     scratch_log = []
     trainer = Trainer(scratch, x_train, y_train, rng=np.random.default_rng(s_order), **common)
@@ -131,7 +135,8 @@ def train_students(cfg, data, teacher, x_probe, s_init, s_order, on_epoch):
     distilled_log = []
     t_test, t_train = teacher.forward(x_test, keep=False), teacher.forward(x_train, keep=False)
     trainer = Trainer(distilled, x_train, y_train, rng=np.random.default_rng(s_order), **common,
-                      teacher_logits=t_train, tau=cfg.tau, alpha=cfg.alpha)
+                      teacher_logits=t_train, transfer_logits=teacher.forward(x_transfer, keep=False),
+                      tau=cfg.tau, alpha=cfg.alpha)
     trainer.add_callback("on_epoch_end", record_distilled(distilled_log, cfg.tau, t_test, x_test, y_test,
                                                           x_train, y_train, x_probe))
     trainer.add_callback("on_epoch_end", report("distilled", cfg.epochs, on_epoch))

@@ -8,6 +8,7 @@ from manim import (
 )
 from manim.utils.rate_functions import there_and_back, smooth
 
+from ..trace import MAX_GROUPS
 from . import theme as T
 
 __all__ = ["NetworkDiagram", "display_groups"]
@@ -80,7 +81,7 @@ class NetworkDiagram(VGroup):
         Widths including input and output, e.g. ``[64, 228, 228, 228, 5]``.
     weights
         Optional list of ``len(layers) − 1`` matrices ``G_l × G_{l+1}`` of group-mean signed
-        weights (``G_l = min(width_l, 8)``), as in the trace's ``networks.*.weights``.
+        weights (``G_l = min(width_l, MAX_GROUPS)``, 8), as in the trace's ``networks.*.weights``.
         Positive edges take ``color``, negative ones its muted complement; opacity and
         stroke width grow with ``|w| / scale``.
     weight_scale
@@ -126,7 +127,7 @@ class NetworkDiagram(VGroup):
             raise ValueError(f"layers must list at least two positive widths, got {layers!r}")
         if max_nodes < 3:
             raise ValueError(f"max_nodes must be at least 3, got {max_nodes}")
-        self.n_groups = [min(n, 8) for n in self.layer_sizes]
+        self.n_groups = [min(n, MAX_GROUPS) for n in self.layer_sizes]
         self.color = color
         self.negative_color = T.negative_of(color)
         self.max_nodes = max_nodes
