@@ -161,13 +161,14 @@ def _expected_errors() -> tuple:
 
     from .media import MediaError
     from .narration.voices import VoiceUnavailable
+    from .page import PageError
     from .publish import PublishError
     from .cluster import ClusterError
     from .sweep import SweepError
     from .trace import TraceError
 
-    return (OSError, MediaError, VoiceUnavailable, TraceError, ConfigError, PublishError, av.FFmpegError,
-            ClusterError, SweepError)
+    return (OSError, MediaError, VoiceUnavailable, TraceError, ConfigError, PublishError, PageError,
+            av.FFmpegError, ClusterError, SweepError)
 
 
 def _describe(e) -> str:
@@ -387,6 +388,8 @@ def _probe_index(value, names):
               help="low 480p15 · medium 720p30 · high 1080p60 · 4k 2160p60 (Manim's presets).")
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="mp4", show_default=True,
               help="Container of the video (gif has no audio).")
+@click.option("--webm", is_flag=True,
+              help="Also write lesson.webm (VP9/Opus) beside lesson.mp4, for browsers without H.264.")
 @click.option("--chapters", type=ChapterList(), default=None, help="Only these chapters, e.g. 2,5.")
 @click.option("--probe-class", default=None,
               help="Class of the input shown in the soft-label and prediction chapters (name or index).")
@@ -405,7 +408,7 @@ def _probe_index(value, names):
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Manim's own log.")
 @click.pass_context
-def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voice_model, preview, jobs,
+def render(ctx, trace_path, out, quality, fmt, webm, chapters, probe_class, voice, voice_model, preview, jobs,
            no_cache, sweep_path, scheduler, quiet, verbose, **sim_kw):
     """Render the narrated lesson video of a distillation run.
 
@@ -449,7 +452,7 @@ def render(ctx, trace_path, out, quality, fmt, chapters, probe_class, voice, voi
     get_voice(voice, model_path=voice_model)  # fail now, not after the first chapter
     with _sigterm_as_interrupt(), display or contextlib.nullcontext():  # `kill`: cleans up like Ctrl-C
         manifest = render_lesson(tr, opts, Path(out), fmt=fmt, events=display and display.event,
-                                 message=display and display.message)
+                                 message=display and display.message, webm=webm)
     if not quiet:
         if preview:
             click.echo(f"wrote {len(manifest['preview'])} preview stills to {out}/", err=True)
@@ -594,3 +597,75 @@ def cache_clear(what):
             raise click.ClickException(f"cannot clear {folder}: {e.strerror or e}") from None
         total_n, total_size = total_n + n, total_size + size
     click.echo(f"cleared {', '.join(parts)} in {root}: {total_n} files, {total_size / 1e6:.1f} MB")
+
+
+# -- publish -----------------------------------------------------------------
+
+class FloatList(click.ParamType):
+    """Comma-separated finite numbers, e.g. 1,3,8."""
+
+    name = "X,X,..."
+
+    def __init__(self, lo, hi, lo_open=False):
+        self.lo, self.hi, self.lo_open = lo, hi, lo_open
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        out = []
+        for part in str(value).split(","):
+            try:
+                x = float(part)
+            except ValueError:
+                self.fail(f"{part.strip()!r} is not a number.", param, ctx)
+            if not math.isfinite(x) or x < self.lo or x > self.hi or (self.lo_open and x == self.lo):
+                bound = f"> {self.lo:g}" if self.lo_open else f"in [{self.lo:g}, {self.hi:g}]"
+                self.fail(f"{part.strip()!r} is not {bound}.", param, ctx)
+            if x not in out:
+                out.append(x)
+        return sorted(out)
+
+
+@main.command(epilog="\b\nExample:\n  kdanim publish --tau 1,3,8 --alpha 0,0.5,1 --quality medium --out site/")
+@click.option("--tau", "taus", type=FloatList(0, math.inf, lo_open=True), default="1,3,8", show_default=True,
+              help="The τ slider's values.")
+@click.option("--alpha", "alphas", type=FloatList(0, 1), default="0,0.5,1", show_default=True,
+              help="The α slider's values.")
+@click.option("--epochs", type=click.IntRange(1, MAX_EPOCHS), default=100, show_default=True,
+              help="Student training epochs.")
+@click.option("--seed", type=click.IntRange(0, None), default=0, show_default=True, help="Root seed.")
+@click.option("--out", type=click.Path(file_okay=False), default="site", show_default=True,
+              help="Site folder: index.html (the explorer) and variants/tau…-alpha…/ (one lesson each).")
+@click.option("--quality", type=click.Choice(list(QUALITIES)), default="medium", show_default=True,
+              help="low 480p15 · medium 720p30 · high 1080p60 · 4k 2160p60.")
+@click.option("--chapters", type=ChapterList(), default=None, help="Only these chapters, e.g. 2,5.")
+@click.option("--voice", type=click.Choice(list(VOICES)), default=DEFAULT_VOICE, show_default=True,
+              help=voices_help() + ".")
+@click.option("--webm", is_flag=True, help="Also write lesson.webm (VP9/Opus) in every variant.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Parallel chapter renders.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+def publish(taus, alphas, epochs, seed, out, quality, chapters, voice, webm, jobs, quiet):
+    """Render a lesson for every (τ, α) and write the explorer page over them.
+
+    Writes OUT/index.html with a τ slider and an α slider; moving one switches
+    to that run's video at the same chapter and time and updates the numbers.
+    Chapters that do not depend on τ or α are rendered once. Copy OUT to any
+    static host as it is.
+    """
+    from .narration.voices import get_voice
+    from .page import render_site
+    from .paths import cached_trace
+    from .render import RenderOptions
+
+    _check_out_dir(out)
+    say = None if quiet else (lambda s: click.echo(s, err=True))
+    traces = [cached_trace(config_from_options(tau=t, alpha=a, epochs=epochs, seed=seed),
+                           on_simulate=say and (lambda: say("simulating teacher, students ...")))
+              for t in taus for a in alphas]
+    opts = RenderOptions(quality=quality, voice=voice, chapters=chapters,
+                         jobs=jobs or max(1, min(os.cpu_count() or 1, 8)))
+    get_voice(voice)  # fail now, not after the first chapter
+    with _sigterm_as_interrupt():
+        dirs = render_site(traces, opts, Path(out), webm=webm, message=say)
+    if not quiet:
+        click.echo(f"wrote {out}/index.html over {len(dirs)} variants ({len(taus)} τ × {len(alphas)} α)", err=True)

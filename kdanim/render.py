@@ -315,15 +315,17 @@ def expected_beats() -> dict[int, int]:
 
 def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
                   events: Callable[[tuple], None] | None = None,
-                  message: Callable[[str], None] | None = None) -> dict:
+                  message: Callable[[str], None] | None = None, webm: bool = False) -> dict:
     """Render the lesson into the folder ``out`` and return its manifest.
+
+    ``webm`` also writes lesson.webm (VP9/Opus) beside an mp4, for browsers without H.264.
 
     The new folder is built beside ``out`` and swapped in as a whole
     (:func:`kdanim.publish.publish`): an interrupted render leaves the previous
     folder as it was, and afterwards ``out`` holds exactly the files its
     manifest lists, plus any files kdanim did not write.
     """
-    from kdanim import media, trace as tracemod
+    from kdanim import media, page, trace as tracemod
     from kdanim.narration.subtitles import (Cue, write_chapters_txt, write_srt, write_transcript,
                                             write_vtt)
     from kdanim.publish import publish, staging_for
@@ -363,6 +365,8 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
             if placements:
                 wav = media.build_audio_track(placements, total, staging / "narration.wav")
             media.mux(joined, wav, staging / names["video"], chapters=chapters, fmt=fmt, title=title)
+            if webm and fmt == "mp4":
+                media.mux(joined, wav, staging / "lesson.webm", chapters=chapters, fmt="webm", title=title)
         write_srt(cues, staging / "lesson.srt")
         write_vtt(cues, staging / "lesson.vtt")
         header = (f"# {title}\n\nNarration of the lesson rendered by kdanim {__version__} "
@@ -377,7 +381,10 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
         (staging / "joined.mp4").unlink()
         if wav is not None:
             wav.unlink()
-        return publish(staging, out, _manifest(trace, opts, fmt, staging, results, offsets, total))
+        manifest = _manifest(trace, opts, fmt, staging, results, offsets, total)
+        if fmt != "gif":  # the page plays a video with sound; a gif is just the file
+            page.write_page(staging, manifest, trace)
+        return publish(staging, out, manifest)
 
 
 def _versions() -> dict:

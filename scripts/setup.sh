@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Install everything kdanim needs: system libraries (apt-get) and a virtualenv at .venv/.
 # Safe to run again: each step is skipped when already done.
+# --test also installs what the tests need: Debian's chromium, the browser the page tests drive.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES="libcairo2-dev libpango1.0-dev pkg-config espeak-ng fonts-dejavu-core"
+if [ "${1:-}" = "--test" ]; then
+    APT_PACKAGES="$APT_PACKAGES chromium"
+fi
 
 missing=""
 for p in $APT_PACKAGES; do

@@ -25,7 +25,7 @@ import webvtt
 from click.testing import CliRunner
 from PIL import Image
 
-from kdanim import media, render as render_mod, trace as tracemod
+from kdanim import media, page, render as render_mod, trace as tracemod  # noqa: F401 (page: patched by name)
 from kdanim.cli import main
 from kdanim.narration import voices
 
@@ -123,7 +123,7 @@ def lesson(cache, trace_file, tmp_path_factory):
 def test_folder_holds_exactly_the_published_files(lesson):
     names = sorted(p.name for p in lesson["out"].iterdir())
     assert names == sorted(["lesson.mp4", "lesson.srt", "lesson.vtt", "transcript.md", "chapters.txt",
-                            "thumbnail.png", "trace.json", "manifest.json"])
+                            "thumbnail.png", "trace.json", "manifest.json", "index.html", "page.css", "page.js"])
     assert "cached" not in lesson["result"].stderr
     assert lesson["figures"]["synth_count"] > 0, "the cold render synthesized its narration"
 
@@ -274,7 +274,8 @@ def test_rerendering_a_chapter_synthesizes_nothing(lesson, trace_file, tmp_path,
 
 # -- 3. interrupted renders --------------------------------------------------------
 
-@pytest.mark.parametrize("where", ["kdanim.media.mux", "kdanim.media.grab_frame", "kdanim.trace.save"])
+@pytest.mark.parametrize("where", ["kdanim.media.mux", "kdanim.media.grab_frame", "kdanim.trace.save",
+                                   "kdanim.page.write_page"])
 def test_interrupted_render_leaves_the_previous_folder_intact(lesson, trace_file, tmp_path, monkeypatch, where):
     out = tmp_path / "out"
     out.mkdir()

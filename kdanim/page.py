@@ -1,0 +1,201 @@
+"""The lesson's web page (index.html beside lesson.mp4) and the explorer page over (τ, α) variants.
+
+    names = write_page(folder, manifest, trace)          # index.html, page.css, page.js
+    write_explorer(site, [variants/tau1-alpha0.25, ...])  # one page with a τ and an α slider
+    render_site(traces, opts, site)                      # what `kdanim publish` does: both
+
+The pages are static: the lesson's data (chapters, cues, results, command) is
+embedded in index.html as JSON, the CSS and JS are the two files in
+kdanim/web, every link is relative. They work from file:// and any static host,
+and make no request outside their folder.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from string import Template
+
+from kdanim import __version__
+from kdanim.narration.voices import DEFAULT_VOICE
+from kdanim.paths import atomic_write
+from kdanim.publish import publish, staging_for
+from kdanim.sim.config import cli_args
+
+__all__ = ["PAGE_FILES", "write_page", "write_explorer", "render_site", "variant_name", "lesson_data", "read_vtt",
+           "reproduce_command", "PageError"]
+
+WEB = Path(__file__).resolve().parent / "web"
+ASSETS = ("page.css", "page.js")
+PAGE_FILES = ("index.html",) + ASSETS
+VIDEO_TYPES = {"mp4": "video/mp4", "webm": "video/webm"}
+MODELS = (("teacher", "Teacher"), ("scratch", "Student (scratch)"), ("distilled", "Student (distilled)"))
+
+
+class PageError(ValueError):
+    """A lesson folder the page cannot be made from; the message names the folder and what is missing."""
+
+
+def read_vtt(path) -> list[list]:
+    """[[start, end, text], ...] from a WebVTT file (the form kdanim writes: no cue settings)."""
+    cues = []
+    for block in re.split(r"\n\s*\n", Path(path).read_text(encoding="utf-8")):
+        lines = block.strip().splitlines()
+        at = next((i for i, line in enumerate(lines) if "-->" in line), None)
+        if at is None:
+            continue
+        start, end = (_vtt_seconds(t.split()[0]) for t in lines[at].split("-->"))
+        cues.append([start, end, " ".join(lines[at + 1:])])
+    return cues
+
+
+def _vtt_seconds(stamp: str) -> float:
+    parts = [float(p) for p in stamp.strip().split(":")]
+    return round(sum(p * 60 ** i for i, p in enumerate(reversed(parts))), 3)
+
+
+def reproduce_command(manifest: dict) -> str:
+    """The `kdanim render` command line that makes this lesson again (from the manifest's parameters)."""
+    r = manifest["parameters"]["render"]
+    args = cli_args(manifest["parameters"]["simulation"]) + ["--quality", r["quality"]]
+    if r.get("format", "mp4") != "mp4":
+        args += ["--format", r["format"]]
+    if r.get("voice", DEFAULT_VOICE) != DEFAULT_VOICE:
+        args += ["--voice", r["voice"]]
+    if r.get("chapters"):
+        args += ["--chapters", ",".join(str(c) for c in r["chapters"])]
+    if r.get("probe_class"):
+        args += ["--probe-class", str(r["probe_class"])]
+    return " ".join(["kdanim", "render", *args])
+
+
+def lesson_data(folder, manifest: dict, trace: dict, base: str = "") -> dict:
+    """What the page shows of one lesson folder; every path is relative and prefixed with ``base``."""
+    folder = Path(folder)
+    videos = [n for n in (f"lesson.{ext}" for ext in VIDEO_TYPES) if (folder / n).is_file()]
+    if not videos or not (folder / "lesson.vtt").is_file():
+        raise PageError(f"{folder}: no lesson.mp4/lesson.webm with lesson.vtt to make a page from")
+    sim = trace["config"]
+    labels = {"lesson.mp4": "Video (MP4, H.264)", "lesson.webm": "Video (WebM, VP9)",
+              "lesson.vtt": "Subtitles (WebVTT)", "lesson.srt": "Subtitles (SRT)",
+              "transcript.md": "Transcript (Markdown)", "trace.json": "Trace of the run (JSON)"}
+    downloads = [{"href": base + n, "label": label, "bytes": (folder / n).stat().st_size}
+                 for n, label in labels.items() if (folder / n).is_file()]
+    summary = trace["summary"]
+    return {
+        "title": f"Knowledge distillation, τ\u00a0=\u00a0{sim['tau']:g}, α\u00a0=\u00a0{sim['alpha']:g}",
+        "tau": sim["tau"], "alpha": sim["alpha"],
+        "sources": [{"src": base + n, "type": VIDEO_TYPES[n.rsplit(".", 1)[1]]} for n in videos],
+        "poster": base + "thumbnail.png" if (folder / "thumbnail.png").is_file() else None,
+        "vtt": base + "lesson.vtt",
+        "page": base + "index.html",
+        "duration": manifest["duration"],
+        "chapters": manifest["chapters"],
+        "cues": read_vtt(folder / "lesson.vtt"),
+        "results": [{"model": key, "label": label, "params": summary[key]["params"],
+                     "accuracy": summary[key]["test_accuracy"], "agreement": summary[key]["agreement"],
+                     "latency_us": summary[key].get("latency_us")} for key, label in MODELS],
+        "command": reproduce_command(manifest),
+        "trace_hash": manifest.get("trace_content_hash", "")[:16],
+        "downloads": downloads,
+    }
+
+
+def _html(data: dict, explorer: bool) -> str:
+    """index.html for one lesson (``data["variants"]`` has one entry) or for the explorer."""
+    first = data["variants"][data["initial"]]
+    sources = "\n      ".join(f'<source src="{html.escape(s["src"])}" type="{s["type"]}">'
+                               for s in first["sources"])
+    poster = f' poster="{html.escape(first["poster"])}"' if first["poster"] else ""
+    sliders = ""
+    if explorer:
+        sliders = Template((WEB / "sliders.html").read_text(encoding="utf-8")).substitute(
+            tau_max=len(data["taus"]) - 1, alpha_max=len(data["alphas"]) - 1)
+    blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    return Template((WEB / "index.html").read_text(encoding="utf-8")).substitute(
+        title=html.escape(first["title"] if not explorer else "Knowledge distillation explorer"),
+        heading=html.escape(first["title"]), sliders=sliders, sources=sources, poster=poster,
+        video_href=html.escape(first["sources"][0]["src"]), data=blob)
+
+
+def _write(folder: Path, data: dict, explorer: bool) -> list[str]:
+    for name in ASSETS:
+        atomic_write(folder / name, (WEB / name).read_text(encoding="utf-8"))
+    atomic_write(folder / "index.html", _html(data, explorer))
+    return list(PAGE_FILES)
+
+
+def write_page(folder, manifest: dict, trace: dict) -> list[str]:
+    """Write index.html, page.css and page.js into a lesson folder; return their names."""
+    folder = Path(folder)
+    lesson = lesson_data(folder, manifest, trace)
+    return _write(folder, {"variants": [lesson], "initial": 0, "taus": [lesson["tau"]],
+                           "alphas": [lesson["alpha"]]}, explorer=False)
+
+
+def write_explorer(site, variant_dirs, initial=None) -> list[str]:
+    """Write the explorer page into ``site`` over lesson folders inside it (a full τ × α grid).
+
+    ``variant_dirs`` are rendered lesson folders (with manifest.json and
+    trace.json) under ``site``; ``initial`` is the (τ, α) shown first
+    (default: the middle of the grid).
+    """
+    site = Path(site).resolve()
+    variants = []
+    for d in variant_dirs:
+        d = Path(d).resolve()
+        try:
+            base = d.relative_to(site).as_posix() + "/"
+        except ValueError:
+            raise PageError(f"{d}: a variant must be a folder inside the site {site}") from None
+        for name in ("manifest.json", "trace.json"):
+            if not (d / name).is_file():
+                raise PageError(f"{d}: no {name}: render the variant first")
+        manifest = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+        trace = json.loads((d / "trace.json").read_text(encoding="utf-8"))
+        variants.append(lesson_data(d, manifest, trace, base=base))
+    taus = sorted({v["tau"] for v in variants})
+    alphas = sorted({v["alpha"] for v in variants})
+    grid = {(v["tau"], v["alpha"]) for v in variants}
+    missing = [(t, a) for t in taus for a in alphas if (t, a) not in grid]
+    if missing or len(grid) != len(variants):
+        what = f"missing τ = {missing[0][0]:g}, α = {missing[0][1]:g}" if missing else "a (τ, α) given twice"
+        raise PageError(f"the variants must form a full τ × α grid: {what}")
+    variants.sort(key=lambda v: (v["tau"], v["alpha"]))
+    if initial is None:
+        initial = (taus[(len(taus) - 1) // 2], alphas[(len(alphas) - 1) // 2])
+    start = next((i for i, v in enumerate(variants) if (v["tau"], v["alpha"]) == tuple(initial)), 0)
+    data = {"variants": variants, "initial": start, "taus": taus, "alphas": alphas}
+    # the page's three files are swapped in together; the variant folders are carried over as they are
+    with staging_for(site) as staging:
+        names = _write(staging, data, explorer=True)
+        publish(staging, site, {"kdanim": __version__, "explorer": [v["page"] for v in variants]})
+    return names
+
+
+def variant_name(tau: float, alpha: float) -> str:
+    """The folder of one (τ, α) variant inside a site: ``variants/tau3-alpha0.5``."""
+    return f"variants/tau{tau:g}-alpha{alpha:g}"
+
+
+def render_site(traces, opts, site, webm: bool = False, events=None, message=None) -> list[Path]:
+    """Render a lesson for every trace into ``site/variants/...`` and write the explorer page over them.
+
+    Chapters that do not read τ or α are rendered once and reused from the
+    chapter cache by every other variant.
+    """
+    from kdanim.render import render_lesson
+
+    site = Path(site)
+    say = message or (lambda s: None)
+    dirs = []
+    for i, trace in enumerate(traces, 1):
+        cfg = trace["config"]
+        d = site / variant_name(cfg["tau"], cfg["alpha"])
+        say(f"variant {i}/{len(traces)}: τ = {cfg['tau']:g}, α = {cfg['alpha']:g}")
+        render_lesson(trace, opts, d, webm=webm, events=events, message=message)
+        dirs.append(d)
+    write_explorer(site, dirs)
+    return dirs

@@ -1,0 +1,266 @@
+"""The lesson page (index.html in every lesson folder) and the explorer page, in a real headless chromium.
+
+One 2 × 2 site (τ 1, 4 × α 0.25, 0.75) of two low-quality silent chapters is
+rendered per module, in three chapter renders: chapter 2 reads neither τ nor
+α (rendered once), chapter 4 reads τ but not α (rendered once per τ). Each
+variant folder is an ordinary lesson folder with its own index.html.
+"""
+
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from browser import DESKTOP, PHONE, low_contrast, open_page, overflow, serve
+from kdanim import page as pagemod
+from kdanim.cli import main
+from kdanim.render import RenderOptions, render_lesson
+from kdanim.trace import load
+
+TAUS, ALPHAS, CHAPTERS = (1.0, 4.0), (0.25, 0.75), [2, 4]  # as in the fixture's `kdanim publish`
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("site")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KDANIM_CACHE", str(tmp_path_factory.mktemp("cache")))
+        result = CliRunner().invoke(main, ["publish", "--tau", "1,4", "--alpha", "0.25,0.75", "--epochs", "3",
+                                           "--chapters", "2,4", "--quality", "low", "--voice", "none",
+                                           "--jobs", "2", "--out", str(root), "-q"])
+        assert result.exit_code == 0, result.output
+        dirs = [root / pagemod.variant_name(t, a) for t in TAUS for a in ALPHAS]
+        traces = [load(d / "trace.json") for d in dirs]
+        # one lesson rendered again into a copy of its folder, now with a WebM beside the mp4
+        lesson = root.parent / "lesson"
+        shutil.copytree(dirs[0], lesson)
+        before = (lesson / "index.html").read_text()
+        opts = RenderOptions(quality="low", voice="none", chapters=CHAPTERS, jobs=2)
+        render_lesson(traces[0], opts, lesson, webm=True)
+    return {"root": root, "dirs": dirs, "traces": traces, "lesson": lesson, "before": before}
+
+
+def manifest(folder):
+    return json.loads((Path(folder) / "manifest.json").read_text())
+
+
+def video_state(tab):
+    return tab.page.evaluate("() => { const v = document.getElementById('video');"
+                             " return {t: v.currentTime, d: v.duration, src: v.currentSrc, ready: v.readyState}; }")
+
+
+def wait_ready(tab):
+    tab.page.wait_for_function("document.getElementById('video').readyState >= 1")
+
+
+def set_time(tab, t):
+    tab.page.evaluate("t => { document.getElementById('video').currentTime = t; }", t)
+    tab.page.wait_for_function("t => Math.abs(document.getElementById('video').currentTime - t) < 0.01", arg=t)
+
+
+def showing_cues(tab):
+    """[kind, number of cues] of the one text track that is showing."""
+    return tab.page.evaluate("() => { const ts = Array.from(document.getElementById('video').textTracks)"
+                             ".filter(t => t.mode === 'showing'); return ts.length === 1 && [ts[0].kind, ts[0].cues.length]; }")
+
+
+def current(tab, list_id):
+    return tab.page.eval_on_selector_all(f"#{list_id} li.current button", "els => els.map(e => +e.dataset.start)")
+
+
+def expected_rows(trace):
+    s = trace["summary"]
+    return [[f"{s[k]['params']:,}", f"{100 * s[k]['test_accuracy']:.1f}%", f"{100 * s[k]['agreement']:.1f}%",
+             f"{s[k]['latency_us']:.2f} µs"] for k in ("teacher", "scratch", "distilled")]
+
+
+def table_rows(tab):
+    return tab.page.eval_on_selector_all("#results tbody tr", "rows => rows.map(r => "
+                                         "Array.from(r.querySelectorAll('td')).map(c => c.textContent))")
+
+
+# -- the lesson folder -----------------------------------------------------------
+
+def test_page_files_in_manifest_and_relative(site):
+    lesson = site["lesson"]
+    m = manifest(lesson)
+    listed = {f["name"]: f for f in m["files"]}
+    for name in ("index.html", "page.css", "page.js", "lesson.webm"):
+        assert name in listed, name
+        assert listed[name]["sha256"] == hashlib.sha256((lesson / name).read_bytes()).hexdigest()
+    text = (lesson / "index.html").read_text()
+    assert text != site["before"] and "lesson.webm" in text  # re-rendering replaced the page with the folder
+    assert not [p for p in lesson.iterdir() if p.name.startswith(".")]  # no staging left behind
+    for value in re.findall(r'(?:src|href)="([^"]*)"', text) + re.findall(r'"(?:src|href|vtt|page|poster)":"([^"]*)"', text):
+        assert not re.match(r"^(/|[a-z]+:)", value), value  # relative only: no /abs, file:, http:
+    assert str(lesson) not in text and str(site["root"]) not in text
+
+
+def test_lesson_page_plays_seeks_and_follows(browser, site):
+    folder = site["dirs"][0]
+    m, trace = manifest(folder), site["traces"][0]
+    with open_page(browser, folder / "index.html") as tab:
+        wait_ready(tab)
+        st = video_state(tab)
+        assert st["src"].endswith("/lesson.mp4")
+        assert abs(st["d"] - m["duration"]) <= 0.1, (st["d"], m["duration"])
+        # captions: a showing track with every cue of lesson.vtt
+        cues = pagemod.read_vtt(folder / "lesson.vtt")
+        assert showing_cues(tab) == ["captions", len(cues)]
+        # clicking chapter N seeks to its start and marks it
+        buttons = tab.page.locator("#chapters button")
+        assert buttons.count() == len(m["chapters"]) == 2
+        for n in (1, 0):
+            buttons.nth(n).click()
+            assert video_state(tab)["t"] == pytest.approx(m["chapters"][n]["start"], abs=1e-3)
+            assert current(tab, "chapters") == [m["chapters"][n]["start"]]
+        # setting currentTime highlights the cue it falls in (and only that one)
+        for k in (0, len(cues) // 2, len(cues) - 1):
+            set_time(tab, (cues[k][0] + cues[k][1]) / 2)
+            tab.page.wait_for_function("k => document.querySelectorAll('#transcript li')[k].classList.contains('current')",
+                                       arg=k)
+            assert len(current(tab, "transcript")) == 1
+        # a click on a cue seeks to it; the keyboard alone works too (Tab to a button, Enter)
+        tab.page.locator("#transcript button").nth(3).click()
+        assert video_state(tab)["t"] == pytest.approx(cues[3][0], abs=1e-3)
+        tab.page.locator("#chapters button").nth(1).focus()
+        tab.page.keyboard.press("Enter")
+        assert video_state(tab)["t"] == pytest.approx(m["chapters"][1]["start"], abs=1e-3)
+        # the run's numbers, the command and the downloads
+        assert table_rows(tab) == expected_rows(trace)
+        assert tab.page.text_content("#command") == pagemod.reproduce_command(m)
+        hrefs = tab.page.eval_on_selector_all("#downloads a", "as => as.map(a => a.getAttribute('href'))")
+        assert {"lesson.mp4", "lesson.vtt", "lesson.srt", "trace.json"} <= set(hrefs)
+        assert tab.errors == [] and tab.outside == []
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280x720", "390x844"])
+@pytest.mark.parametrize("which", ["lesson", "explorer"])
+def test_layout_fits_and_contrast(browser, site, viewport, which):
+    path = site["dirs"][0] / "index.html" if which == "lesson" else site["root"] / "index.html"
+    with open_page(browser, path, viewport=viewport) as tab:
+        wait_ready(tab)
+        set_time(tab, 20.0)
+        assert overflow(tab.page) == []
+        assert low_contrast(tab.page) == []
+        # every control is reachable with Tab and shows a focus outline
+        tab.page.keyboard.press("Tab")
+        tab.page.keyboard.press("Tab")
+        outline = tab.page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+        assert outline == "solid"
+        # kept in pytest's temporary folder (--basetemp) for a person to look at
+        tab.page.screenshot(path=str(site["root"].parent / f"{which}-{viewport['width']}x{viewport['height']}.png"),
+                            full_page=True)
+        assert tab.errors == [] and tab.outside == []
+
+
+def test_copied_folder_still_works(browser, site, tmp_path):
+    copy = tmp_path / "elsewhere" / "my lesson"  # a space in the path, too
+    shutil.copytree(site["dirs"][1], copy)
+    with open_page(browser, copy / "index.html") as tab:
+        wait_ready(tab)
+        assert abs(video_state(tab)["d"] - manifest(copy)["duration"]) <= 0.1
+        assert all(u.startswith(copy.as_uri() + "/") for u in tab.requests), tab.requests
+        assert tab.errors == [] and tab.outside == []
+
+
+def test_static_host_loads_the_vtt_track(browser, site):
+    folder = site["dirs"][0]
+    with serve(folder) as url, open_page(browser, url + "index.html") as tab:
+        wait_ready(tab)
+        tab.page.wait_for_function("() => { const t = document.querySelector('#video track');"
+                                   " return t && t.readyState === 2 && t.track.cues.length > 0; }")
+        n = tab.page.evaluate("document.querySelector('#video track').track.cues.length")
+        assert n == len(pagemod.read_vtt(folder / "lesson.vtt"))
+        assert tab.page.get_attribute("#video track", "src") == "lesson.vtt"
+        assert tab.errors == [] and tab.outside == []
+
+
+NO_H264 = ("const f = HTMLMediaElement.prototype.canPlayType;"
+           "HTMLMediaElement.prototype.canPlayType = function (t) { return /mp4|avc1/.test(t) ? '' : f.call(this, t); };")
+NO_VIDEO = "HTMLMediaElement.prototype.canPlayType = function () { return ''; };"
+
+
+def test_without_h264_the_webm_plays(browser, site):
+    lesson = site["lesson"]
+    with open_page(browser, lesson / "index.html", init_script=NO_H264) as tab:
+        tab.page.wait_for_function("document.getElementById('video').readyState >= 2")
+        st = video_state(tab)
+        assert st["src"].endswith("/lesson.webm")
+        assert abs(st["d"] - manifest(lesson)["duration"]) <= 0.1
+        assert tab.page.is_hidden("#codec-note")
+        assert tab.errors == [] and tab.outside == []
+    with open_page(browser, lesson / "index.html", init_script=NO_VIDEO) as tab:
+        assert tab.page.is_visible("#codec-note")  # no playable format: say so, offer the download
+        assert tab.page.get_attribute("#codec-download", "href") == "lesson.mp4"
+
+
+# -- the explorer ----------------------------------------------------------------
+
+def test_explorer_sliders_switch_variant_at_same_chapter_and_time(browser, site):
+    root, traces = site["root"], site["traces"]
+    by_key = {(tr["config"]["tau"], tr["config"]["alpha"]): tr for tr in traces}
+    with open_page(browser, root / "index.html") as tab:
+        wait_ready(tab)
+        assert tab.page.get_attribute("#tau", "aria-valuetext") == "τ = 1"
+        assert tab.page.get_attribute("#alpha", "aria-valuetext") == "α = 0.25"
+        key = (1.0, 0.25)
+        moves = (("#tau", "ArrowRight", (4.0, 0.25)), ("#alpha", "ArrowRight", (4.0, 0.75)),
+                 ("#tau", "ArrowLeft", (1.0, 0.75)))
+        for slider, arrow, new_key in moves:
+            folder = root / pagemod.variant_name(*key)
+            chapters = manifest(folder)["chapters"]
+            set_time(tab, chapters[1]["start"] + 3.0)  # 3 s into the second chapter
+            tab.page.focus(slider)  # keyboard only: arrows move the slider
+            tab.page.keyboard.press(arrow)
+            new = root / pagemod.variant_name(*new_key)
+            want = manifest(new)["chapters"][1]["start"] + 3.0
+            tab.page.wait_for_function(
+                "([src, t]) => { const v = document.getElementById('video');"
+                " return v.currentSrc.endsWith(src) && v.readyState >= 1 && Math.abs(v.currentTime - t) < 0.05; }",
+                arg=[pagemod.variant_name(*new_key) + "/lesson.mp4", want])
+            st = video_state(tab)
+            assert abs(st["d"] - manifest(new)["duration"]) <= 0.1
+            assert current(tab, "chapters") == [manifest(new)["chapters"][1]["start"]]
+            assert table_rows(tab) == expected_rows(by_key[new_key])
+            assert showing_cues(tab) == ["captions", len(pagemod.read_vtt(new / "lesson.vtt"))]
+            assert f"τ\u00a0=\u00a0{new_key[0]:g}, α\u00a0=\u00a0{new_key[1]:g}" in tab.page.text_content("#heading")
+            assert tab.page.get_attribute("#variant-link a", "href") == pagemod.variant_name(*new_key) + "/index.html"
+            key = new_key
+        assert tab.errors == [] and tab.outside == []
+
+
+def test_explorer_needs_a_full_grid(site, tmp_path):
+    with pytest.raises(pagemod.PageError, match="missing τ = 4, α = 0.75"):
+        pagemod.write_explorer(site["root"], site["dirs"][:3])
+    with pytest.raises(pagemod.PageError, match="inside the site"):
+        pagemod.write_explorer(tmp_path, site["dirs"])
+
+
+def test_explorer_republished_as_a_whole(site):
+    root = site["root"]
+    before = {p: p.stat().st_ino for p in (root / "variants").rglob("*") if p.is_file()}
+    pagemod.write_explorer(root, site["dirs"])  # again: the same three files swapped in, the variants kept
+    listed = {f["name"] for f in manifest(root)["files"]}
+    assert listed == {"index.html", "page.css", "page.js"}
+    assert {p: p.stat().st_ino for p in (root / "variants").rglob("*") if p.is_file()} == before
+    assert not [p for p in root.parent.iterdir() if ".staging-" in p.name or p.name.endswith(".old")]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--tau", "0"], ["--tau", "'0'", "> 0"]),
+    (["--tau", "1,x"], ["--tau", "'x'"]),
+    (["--alpha", "0.5,1.5"], ["--alpha", "'1.5'"]),
+    (["--chapters", "12"], ["--chapters", "'12'"]),
+])
+def test_publish_usage_errors(tmp_path, args, words):
+    out = tmp_path / "site"
+    result = CliRunner().invoke(main, ["publish", "--out", str(out), *args])
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert line.startswith("Error: ") and "\n" not in line and all(w in line for w in words), line
+    assert not out.exists()
