@@ -159,11 +159,11 @@ class _Group(click.Group):
 def _expected_errors() -> tuple:
     import av
 
+    from .cluster import ClusterError
     from .media import MediaError
     from .narration.voices import VoiceUnavailable
     from .page import PageError
     from .publish import PublishError
-    from .cluster import ClusterError
     from .sweep import SweepError
     from .trace import TraceError
 
