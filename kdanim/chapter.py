@@ -43,6 +43,7 @@ class LessonContext:
     voice: Voice
     sweep: dict | None = None  # kdanim.sweep.chapter_view of a sweep file, for the sweep chapter
     probe_class: int = 0
+    theme: str = "dark"  # kdanim.viz.theme.THEMES: "dark" (video) or "light" (projectors, handouts)
     add_sound: bool = True  # plain `manim render`: let Manim mux the speech
     check_layout: bool = False  # tests: record layout problems after every beat
     preview: bool = False  # a still of the chapter's last beat: keep it on screen at the end
@@ -73,7 +74,11 @@ def default_context() -> LessonContext:
         from kdanim import sweep as sweepmod
 
         sweep = sweepmod.chapter_view(sweepmod.load(sweep))
-    return LessonContext(trace=tr, voice=voice, probe_class=probe_class, sweep=sweep or None)
+    theme = os.environ.get("KDANIM_THEME", "dark")
+    if theme not in T.THEMES:
+        raise ValueError(f"KDANIM_THEME={theme!r} is not a theme: choose one of {', '.join(T.THEMES)}")
+    return LessonContext(trace=tr, voice=voice, probe_class=probe_class, theme=theme,
+                         sweep=sweep or None)
 
 
 class Chapter(Scene):
@@ -100,6 +105,7 @@ class Chapter(Scene):
             ctx = Chapter.context = default_context()
         self.ctx = ctx
         self.trace = ctx.trace
+        T.use(ctx.theme)
         self.camera.background_color = T.BACKGROUND
         self.regions = layout.regions()
         self.lines: list[Line] = []

@@ -405,19 +405,39 @@ def _probe_index(value, names):
 @click.option("--sweep", "sweep_path", type=click.Path(dir_okay=False), default=None,
               help="A sweep.json from `kdanim sweep`: adds the chapter \"Choosing τ and α\" after chapter 8.")
 @scheduler_option("Render the chapters on this Dask scheduler's workers [default: local processes, --jobs].")
+@click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True,
+              help="Colours: dark (video) or light (projectors, printed handouts).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Manim's own log.")
 @click.pass_context
 def render(ctx, trace_path, out, quality, fmt, webm, chapters, probe_class, voice, voice_model, preview, jobs,
-           no_cache, sweep_path, scheduler, quiet, verbose, **sim_kw):
+           no_cache, theme, sweep_path, scheduler, quiet, verbose, **sim_kw):
     """Render the narrated lesson video of a distillation run.
 
     Simulates the run (or reuses a cached trace of the same parameters, or
     renders --trace), renders every chapter with Manim, and writes the lesson
     folder. Chapters already rendered with the same inputs come from the cache.
     """
+    from .render import render_lesson
+
+    tr, opts, display = _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model,
+                                     preview, jobs, no_cache, theme, quiet, verbose, sim_kw)
+    with _sigterm_as_interrupt(), display or contextlib.nullcontext():  # `kill`: cleans up like Ctrl-C
+        manifest = render_lesson(tr, opts, Path(out), fmt=fmt, events=display and display.event,
+                                 message=display and display.message, webm=webm)
+    if not quiet:
+        if preview:
+            click.echo(f"wrote {len(manifest['preview'])} preview stills to {out}/", err=True)
+        else:
+            click.echo(f"wrote {out}/lesson.{fmt} ({manifest['duration']:.0f} s, "
+                       f"{len(manifest['chapters'])} chapter{'s' if len(manifest['chapters']) != 1 else ''}) and its subtitles, transcript and manifest", err=True)
+
+
+def _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model, preview, jobs,
+                 no_cache, theme, quiet, verbose, sim_kw):
+    """Check the run options shared by `render` and `slides`; return (trace, RenderOptions, progress)."""
     from .narration.voices import get_voice
-    from .render import RenderOptions, render_lesson
+    from .render import RenderOptions
 
     given = [n for n in SIM_OPTION_NAMES
              if ctx.get_parameter_source(n) not in (click.core.ParameterSource.DEFAULT, None)]
@@ -442,7 +462,7 @@ def render(ctx, trace_path, out, quality, fmt, webm, chapters, probe_class, voic
     opts = RenderOptions(quality=quality, voice=voice, voice_model=voice_model,
                          probe_class=_probe_index(probe_class, tr["classes"]["names"]),
                          chapters=chapters, preview=preview, jobs=jobs, verbose=verbose,
-                         use_cache=not no_cache, sweep=sweep_view, scheduler=scheduler)
+                         use_cache=not no_cache, theme=theme, sweep=sweep_view, scheduler=scheduler)
     display = None
     if not quiet:
         from .progress import ChapterProgress
@@ -450,15 +470,42 @@ def render(ctx, trace_path, out, quality, fmt, webm, chapters, probe_class, voic
 
         display = ChapterProgress(selected_chapters(opts), expected_beats())
     get_voice(voice, model_path=voice_model)  # fail now, not after the first chapter
+    return tr, opts, display
+
+
+@main.command(epilog="\b\nExamples:\n  kdanim slides --tau 3 --alpha 0.5 --theme light --out deck/\n"
+                     "  kdanim slides --trace trace.json --quality medium --out deck/")
+@click.pass_context
+def slides(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model, jobs, no_cache, theme,
+           quiet, verbose, **sim_kw):
+    """Write the lesson as live-lecture slides: one slide per beat, its narration as speaker notes.
+
+    Takes the same options as `render` and reuses its cached chapter renders.
+    Writes deck.html (reveal.js, offline; S opens the speaker notes),
+    deck.pptx (a video and the notes on every slide), deck.pdf (one still per
+    slide) and manim-slides' presentation files (slides/, SCENES.txt).
+    """
+    from .slides import SlidesUnavailable, build_deck, check_available
+
+    try:
+        check_available()
+    except SlidesUnavailable as e:
+        raise click.UsageError(str(e)) from None
+    tr, opts, display = _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model,
+                                     False, jobs, no_cache, theme, quiet, verbose, sim_kw)
     with _sigterm_as_interrupt(), display or contextlib.nullcontext():  # `kill`: cleans up like Ctrl-C
-        manifest = render_lesson(tr, opts, Path(out), fmt=fmt, events=display and display.event,
-                                 message=display and display.message, webm=webm)
+        deck = build_deck(tr, opts, Path(out), events=display and display.event, message=display and display.message)
     if not quiet:
-        if preview:
-            click.echo(f"wrote {len(manifest['preview'])} preview stills to {out}/", err=True)
-        else:
-            click.echo(f"wrote {out}/lesson.{fmt} ({manifest['duration']:.0f} s, "
-                       f"{len(manifest['chapters'])} chapter{'s' if len(manifest['chapters']) != 1 else ''}) and its subtitles, transcript and manifest", err=True)
+        click.echo(f"wrote {out}/deck.html, deck.pptx and deck.pdf ({deck['slides']} slides in "
+                   f"{deck['chapters']} chapters; the deck took {deck['seconds']['deck']:.0f} s after the "
+                   f"chapters)", err=True)
+
+
+# `slides` takes render's options (all but the video's --format, --webm and --preview) and its own --out.
+slides.params = [p for p in render.params if p.name not in ("out", "fmt", "webm", "preview")] + [
+    click.Option(["--out"], type=click.Path(file_okay=False), default="kdanim-slides", show_default=True,
+                 help="Output folder (replaced as a whole): deck.html, deck_assets/, deck.pptx, deck.pdf, "
+                      "slides/, SCENES.txt, manifest.json.")]
 
 
 @contextlib.contextmanager

@@ -179,10 +179,20 @@ def _cache_writable(root: Path) -> Check:
     return Check(name, True, f"{root} (will be created in {parent})")
 
 
+def _slides() -> Check:
+    from kdanim.slides import SlidesUnavailable, check_available
+
+    try:
+        where = check_available()
+    except SlidesUnavailable as e:
+        return Check("slides", False, "`kdanim slides` cannot run here (optional)", str(e), required=False)
+    return Check("slides", True, f"manim-slides, python-pptx, reveal.js in {where}", required=False)
+
+
 def checks() -> list[Check]:
     """Every check, in the order `kdanim doctor` prints them."""
     root = cache_dir()
     return [
-        _python(), _cairo(), _pango(), _manim(), *_pyav(), *_voices(), _latex(),
+        _python(), _cairo(), _pango(), _manim(), *_pyav(), *_voices(), _latex(), _slides(),
         _disk("cache", root), _disk("current folder", Path.cwd()), _cache_writable(root),
     ]

@@ -37,6 +37,7 @@ class RenderOptions:
     voice: str = DEFAULT_VOICE
     voice_model: str | None = None
     probe_class: int = 0
+    theme: str = "dark"
     chapters: list[int] | None = None  # 1-based chapter numbers, None = all
     preview: bool = False
     jobs: int = 1
@@ -89,6 +90,7 @@ def chapter_key(chapter_cls, trace: dict, opts: RenderOptions, code: str) -> str
             "quality": opts.quality,
             "voice": [opts.voice, opts.voice_model],
             "probe": opts.probe_class,
+            "theme": opts.theme,
             "preview": opts.preview,
         },
         sort_keys=True,
@@ -124,7 +126,11 @@ def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path,
         trace=trace,
         voice=get_voice(opts.voice, model_path=opts.voice_model),
         probe_class=opts.probe_class,
+<<<<<<< HEAD
         sweep=opts.sweep,
+=======
+        theme=opts.theme,
+>>>>>>> main
         add_sound=False,  # the narration track is assembled and muxed by kdanim.media
         preview=opts.preview,
         on_beat=on_beat,
@@ -399,7 +405,7 @@ def _parameters(trace, opts, fmt) -> dict:
         "simulation": trace["config"],
         "render": {"quality": opts.quality, "format": fmt, "voice": opts.voice,
                    "voice_model": opts.voice_model, "probe_class": opts.probe_class,
-                   "chapters": opts.chapters},
+                   "chapters": opts.chapters, "theme": opts.theme},
     }
 
 

@@ -14,6 +14,7 @@ missing=""
 for p in $APT_PACKAGES; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
 done
+command -v npm >/dev/null 2>&1 || missing="$missing npm"   # fetches reveal.js for `kdanim slides`
 if [ -n "$missing" ]; then
     if ! command -v apt-get >/dev/null 2>&1; then
         echo "kdanim setup: please install the system packages:$missing (cairo and pango headers, espeak-ng)" >&2
@@ -46,4 +47,18 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
         exit 1
     fi
     touch "$stamp"
+fi
+
+# reveal.js (MIT) for the offline HTML deck of `kdanim slides`, from the npm registry; the
+# version is kdanim.slides.REVEAL_VERSION. Unpacked once into .venv/share/kdanim/.
+REVEAL_VERSION=6.0.2
+reveal=.venv/share/kdanim/reveal.js-$REVEAL_VERSION
+if [ ! -f "$reveal/dist/reveal.js" ]; then
+    echo "kdanim setup: fetching reveal.js $REVEAL_VERSION with npm" >&2
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    (cd "$tmp" && npm pack --silent "reveal.js@$REVEAL_VERSION" >/dev/null)
+    mkdir -p "$tmp/unpacked" "$(dirname "$reveal")"
+    tar xzf "$tmp/reveal.js-$REVEAL_VERSION.tgz" -C "$tmp/unpacked" --strip-components=1
+    rm -rf "$reveal" && mv "$tmp/unpacked" "$reveal"
 fi

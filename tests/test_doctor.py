@@ -14,8 +14,8 @@ from kdanim.cli import main
 
 EXPECTED = ["Python", "cairo", "pango", "Manim", "PyAV", "encoder libx264", "encoder aac",
             "encoder libvpx-vp9", "encoder libopus", "encoder gif", "voice piper", "voice espeak",
-            "LaTeX", "free disk (cache)", "free disk (current folder)", "cache folder writable"]
-OPTIONAL = {"encoder libvpx-vp9", "encoder libopus", "encoder gif", "voice espeak", "LaTeX",
+            "LaTeX", "slides", "free disk (cache)", "free disk (current folder)", "cache folder writable"]
+OPTIONAL = {"encoder libvpx-vp9", "encoder libopus", "encoder gif", "voice espeak", "LaTeX", "slides",
             "free disk (cache)", "free disk (current folder)"}
 
 

@@ -37,7 +37,14 @@ def rgb(color):
 
 
 # ------------------------------------------------------------------------------- theme
-def test_semantic_and_class_colours_are_distinct():
+@pytest.fixture(params=sorted(T.THEMES))
+def each_theme(request):
+    T.use(request.param)
+    yield request.param
+    T.use("dark")
+
+
+def test_semantic_and_class_colours_are_distinct(each_theme):
     semantic = [T.TEACHER, T.DISTILLED, T.SCRATCH, T.HARD, T.SOFT, T.KL]
     assert len({c.upper() for c in semantic}) == 6
     assert len({c.upper() for c in T.CLASS_COLORS}) == 5

@@ -93,7 +93,7 @@ class ProbabilityBars(VGroup):
         width: float = 5.0,
         show_values: bool = True,
         title: str | None = None,
-        title_color=T.TEXT,
+        title_color=None,
         decimals: int = 2,
         bar_fill: float = 0.62,
         label_size: float = T.LABEL,
@@ -129,7 +129,7 @@ class ProbabilityBars(VGroup):
             self.add(self.value_labels)
         self.title = None
         if title:
-            self.title = T.text(title, size=T.LABEL, color=title_color)
+            self.title = T.text(title, size=T.LABEL, color=title_color or T.TEXT)
             self.title.move_to([0, max_height + 0.45 + self.title.height / 2, 0])
             self.add(self.title)
 

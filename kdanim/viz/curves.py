@@ -252,11 +252,11 @@ class EpochCounter(VGroup):
     """
 
     def __init__(self, n_epochs: int, *, label: str = "Epoch", size: float = T.BODY,
-                 color=T.TEXT, k: float = 0, **kwargs):
+                 color=None, k: float = 0, **kwargs):
         super().__init__(**kwargs)
         if int(n_epochs) < 1:
             raise ValueError(f"n_epochs must be at least 1, got {n_epochs}")
-        self.n_epochs, self.label, self.size, self.color_ = int(n_epochs), label, size, color
+        self.n_epochs, self.label, self.size, self.color_ = int(n_epochs), label, size, color or T.TEXT
         self.k = None
         self.text = self._make(0)
         self._natural_width = self.text.width

@@ -9,7 +9,7 @@ from . import theme as T
 __all__ = ["KDLossFormula", "SoftmaxFormula", "markup_parts"]
 
 
-def markup_parts(chunks, size: float = T.BODY, color=T.TEXT):
+def markup_parts(chunks, size: float = T.BODY, color=None):
     """One ``MarkupText`` made of ``chunks`` = ``[(markup, key or None), ...]``, and its parts.
 
     The text is set in one piece (so the baseline and spacing are right) and each keyed
@@ -20,7 +20,7 @@ def markup_parts(chunks, size: float = T.BODY, color=T.TEXT):
     >>> len(parts["b"])
     1
     """
-    full = T.markup("".join(m for m, _ in chunks), size=size, color=color)
+    full = T.markup("".join(m for m, _ in chunks), size=size, color=color or T.TEXT)
     glyphs = list(full.submobjects)
     parts: dict[str, VGroup] = {}
     i = 0
@@ -61,14 +61,14 @@ class KDLossFormula(VGroup):
         ("KL(p<sub>T</sub><sup>τ</sup> ‖ p<sub>S</sub><sup>τ</sup>)", "soft_term"),
     ]
 
-    def __init__(self, *, size: float = T.HEADING, hard_color=T.HARD, soft_color=T.KL,
-                 tau_color=T.SOFT, **kwargs):
+    def __init__(self, *, size: float = T.HEADING, hard_color=None, soft_color=None,
+                 tau_color=None, **kwargs):
         super().__init__(**kwargs)
         self.formula, p = markup_parts(self.CHUNKS, size=size)
         self.lhs = p["lhs"]
-        self.hard_term = p["hard_term"].set_color(hard_color)
-        self.soft_term = p["soft_term"].set_color(soft_color)
-        self.tau_sq = p["tau_sq"].set_color(tau_color)
+        self.hard_term = p["hard_term"].set_color(hard_color or T.HARD)
+        self.soft_term = p["soft_term"].set_color(soft_color or T.KL)
+        self.tau_sq = p["tau_sq"].set_color(tau_color or T.SOFT)
         self.alpha_parts = VGroup(p["alpha_hard"], p["alpha_soft"])
         self.hard_block = VGroup(p["alpha_hard"], p["hard_dot"], p["hard_term"])
         self.soft_block = VGroup(p["alpha_soft"], p["soft_dot1"], p["tau_sq"], p["soft_dot2"], p["soft_term"])
@@ -94,7 +94,7 @@ class SoftmaxFormula(VGroup):
     2
     """
 
-    def __init__(self, *, size: float = T.HEADING, tau_color=T.SOFT, **kwargs):
+    def __init__(self, *, size: float = T.HEADING, tau_color=None, **kwargs):
         super().__init__(**kwargs)
         self.lhs = T.markup("p<sub>i</sub> = ", size=size)
         self.numerator, pn = markup_parts(

@@ -111,7 +111,7 @@ class NetworkDiagram(VGroup):
         weights=None,
         weight_scale=None,
         *,
-        color=T.TEACHER,
+        color=None,
         max_nodes: int = 8,
         width: float = 5.0,
         height: float = 3.2,
@@ -128,7 +128,7 @@ class NetworkDiagram(VGroup):
         if max_nodes < 3:
             raise ValueError(f"max_nodes must be at least 3, got {max_nodes}")
         self.n_groups = [min(n, MAX_GROUPS) for n in self.layer_sizes]
-        self.color = color
+        self.color = color = color or T.TEACHER
         self.negative_color = T.negative_of(color)
         self.max_nodes = max_nodes
         self.node_radius = node_radius or min(0.13, height / (max_nodes * 2.6))

@@ -11,34 +11,76 @@ __all__ = [
     "TEACHER", "DISTILLED", "SCRATCH", "HARD", "SOFT", "KL", "SEMANTIC",
     "CLASS_COLORS", "TEXT", "MUTED", "GRID", "PANEL",
     "TITLE", "HEADING", "BODY", "LABEL", "SMALL",
+    "THEMES", "TEXT_COLORS", "use", "current",
     "text", "markup", "text_row", "legend", "negative_of", "class_color",
 ]
 
-# Frame and type. DejaVu Sans is installed everywhere fontconfig is, and has α τ ‖ ² ⋮ Σ.
-BACKGROUND = "#0F1117"
+# DejaVu Sans is installed everywhere fontconfig is, and has α τ ‖ ² ⋮ Σ.
 FONT = "DejaVu Sans"
 MONO_FONT = "DejaVu Sans Mono"
 
-# Semantic colours: one per quantity, never reused for another meaning.
-TEACHER = "#FCC419"    # gold
-DISTILLED = "#38D9A9"  # mint: the student taught by the teacher
-SCRATCH = "#9775FA"    # violet: the same student trained on hard labels only
-HARD = "#FF6B6B"       # coral red: hard (one-hot) labels, cross-entropy
-SOFT = "#4DABF7"       # sky blue: soft labels and the temperature τ
-KL = "#A9E34B"         # lime: KL divergence
-SEMANTIC = {
-    "teacher": TEACHER, "distilled": DISTILLED, "scratch": SCRATCH,
-    "hard": HARD, "soft": SOFT, "kl": KL,
+#: Every colour of the lesson, per theme. Semantic colours: one per quantity, never reused
+#: for another meaning (teacher gold, distilled mint, scratch violet, hard labels coral red,
+#: soft labels and τ sky blue, KL lime). Class colours: animals (cat, dog, fox) in an earthy
+#: warm family, vehicles (car, truck) in a cool one. PANEL is a slightly lifted background.
+#: The light theme (projectors, handouts) darkens every hue so that text in any of these
+#: colours keeps a WCAG contrast of at least 4.5:1 on its background (tests/test_theme.py).
+THEMES = {
+    "dark": {
+        "BACKGROUND": "#0F1117", "TEXT": "#F1F3F5", "MUTED": "#8B93A1", "GRID": "#343A46",
+        "PANEL": "#181C25",
+        "TEACHER": "#FCC419", "DISTILLED": "#38D9A9", "SCRATCH": "#9775FA", "HARD": "#FF6B6B",
+        "SOFT": "#4DABF7", "KL": "#A9E34B",
+        "CLASS_COLORS": ["#E8A87C", "#B9835A", "#E2703A", "#5C7CFA", "#7FC8D6"],
+        "NEGATIVE_VALUE": 0.85,  # brightness of the muted complement drawn for negative weights
+    },
+    "light": {
+        "BACKGROUND": "#F8F9FA", "TEXT": "#1B1F24", "MUTED": "#5A6270", "GRID": "#CED4DA",
+        "PANEL": "#EEF0F3",
+        "TEACHER": "#946200", "DISTILLED": "#087F5B", "SCRATCH": "#6741D9", "HARD": "#C92A2A",
+        "SOFT": "#1864AB", "KL": "#47720A",
+        "CLASS_COLORS": ["#A4501C", "#7D5230", "#BF400B", "#3B5BDB", "#0B7285"],
+        "NEGATIVE_VALUE": 0.6,
+    },
 }
+#: The theme entries that are used as text colours (each must read on BACKGROUND).
+TEXT_COLORS = ("TEXT", "MUTED", "TEACHER", "DISTILLED", "SCRATCH", "HARD", "SOFT", "KL", "CLASS_COLORS")
 
-# Class colours: animals (cat, dog, fox) in an earthy warm family, vehicles (car, truck)
-# in a deep cool family, kept less saturated than the semantic colours above.
-CLASS_COLORS = ["#E8A87C", "#B9835A", "#E2703A", "#5C7CFA", "#7FC8D6"]
+BACKGROUND = TEXT = MUTED = GRID = PANEL = ""
+TEACHER = DISTILLED = SCRATCH = HARD = SOFT = KL = ""
+CLASS_COLORS: list[str] = []
+SEMANTIC: dict[str, str] = {}
+_NEGATIVE_VALUE = 0.85
+_CURRENT = "dark"
 
-TEXT = "#F1F3F5"
-MUTED = "#8B93A1"
-GRID = "#343A46"
-PANEL = "#181C25"  # a slightly lifted background for panels and highlights
+
+def use(name: str) -> None:
+    """Switch every colour of this module to the theme ``name`` ("dark" or "light").
+
+    Code reads the colours as ``theme.TEXT`` etc. when it draws, so a chapter set up
+    after this call is drawn in the new theme.
+    """
+    global BACKGROUND, TEXT, MUTED, GRID, PANEL, TEACHER, DISTILLED, SCRATCH, HARD, SOFT, KL
+    global CLASS_COLORS, SEMANTIC, _NEGATIVE_VALUE, _CURRENT
+    if name not in THEMES:
+        raise ValueError(f"unknown theme {name!r}: choose one of {', '.join(THEMES)}")
+    t = THEMES[name]
+    BACKGROUND, TEXT, MUTED, GRID, PANEL = (t[k] for k in ("BACKGROUND", "TEXT", "MUTED", "GRID", "PANEL"))
+    TEACHER, DISTILLED, SCRATCH, HARD, SOFT, KL = (
+        t[k] for k in ("TEACHER", "DISTILLED", "SCRATCH", "HARD", "SOFT", "KL"))
+    CLASS_COLORS = list(t["CLASS_COLORS"])
+    SEMANTIC = {"teacher": TEACHER, "distilled": DISTILLED, "scratch": SCRATCH,
+                "hard": HARD, "soft": SOFT, "kl": KL}
+    _NEGATIVE_VALUE = t["NEGATIVE_VALUE"]
+    _CURRENT = name
+
+
+def current() -> str:
+    """The name of the theme in use."""
+    return _CURRENT
+
+
+use("dark")
 
 # Font sizes (Manim font_size units). At 854×480 the cap height of SMALL is ~12 px,
 # the smallest that stays readable; nothing in the video is set smaller.
@@ -55,8 +97,9 @@ _TEXT_CACHE: dict = {}
 _TEXT_CACHE_SIZE = 4096
 
 
-def text(s: str, size: float = BODY, color=TEXT, weight: str = "NORMAL", **kwargs) -> Text:
+def text(s: str, size: float = BODY, color=None, weight: str = "NORMAL", **kwargs) -> Text:
     """A ``Text`` in the theme font (a fresh copy of a cached one when seen before)."""
+    color = TEXT if color is None else color
     try:
         key = (s, size, str(color), weight, tuple(sorted(kwargs.items())))
         hash(key)
@@ -70,18 +113,20 @@ def text(s: str, size: float = BODY, color=TEXT, weight: str = "NORMAL", **kwarg
     return cached.copy()
 
 
-def markup(s: str, size: float = BODY, color=TEXT, weight: str = "NORMAL", **kwargs) -> MarkupText:
+def markup(s: str, size: float = BODY, color=None, weight: str = "NORMAL", **kwargs) -> MarkupText:
     """A ``MarkupText`` (Pango markup: <b>, <sub>, <sup>, <span fgcolor=...>) in the theme font."""
+    color = TEXT if color is None else color
     return MarkupText(s, font=FONT, font_size=size, color=color, weight=weight, **kwargs)
 
 
-def text_row(strings, size: float = BODY, color=TEXT, colors=None, **kwargs) -> list[Text]:
+def text_row(strings, size: float = BODY, color=None, colors=None, **kwargs) -> list[Text]:
     """``Text`` objects that share one baseline, whatever their ascenders and descenders.
 
     Each is placed where it sits in one line made of all of them, with that line centred on
     the origin; move them sideways (``set_x``) or all together, and they stay aligned.
     """
     strings = [str(s) for s in strings]
+    color = TEXT if color is None else color
     colors = list(colors) if colors is not None else [color] * len(strings)
     line = text("   ".join(strings), size=size, **kwargs)
     glyphs, i, out = line.submobjects, 0, []
@@ -103,8 +148,9 @@ def text_row(strings, size: float = BODY, color=TEXT, colors=None, **kwargs) -> 
     return out
 
 
-def negative_of(color, saturation: float = 0.35, value: float = 0.85) -> str:
+def negative_of(color, saturation: float = 0.35, value: float | None = None) -> str:
     """The muted complementary hue of ``color``: used for negative weights drawn next to it."""
+    value = _NEGATIVE_VALUE if value is None else value
     r, g, b = ManimColor(color).to_rgb()
     h, _, _ = colorsys.rgb_to_hsv(r, g, b)
     r, g, b = colorsys.hsv_to_rgb((h + 0.5) % 1.0, saturation, value)

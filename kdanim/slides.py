@@ -1,0 +1,310 @@
+"""Live-lecture slides: every beat a slide, its narration the speaker notes, the chapters as sections.
+
+The deck is made from the same cached chapter renders as the lesson video: each
+chapter's video is cut at its beats' start times (frame-exact; by stream copy
+when every cut falls on a key frame, which Manim's per-animation segments give,
+re-encoded otherwise) and written in manim-slides' presentation format, one
+presentation (a manim-slides "scene") per chapter. manim-slides' own converters
+then write deck.html (reveal.js, its assets in the folder), deck.pptx and
+deck.pdf. Layout of the published folder::
+
+    deck.html  deck_assets/  deck.pptx  deck.pdf  slides/NN_Scene.json  SCENES.txt  manifest.json
+
+``slides/`` is manim-slides' presentation format (one JSON file per chapter,
+the clips in ``slides/files/``): ``cd OUT && manim-slides present $(cat SCENES.txt)``
+presents it with manim-slides' Qt player. ``deck_assets/`` holds reveal.js and
+the HTML deck's clips (hard links to the same files where the file system allows).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+from kdanim import media
+from kdanim.render import ChapterResult, RenderOptions, render_chapters
+
+__all__ = ["REVEAL_VERSION", "SlidesUnavailable", "build_deck", "write_deck", "split_video", "reveal_dir", "beat_cuts"]
+
+#: reveal.js as fetched by scripts/setup.sh (npm; MIT licence), and the files the deck uses.
+REVEAL_VERSION = "6.0.2"
+REVEAL_FILES = ("dist/reveal.css", "dist/reveal.js", "dist/theme/black.css", "dist/theme/white.css",
+                "dist/plugin/notes.js", "dist/plugin/markdown.js", "dist/plugin/highlight/zenburn.css",
+                "LICENSE")
+#: kdanim theme -> reveal.js theme (both embed their fonts: no request leaves the folder).
+REVEAL_THEMES = {"dark": "black", "light": "white"}
+ASSETS = "deck_assets"
+PUBLISHED = ("deck.html", ASSETS, "deck.pptx", "deck.pdf", "slides", "SCENES.txt", "manifest.json")
+
+
+class SlidesUnavailable(Exception):
+    """A part the deck needs is not installed; the message says what to install."""
+
+
+def reveal_dir() -> Path:
+    """The unpacked reveal.js package: $KDANIM_REVEALJS, else <venv>/share/kdanim/reveal.js-VERSION."""
+    env = os.environ.get("KDANIM_REVEALJS")
+    path = Path(env) if env else Path(sys.prefix) / "share" / "kdanim" / f"reveal.js-{REVEAL_VERSION}"
+    missing = [f for f in REVEAL_FILES if not (path / f).is_file()]
+    if missing:
+        raise SlidesUnavailable(f"reveal.js {REVEAL_VERSION} is not installed in {path} (no {missing[0]}): "
+                                f"run scripts/setup.sh, which fetches it with npm")
+    return path
+
+
+def check_available() -> Path:
+    """Fail with one line naming what to install unless manim-slides, python-pptx and reveal.js are there."""
+    import importlib.util
+
+    for module, package in (("manim_slides", "manim-slides"), ("pptx", "python-pptx")):
+        if module in sys.modules:  # imported already (None: blocked, as if not installed)
+            found = sys.modules[module] is not None
+        else:
+            found = importlib.util.find_spec(module) is not None
+        if not found:
+            raise SlidesUnavailable(f"`kdanim slides` needs {package}: install it with "
+                                    f"pip install 'kdanim[slides]' (manim-slides, python-pptx)")
+    return reveal_dir()
+
+
+# -- cutting a chapter at its beats ----------------------------------------------
+
+
+def beat_cuts(timeline: dict, fps: Fraction) -> list[int]:
+    """Frame numbers where each beat's slide starts: 0, then every later beat's start.
+
+    Beats start on frame boundaries (Manim advances its clock a frame at a time),
+    so rounding only removes floating-point noise.
+    """
+    starts = [0] + [round(s * fps) for s, _ in timeline["beat_spans"][1:]]
+    if starts != sorted(set(starts)):
+        raise ValueError(f"chapter {timeline['chapter']}: beat starts are not increasing: {starts}")
+    return starts
+
+
+def _frame_rate(stream) -> Fraction:
+    return Fraction(stream.base_rate or stream.guessed_rate)
+
+
+def split_video(video: Path, cuts: list[int], outs: list[Path]) -> bool:
+    """Cut ``video`` into ``outs[i]`` = frames ``[cuts[i], cuts[i+1])`` (the last to the end).
+
+    Stream copy when every cut is a key frame and no frame crosses a cut in
+    decode order; otherwise every part is re-encoded (H.264, same size and
+    rate). Each part's timestamps start at 0. Returns True if re-encoded.
+    """
+    import av
+
+    if len(cuts) != len(outs) or not cuts or cuts[0] != 0:
+        raise ValueError("split_video: one output per cut, and the first cut at frame 0")
+    with media._open(video) as ic:
+        vs = media._video_stream(ic, video)
+        fps, tb = _frame_rate(vs), vs.time_base
+        packets = [p for p in ic.demux(vs) if p.pts is not None]
+        if not packets:
+            raise media.MediaError(f"{video}: has no video packets")
+        first = min(p.pts for p in packets)
+
+        def part_of(pkt) -> int:
+            frame = round((pkt.pts - first) * tb * fps)
+            return sum(1 for c in cuts if c <= frame) - 1
+
+        parts = [part_of(p) for p in packets]
+        copy = parts == sorted(parts) and set(parts) == set(range(len(cuts))) and all(
+            p.is_keyframe for i, p in enumerate(packets) if i == 0 or parts[i] != parts[i - 1])
+        if copy:
+            for k, out in enumerate(outs):
+                mine = [p for p, q in zip(packets, parts) if q == k]
+                base = min(p.pts for p in mine)  # the part's first frame is shown at 0
+                with media._atomic(out, out.suffix) as tmp, av.open(str(tmp), "w", format="mp4") as oc:
+                    os_ = oc.add_stream_from_template(vs)
+                    os_.time_base = tb
+                    for p in mine:
+                        p.stream = os_
+                        p.pts -= base
+                        if p.dts is not None:
+                            p.dts -= base
+                        oc.mux(p)
+            return False
+        ic.seek(0)
+        _reencode(ic, vs, fps, cuts, outs)
+        return True
+
+
+def _reencode(ic, vs, fps: Fraction, cuts: list[int], outs: list[Path]) -> None:
+    import av
+
+    bounds = list(cuts[1:]) + [None]
+    k, oc, os_, tmp_ctx, n = -1, None, None, None, 0
+
+    def close():
+        if oc is not None:
+            oc.mux(os_.encode(None))
+            oc.close()
+            tmp_ctx.__exit__(None, None, None)
+
+    try:
+        for i, frame in enumerate(ic.decode(vs)):
+            while k < 0 or (bounds[k] is not None and i >= bounds[k]):
+                close()
+                k += 1
+                tmp_ctx = media._atomic(outs[k], outs[k].suffix)
+                oc = av.open(str(tmp_ctx.__enter__()), "w", format="mp4")
+                os_ = oc.add_stream("libx264", rate=fps)
+                os_.width, os_.height, os_.pix_fmt = vs.codec_context.width, vs.codec_context.height, "yuv420p"
+                n = 0
+            f = frame.reformat(format="yuv420p")
+            f.pts, f.time_base = n, Fraction(1) / fps
+            n += 1
+            oc.mux(os_.encode(f))
+        close()
+        oc = None
+    except BaseException:
+        if oc is not None:
+            oc.close()
+            tmp_ctx.__exit__(*sys.exc_info())
+        raise
+
+
+# -- the deck ----------------------------------------------------------------------
+
+
+def _link_html_assets(configs, assets: Path) -> None:
+    """Hard-link every slide clip under the name manim-slides' HTML converter copies it to.
+
+    The converter names a clip "s<i>_<name>" in its assets folder when there are
+    several presentations, and skips the copy when that file exists: linking it
+    first keeps one copy of each clip on disk (it copies, as usual, if this
+    naming ever changes).
+    """
+    n = len(configs)
+    assets.mkdir(parents=True, exist_ok=True)
+    for i, cfg in enumerate(configs):
+        prefix = f"s{i:0{len(str(n - 1))}d}_" if n > 1 else ""
+        for slide in cfg.slides:
+            target = assets / f"{prefix}{slide.file.name}"
+            try:
+                os.link(slide.file, target)
+            except OSError:
+                shutil.copy2(slide.file, target)
+
+
+def _scene_name(r: ChapterResult) -> str:
+    from scenes import SCENES_IN_ORDER
+
+    cls = next(c for c in SCENES_IN_ORDER if c.number == r.number)
+    return f"{r.number:02d}_{cls.__name__}"
+
+
+def build_deck(trace: dict, opts: RenderOptions, out: Path,
+               events: Callable[[tuple], None] | None = None,
+               message: Callable[[str], None] | None = None) -> dict:
+    """Render (or reuse) the chapters and write the deck into ``out``; return a summary.
+
+    The summary: {"slides", "chapters", "reencoded", "seconds": {"chapters", "deck"}}.
+    Everything is built in a staging folder inside ``out`` and moved into place
+    when complete.
+    """
+    from kdanim.render import _parameters
+
+    check_available()
+    t0 = time.perf_counter()
+    results = render_chapters(trace, opts, events)
+    t1 = time.perf_counter()
+    deck = write_deck(results, trace, opts.theme, out, message,
+                      manifest={"parameters": _parameters(trace, opts, "deck")})
+    deck["seconds"] = {"chapters": round(t1 - t0, 2), "deck": round(time.perf_counter() - t1, 2)}
+    return deck
+
+
+def write_deck(results: list[ChapterResult], trace: dict, theme: str, out: Path,
+               message: Callable[[str], None] | None = None, manifest: dict | None = None) -> dict:
+    """Write the deck of the rendered chapters ``results`` into the folder ``out`` (see :func:`build_deck`).
+
+    The folder is replaced as a whole (:func:`kdanim.publish.publish`), its
+    ``manifest.json`` made of ``manifest`` and the deck's summary.
+    """
+    from manim_slides.config import PresentationConfig, SlideConfig
+    from manim_slides.convert import PDF, PowerPoint, RevealJS
+
+    from kdanim.publish import publish, staging_for
+    from kdanim.render import _versions
+    from kdanim.viz import theme as T
+
+    reveal = check_available()
+    say = message or (lambda s: None)
+    background = T.THEMES[theme]["BACKGROUND"]
+    with staging_for(out) as staging, tempfile.TemporaryDirectory(prefix="kdanim-stills-") as stills_dir:
+        say("cutting the chapters into slides")
+        assets = staging / ASSETS
+        (staging / "slides").mkdir()
+        stills_dir = Path(stills_dir)
+        configs, pdf_configs, scenes, reencoded, size = [], [], [], 0, None
+        for ci, r in enumerate(results):
+            tl = r.timeline
+            with media._open(r.video) as ic:
+                vs = media._video_stream(ic, r.video)
+                fps, size = _frame_rate(vs), (vs.codec_context.width, vs.codec_context.height)
+            cuts = beat_cuts(tl, fps)
+            scene = _scene_name(r)
+            clips = [staging / "slides" / "files" / scene / f"beat{b + 1:02d}.mp4" for b in range(len(cuts))]
+            reencoded += split_video(r.video, cuts, clips)
+            stills = []
+            for b, (_, end) in enumerate(tl["beat_spans"]):
+                # The beat's picture when its speech ends (its last slide frame would
+                # show the chapter's closing fade for the last beat).
+                stills.append(media.grab_frame(r.video, end - 0.5 / float(fps),
+                                               stills_dir / f"{ci:02d}-{b:02d}.png", size=size))
+            slides = [SlideConfig(file=c, rev_file=c, notes=text, dedent_notes=False, direction="vertical")
+                      for c, text in zip(clips, tl["beats"])]
+            cfg = PresentationConfig(slides=slides, resolution=size, background_color=background)
+            configs.append(cfg)
+            pdf_configs.append(PresentationConfig(
+                slides=[s.model_copy(update={"file": p}) for s, p in zip(slides, stills)],
+                resolution=size))
+            scenes.append(scene)
+            _write_config(cfg, staging / "slides" / f"{scene}.json", staging)
+        (staging / "SCENES.txt").write_text(" ".join(scenes) + "\n")
+
+        say("writing deck.html, deck.pptx and deck.pdf with manim-slides")
+        _link_html_assets(configs, assets)
+        lib = assets / f"reveal.js-{REVEAL_VERSION}"
+        for f in REVEAL_FILES:
+            (lib / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(reveal / f, lib / f)
+        title = (f"Knowledge distillation, τ = {trace['config']['tau']:g}, "
+                 f"α = {trace['config']['alpha']:g}")
+        # The HTML template inserts the notes as they are: escape them (a reader unescapes).
+        html_configs = [c.model_copy(update={"slides": [
+            s.model_copy(update={"notes": html.escape(s.notes, quote=False)}) for s in c.slides]}) for c in configs]
+        with contextlib.redirect_stderr(io.StringIO()):  # manim-slides' progress bars
+            RevealJS(presentation_configs=html_configs, assets_dir=ASSETS, cdn_url=f"{ASSETS}/{lib.name}",
+                     reveal_version=REVEAL_VERSION, reveal_theme=REVEAL_THEMES[theme],
+                     background_color=background, title=title,
+                     navigation_mode="linear", slide_number="c/t", show_slide_number="speaker",
+                     ).convert_to(staging / "deck.html")
+            PowerPoint(presentation_configs=configs, width=size[0], height=size[1]).convert_to(staging / "deck.pptx")
+            PDF(presentation_configs=pdf_configs, resolution=100.0).convert_to(staging / "deck.pdf")
+        summary = {"slides": sum(len(c.slides) for c in configs), "chapters": len(configs),
+                   "reencoded": reencoded, "theme": theme}
+        publish(staging, out, {**_versions(), **(manifest or {}), "deck": {**summary, "scenes": scenes}})
+    return summary
+
+
+def _write_config(cfg, path: Path, root: Path) -> None:
+    """Save a presentation in manim-slides' format, its files relative to ``root`` (= path's grandparent)."""
+    data = json.loads(cfg.model_dump_json())
+    for slide in data["slides"]:
+        for key in ("file", "rev_file"):
+            slide[key] = Path(slide[key]).relative_to(root).as_posix()
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False))
