@@ -126,11 +126,8 @@ def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path,
         trace=trace,
         voice=get_voice(opts.voice, model_path=opts.voice_model),
         probe_class=opts.probe_class,
-<<<<<<< HEAD
         sweep=opts.sweep,
-=======
         theme=opts.theme,
->>>>>>> main
         add_sound=False,  # the narration track is assembled and muxed by kdanim.media
         preview=opts.preview,
         on_beat=on_beat,
