@@ -421,7 +421,8 @@ def render(ctx, trace_path, out, quality, fmt, webm, chapters, probe_class, voic
     from .render import render_lesson
 
     tr, opts, display = _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model,
-                                     preview, jobs, no_cache, theme, quiet, verbose, sim_kw)
+                                     preview, jobs, no_cache, theme, quiet, verbose, sim_kw,
+                                     sweep_path=sweep_path, scheduler=scheduler)
     with _sigterm_as_interrupt(), display or contextlib.nullcontext():  # `kill`: cleans up like Ctrl-C
         manifest = render_lesson(tr, opts, Path(out), fmt=fmt, events=display and display.event,
                                  message=display and display.message, webm=webm)
@@ -434,7 +435,7 @@ def render(ctx, trace_path, out, quality, fmt, webm, chapters, probe_class, voic
 
 
 def _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model, preview, jobs,
-                 no_cache, theme, quiet, verbose, sim_kw):
+                 no_cache, theme, quiet, verbose, sim_kw, sweep_path=None, scheduler=None):
     """Check the run options shared by `render` and `slides`; return (trace, RenderOptions, progress)."""
     from .narration.voices import get_voice
     from .render import RenderOptions
