@@ -41,6 +41,7 @@ class LessonContext:
 
     trace: dict
     voice: Voice
+    sweep: dict | None = None  # kdanim.sweep.chapter_view of a sweep file, for the sweep chapter
     probe_class: int = 0
     theme: str = "dark"  # kdanim.viz.theme.THEMES: "dark" (video) or "light" (projectors, handouts)
     add_sound: bool = True  # plain `manim render`: let Manim mux the speech
@@ -68,10 +69,16 @@ def default_context() -> LessonContext:
         probe_class = probe_index(os.environ.get("KDANIM_PROBE_CLASS"), tr["classes"]["names"])
     except ValueError as e:
         raise ValueError(f"KDANIM_PROBE_CLASS: {e}") from None
+    sweep = os.environ.get("KDANIM_SWEEP")
+    if sweep:
+        from kdanim import sweep as sweepmod
+
+        sweep = sweepmod.chapter_view(sweepmod.load(sweep))
     theme = os.environ.get("KDANIM_THEME", "dark")
     if theme not in T.THEMES:
         raise ValueError(f"KDANIM_THEME={theme!r} is not a theme: choose one of {', '.join(T.THEMES)}")
-    return LessonContext(trace=tr, voice=voice, probe_class=probe_class, theme=theme)
+    return LessonContext(trace=tr, voice=voice, probe_class=probe_class, theme=theme,
+                         sweep=sweep or None)
 
 
 class Chapter(Scene):

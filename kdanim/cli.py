@@ -50,9 +50,8 @@ def _preset_help(presets, default):
                      + (", default)" if name == default else ")") for name, w in presets.items())
 
 
-def sim_options(f):
-    """The simulator's options, shared by every command that runs a simulation."""
-    options = [
+def _sim_option_list():
+    return [
         click.option("--dataset", type=click.Choice(datasets.names()), default=datasets.DEFAULT, show_default=True,
                      help="What the networks learn: " + "; ".join(f"{n}: {datasets.get(n).title}"
                                                                   for n in datasets.names()) + "."),
@@ -73,8 +72,16 @@ def sim_options(f):
         click.option("--student-hidden", type=Widths(), default=None,
                      help="Explicit student hidden widths, e.g. 64 (instead of --student)."),
     ]
-    for option in reversed(options):
-        f = option(f)
+
+
+def sim_options(f=None, skip=()):
+    """The simulator's options, shared by every command that runs a simulation (but those in ``skip``)."""
+    if f is None:
+        return lambda g: sim_options(g, skip)
+    names = SIM_OPTION_NAMES
+    for name, option in reversed(list(zip(names, _sim_option_list()))):
+        if name not in skip:
+            f = option(f)
     return f
 
 
@@ -159,14 +166,16 @@ class _Group(click.Group):
 def _expected_errors() -> tuple:
     import av
 
+    from .cluster import ClusterError
     from .media import MediaError
     from .narration.voices import VoiceUnavailable
     from .page import PageError
     from .publish import PublishError
+    from .sweep import SweepError
     from .trace import TraceError
 
     return (OSError, MediaError, VoiceUnavailable, TraceError, ConfigError, PublishError, PageError,
-            av.FFmpegError)
+            av.FFmpegError, ClusterError, SweepError)
 
 
 def _describe(e) -> str:
@@ -222,6 +231,95 @@ def simulate(out, as_json, **kw):
     click.echo(f"trace hash: {content_hash(trace)[:16]}" + (f" · written to {out}" if out else ""))
 
 
+# -- sweeps ------------------------------------------------------------------
+
+def _sweep_grid(tau, alpha, seeds, sim_kw):
+    """The grid of the sweep command's options; bad values -> click.BadParameter (exit 2)."""
+    from .sweep import Grid, SweepError, parse_floats, parse_seeds
+
+    axes = {}
+    for option, parse in (("--tau", lambda: parse_floats(tau, "--tau", 0.0, math.inf, lo_open=True)),
+                          ("--alpha", lambda: parse_floats(alpha, "--alpha", 0.0, 1.0)),
+                          ("--seeds", lambda: parse_seeds(seeds))):
+        try:
+            axes[option] = parse()
+        except SweepError as e:
+            raise click.BadParameter(str(e).partition(": ")[2], param_hint=f"'{option}'") from None
+    return Grid(axes["--tau"], axes["--alpha"], axes["--seeds"], config_from_options(**sim_kw))
+
+
+def scheduler_option(help):
+    return click.option("--scheduler", default=None, metavar="tcp://HOST:PORT", help=help)
+
+
+def _check_scheduler(address):
+    if address is not None and "://" not in address:
+        raise click.BadParameter(f"{address!r} is not an address like tcp://10.0.0.5:8786.",
+                                 param_hint="'--scheduler'")
+    return address
+
+
+@main.command(epilog="\b\nExamples:\n  kdanim sweep --tau 1,2,3,5,8 --alpha 0.25,0.5,0.75 --seeds 0-4 --out sweep/\n"
+                     "  kdanim sweep --tau 1,3,8 --epochs 30 --scheduler tcp://10.0.0.5:8786")
+@click.option("--tau", default="3", show_default=True, help="Temperatures τ, comma-separated (each > 0).")
+@click.option("--alpha", default="0.5", show_default=True, help="Soft-term weights α, comma-separated (in [0, 1]).")
+@click.option("--seeds", default="0", show_default=True, help="Seeds: a range 0-4, a list 0,3,7, or both 0-2,9.")
+@sim_options(skip=("tau", "alpha", "seed"))
+@click.option("--out", type=click.Path(file_okay=False), default="kdanim-sweep", show_default=True,
+              help="Sweep folder: sweep.json, sweep.csv and runs/ (one trace per run).")
+@scheduler_option("Run on this Dask scheduler [default: $DASK_SCHEDULER_ADDRESS, else a local cluster].")
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Worker processes of the local cluster [default: one per core].")
+@click.option("--yes", is_flag=True, help=f"Run a grid of more than {1000:,} runs.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+def sweep(tau, alpha, seeds, out, scheduler, workers, yes, quiet, **sim_kw):
+    """Run every combination of τ × α × seed and collect the results.
+
+    Other simulator options apply to every run. Each run's trace is saved in
+    OUT/runs/ as soon as it finishes (the same file `kdanim simulate --out`
+    writes); OUT/sweep.json (docs/SWEEP.md) and OUT/sweep.csv hold every run's
+    config and summary. Running the same command again skips the runs already
+    done. Runs on Dask: a local cluster, or --scheduler.
+    """
+    from .cluster import ClusterError, client
+    from .sweep import MAX_RUNS_WITHOUT_YES, SweepError, format_table, pending, run_sweep
+
+    grid = _sweep_grid(tau, alpha, seeds, sim_kw)
+    if len(grid) > MAX_RUNS_WITHOUT_YES and not yes:
+        raise click.UsageError(f"the grid has {len(grid):,} runs (more than {MAX_RUNS_WITHOUT_YES:,}): "
+                               f"add --yes to run them all.")
+    _check_out_dir(out)
+    scheduler = _check_scheduler(scheduler)
+    out = Path(out)
+    done, todo = pending(grid, out)
+    say = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
+    say(f"{len(grid)} runs ({len(grid.tau)} τ × {len(grid.alpha)} α × {len(grid.seed)} seeds)"
+        + (f": skipping {len(done)} already done" if done else ""))
+    filed = []
+
+    def on_run(c, n, total):
+        filed.append(c)
+        say(f"[{n}/{total}] τ = {c.tau:g}, α = {c.alpha:g}, seed {c.seed}")
+
+    try:
+        cluster = client(scheduler, workers) if todo else contextlib.nullcontext()
+        with _sigterm_as_interrupt(), cluster as dask_client:
+            doc, skipped = run_sweep(grid, out, dask_client, on_run=on_run)
+    except (ClusterError, SweepError) as e:
+        raise click.ClickException(f"{e}; the runs already done are kept in {out / 'runs'}"
+                                   if isinstance(e, SweepError) else str(e)) from None
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: {len(done) + len(filed)} of {len(grid)} runs are saved in {out / 'runs'}; "
+                   f"run the same command again to finish.", err=True)
+        raise SystemExit(130) from None
+    except OSError as e:
+        raise click.ClickException(f"could not write {e.filename or out}: {e.strerror or e}") from None
+    if not quiet:
+        click.echo(format_table(doc))
+    say(f"wrote {out / 'sweep.json'}, {out / 'sweep.csv'} and {len(grid)} traces in {out / 'runs'}"
+        + (f" ({skipped} skipped: already done)" if skipped else ""))
+
+
 # -- rendering ---------------------------------------------------------------
 
 class ChapterList(click.ParamType):
@@ -232,9 +330,9 @@ class ChapterList(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, list):
             return value
-        from scenes import SCENES_IN_ORDER
+        from scenes import SCENES_IN_ORDER, SWEEP_SCENES
 
-        valid = {c.number for c in SCENES_IN_ORDER}
+        valid = {c.number for c in SCENES_IN_ORDER + SWEEP_SCENES}
         out = []
         for part in str(value).split(","):
             part = part.strip()
@@ -254,6 +352,27 @@ def _load_trace_option(path):
         raise click.BadParameter(f"{path}: {e}", param_hint="'--trace'") from None
 
 
+def _sweep_option(path, trace_path, chapters):
+    """The sweep chapter's view of --sweep (None without it); usage errors exit 2."""
+    from scenes import SWEEP_SCENES
+
+    from .sweep import SweepError, chapter_view, load
+
+    if path is None:
+        needs = [c for c in SWEEP_SCENES if chapters and c.number in chapters]
+        if needs:
+            raise click.BadParameter(f"'{needs[0].number}' is the chapter \"{needs[0].title}\": it needs --sweep.",
+                                     param_hint="'--chapters'")
+        return None
+    if trace_path:
+        raise click.UsageError("--sweep cannot be combined with --trace: the sweep chapter goes with a "
+                               "simulated lesson (use the simulator options).")
+    try:
+        return chapter_view(load(path))
+    except SweepError as e:
+        raise click.BadParameter(f"{path}: {e}", param_hint="'--sweep'") from None
+
+
 def _probe_index(value, names):
     from .facts import probe_index
 
@@ -265,7 +384,8 @@ def _probe_index(value, names):
 
 @main.command(epilog="\b\nExamples:\n  kdanim render --tau 3 --alpha 0.5\n"
                      "  kdanim render --trace trace.json --quality low --chapters 4,6 --out preview/\n"
-                     "  kdanim render --preview --out stills/")
+                     "  kdanim render --preview --out stills/\n"
+                     "  kdanim render --sweep sweep/sweep.json --chapters 11 --quality low")
 @sim_options
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False), default=None,
               help="Render this saved trace instead of simulating (not with simulator options).")
@@ -289,13 +409,16 @@ def _probe_index(value, names):
               help="Render chapters in this many parallel processes [default: the number of CPU cores, "
                    "at most 8].")
 @click.option("--no-cache", is_flag=True, help="Render every chapter again even if a cached render exists.")
+@click.option("--sweep", "sweep_path", type=click.Path(dir_okay=False), default=None,
+              help="A sweep.json from `kdanim sweep`: adds the chapter \"Choosing τ and α\" after chapter 8.")
+@scheduler_option("Render the chapters on this Dask scheduler's workers [default: local processes, --jobs].")
 @click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True,
               help="Colours: dark (video) or light (projectors, printed handouts).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Manim's own log.")
 @click.pass_context
 def render(ctx, trace_path, out, quality, fmt, webm, chapters, probe_class, voice, voice_model, preview, jobs,
-           no_cache, theme, quiet, verbose, **sim_kw):
+           no_cache, theme, sweep_path, scheduler, quiet, verbose, **sim_kw):
     """Render the narrated lesson video of a distillation run.
 
     Simulates the run (or reuses a cached trace of the same parameters, or
@@ -305,7 +428,8 @@ def render(ctx, trace_path, out, quality, fmt, webm, chapters, probe_class, voic
     from .render import render_lesson
 
     tr, opts, display = _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model,
-                                     preview, jobs, no_cache, theme, quiet, verbose, sim_kw)
+                                     preview, jobs, no_cache, theme, quiet, verbose, sim_kw,
+                                     sweep_path=sweep_path, scheduler=scheduler)
     with _sigterm_as_interrupt(), display or contextlib.nullcontext():  # `kill`: cleans up like Ctrl-C
         manifest = render_lesson(tr, opts, Path(out), fmt=fmt, events=display and display.event,
                                  message=display and display.message, webm=webm)
@@ -318,7 +442,7 @@ def render(ctx, trace_path, out, quality, fmt, webm, chapters, probe_class, voic
 
 
 def _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model, preview, jobs,
-                 no_cache, theme, quiet, verbose, sim_kw):
+                 no_cache, theme, quiet, verbose, sim_kw, sweep_path=None, scheduler=None):
     """Check the run options shared by `render` and `slides`; return (trace, RenderOptions, progress)."""
     from .narration.voices import get_voice
     from .render import RenderOptions
@@ -328,6 +452,8 @@ def _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, vo
     if trace_path and given:
         raise click.UsageError(f"--trace renders a saved run: it cannot be combined with "
                                f"--{given[0].replace('_', '-')}.")
+    sweep_view = _sweep_option(sweep_path, trace_path, chapters)
+    scheduler = _check_scheduler(scheduler)
     _check_out_dir(out)
     if trace_path:
         tr = _load_trace_option(trace_path)
@@ -344,7 +470,7 @@ def _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, vo
     opts = RenderOptions(quality=quality, voice=voice, voice_model=voice_model,
                          probe_class=_probe_index(probe_class, tr["classes"]["names"]),
                          chapters=chapters, preview=preview, jobs=jobs, verbose=verbose,
-                         use_cache=not no_cache, theme=theme)
+                         use_cache=not no_cache, theme=theme, sweep=sweep_view, scheduler=scheduler)
     display = None
     if not quiet:
         from .progress import ChapterProgress
@@ -428,11 +554,12 @@ def _check_out_dir(out):
 
 @main.command(epilog="\b\nExample:\n  kdanim chapters")
 def chapters():
-    """List the lesson's chapters."""
-    from scenes import SCENES_IN_ORDER
+    """List the lesson's chapters (chapter 11 is played only with --sweep)."""
+    from scenes import lesson_order
 
-    for c in SCENES_IN_ORDER:
-        click.echo(f"{c.number:2d}  {c.title:<28} {c.__module__.split('.')[-1] + '.py':<22} {c.__name__}")
+    for c in lesson_order(with_sweep=True):
+        extra = f"  (with --sweep, after {c.after})" if hasattr(c, "after") else ""
+        click.echo(f"{c.number:2d}  {c.title:<28} {c.__module__.split('.')[-1] + '.py':<22} {c.__name__}{extra}")
 
 
 # -- doctor and cache --------------------------------------------------------

@@ -43,6 +43,8 @@ class RenderOptions:
     jobs: int = 1
     verbose: bool = False
     use_cache: bool = True
+    sweep: dict | None = None  # kdanim.sweep.chapter_view of --sweep: adds the sweep chapter
+    scheduler: str | None = None  # render chapters on this Dask scheduler (None: local processes)
 
 
 @dataclass
@@ -81,7 +83,8 @@ def trace_part(trace: dict, path: str):
 
 def chapter_key(chapter_cls, trace: dict, opts: RenderOptions, code: str) -> str:
     """Cache key of one rendered chapter: code, the trace parts it reads, quality, voice, probe."""
-    parts = {p: trace_part(trace, p) for p in chapter_cls.reads}
+    parts = {p: trace_part({"sweep": opts.sweep} if p.startswith("sweep.") else trace, p)
+             for p in chapter_cls.reads}
     blob = json.dumps(
         {
             "code": code,
@@ -126,6 +129,7 @@ def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path,
         trace=trace,
         voice=get_voice(opts.voice, model_path=opts.voice_model),
         probe_class=opts.probe_class,
+        sweep=opts.sweep,
         theme=opts.theme,
         add_sound=False,  # the narration track is assembled and muxed by kdanim.media
         preview=opts.preview,
@@ -145,33 +149,53 @@ def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path,
 
 def _render_cached(args, on_beat=None) -> ChapterResult:
     """Render a chapter unless its cache entry exists (runs in a worker process with --jobs)."""
+    chapter_cls, trace, opts, _ = args
+    cached = cached_chapter(args)
+    if cached is not None:
+        return cached
+    work = Path(tempfile.mkdtemp(prefix=f"kdanim-ch{chapter_cls.number:02d}-"))
+    try:
+        res = render_chapter(chapter_cls, trace, opts, work, on_beat)
+        return file_chapter(args, res)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _entry(args) -> tuple[Path, str]:
     chapter_cls, trace, opts, code = args
-    key = chapter_key(chapter_cls, trace, opts, code)
-    entry = cache_dir() / "chapters" / key
+    return (cache_dir() / "chapters" / chapter_key(chapter_cls, trace, opts, code),
+            "still.png" if opts.preview else "chapter.mp4")
+
+
+def cached_chapter(args) -> ChapterResult | None:
+    """The cached render of a job ``(chapter_cls, trace, opts, code)``, or None."""
+    chapter_cls, _, opts, _ = args
+    entry, name = _entry(args)
     meta = entry / "timeline.json"
-    name = "still.png" if opts.preview else "chapter.mp4"
     if opts.use_cache and meta.exists() and (entry / name).exists():
         tl = json.loads(meta.read_text())
         path = entry / name
         return ChapterResult(chapter_cls.number, chapter_cls.title, None if opts.preview else path,
                              path if opts.preview else None, tl, cached=True)
-    work = Path(tempfile.mkdtemp(prefix=f"kdanim-ch{chapter_cls.number:02d}-"))
+    return None
+
+
+def file_chapter(args, res: ChapterResult) -> ChapterResult:
+    """File a fresh render ``res`` of a job in the chapter cache; ``res`` then points into the cache."""
+    opts = args[2]
+    entry, name = _entry(args)
+    staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=_ensure(entry.parent)))
     try:
-        res = render_chapter(chapter_cls, trace, opts, work, on_beat)
-        staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=_ensure(entry.parent)))
-        try:
-            shutil.copy2(res.still if opts.preview else res.video, staging / name)
-            (staging / "timeline.json").write_text(json.dumps(res.timeline, indent=1))
-            if not _file_entry(staging, entry, name, replace=not opts.use_cache):
-                res.timeline = json.loads(meta.read_text())  # another process filed it first: use theirs
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)  # interrupted: leave no half-filed entry
-            raise
-        path = entry / name
-        res.video, res.still = (None, path) if opts.preview else (path, None)
-        return res
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.copy2(res.still if opts.preview else res.video, staging / name)
+        (staging / "timeline.json").write_text(json.dumps(res.timeline, indent=1))
+        if not _file_entry(staging, entry, name, replace=not opts.use_cache):
+            res.timeline = json.loads((entry / "timeline.json").read_text())  # another process filed it first
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # interrupted: leave no half-filed entry
+        raise
+    path = entry / name
+    res.video, res.still = (None, path) if opts.preview else (path, None)
+    return res
 
 
 def _file_entry(staging: Path, entry: Path, name: str, replace: bool) -> bool:
@@ -217,6 +241,10 @@ def render_chapters(trace: dict, opts: RenderOptions,
     jobs = [(c, trace, opts, code) for c in chosen]
     send = events or (lambda e: None)
     results: list[ChapterResult] = []
+    if opts.scheduler:
+        from kdanim.cluster import render_on_cluster
+
+        return render_on_cluster(jobs, opts.scheduler, send)
     if opts.jobs > 1 and len(jobs) > 1:
         import multiprocessing as mp
         import threading
@@ -242,9 +270,9 @@ def render_chapters(trace: dict, opts: RenderOptions,
 
 def selected_chapters(opts: RenderOptions) -> list:
     """The chapter classes ``opts`` asks for, in lesson order."""
-    from scenes import SCENES_IN_ORDER
+    from scenes import lesson_order
 
-    return [c for c in SCENES_IN_ORDER if opts.chapters is None or c.number in opts.chapters]
+    return [c for c in lesson_order(opts.sweep is not None) if opts.chapters is None or c.number in opts.chapters]
 
 
 def _render_reporting(job, send) -> ChapterResult:

@@ -8,6 +8,7 @@ from scenes.ch05_loss import DistillationLoss
 from scenes.ch06_training import Training
 from scenes.ch07_kl import KLDivergence
 from scenes.ch08_results import CompressionResults
+from scenes.ch08b_choosing import ChoosingTauAlpha
 from scenes.ch09_prediction import APrediction
 from scenes.ch10_summary import Summary
 
@@ -24,4 +25,16 @@ SCENES_IN_ORDER = [
     Summary,
 ]
 
-__all__ = ["SCENES_IN_ORDER"] + [c.__name__ for c in SCENES_IN_ORDER]
+#: Chapters played only when a sweep is given (`kdanim render --sweep`), each after chapter ``after``.
+SWEEP_SCENES = [ChoosingTauAlpha]
+
+
+def lesson_order(with_sweep: bool = False) -> list:
+    """The chapters in the order they are played, with the sweep chapters when ``with_sweep``."""
+    order = list(SCENES_IN_ORDER)
+    for c in SWEEP_SCENES if with_sweep else ():
+        order.insert(next(i for i, s in enumerate(order) if s.number == c.after) + 1, c)
+    return order
+
+
+__all__ = ["SCENES_IN_ORDER", "SWEEP_SCENES", "lesson_order"] + [c.__name__ for c in SCENES_IN_ORDER + SWEEP_SCENES]

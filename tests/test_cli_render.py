@@ -176,7 +176,8 @@ def test_help_ends_with_an_example(path):
 def test_chapters_lists_ten():
     result = invoke("chapters")
     assert result.exit_code == 0
-    assert [int(line.split()[0]) for line in result.output.splitlines()] == list(range(1, 11))
+    # the sweep chapter (11) is listed where it plays with --sweep: after chapter 8
+    assert [int(line.split()[0]) for line in result.output.splitlines()] == [1, 2, 3, 4, 5, 6, 7, 8, 11, 9, 10]
 
 
 def _fill(root):

@@ -3,6 +3,7 @@
 from . import layout, theme
 from .bars import ComparedBars, ProbabilityBars
 from .curves import CurvePlot, EpochCounter, nice_ceil, nice_step
+from .heatmap import BandPlot, Heatmap
 from .formula import KDLossFormula, SoftmaxFormula, markup_parts
 from .layout import Region, Regions, check_layout, fit_in, regions, visible_bbox
 from .network import NetworkDiagram, display_groups
@@ -19,5 +20,6 @@ __all__ = [
     "CurvePlot", "EpochCounter", "nice_step", "nice_ceil",
     "ResultsTable", "format_cell",
     "AccuracyParamsPlot", "DataScatter", "format_count",
+    "Heatmap", "BandPlot",
     "KDLossFormula", "SoftmaxFormula", "markup_parts",
 ]

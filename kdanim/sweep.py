@@ -1,0 +1,363 @@
+"""Sweeps: a grid of runs over τ × α × seed, run on Dask, filed as `kdanim.sweep/1` (see docs/SWEEP.md)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+import os
+import secrets
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from kdanim import __version__
+from kdanim import trace as tracemod
+from kdanim.paths import atomic_write
+from kdanim.sim.config import SimConfig
+
+__all__ = ["SCHEMA", "SweepError", "Grid", "parse_floats", "parse_seeds", "run_name", "pending",
+           "run_sweep", "build", "validate", "load", "write_files", "cells", "findings", "format_table", "chapter_view",
+           "MAX_RUNS_WITHOUT_YES"]
+
+SCHEMA = "kdanim.sweep/1"
+MAX_RUNS_WITHOUT_YES = 1000
+MODELS = ("teacher", "scratch", "distilled")
+
+
+class SweepError(ValueError):
+    """A bad grid or sweep file; the message names the option or field."""
+
+
+# ----------------------------------------------------------------------------- the grid
+
+def parse_floats(text: str, option: str, lo: float, hi: float, lo_open: bool = False) -> tuple[float, ...]:
+    """'1,2,3.5' -> (1.0, 2.0, 3.5), sorted and without repeats; SweepError naming ``option``."""
+    parts = [p.strip() for p in str(text).split(",")]
+    if parts == [""]:
+        raise SweepError(f"{option}: empty list: give at least one value, e.g. {option} 1,3")
+    values = set()
+    for p in parts:
+        if not p:
+            raise SweepError(f"{option}: empty value in {text!r}: expected comma-separated numbers like 1,2,3")
+        try:
+            x = float(p)
+        except ValueError:
+            raise SweepError(f"{option}: {p!r} is not a number") from None
+        if not math.isfinite(x) or x < lo or x > hi or (lo_open and x == lo):
+            bound = f"> {lo:g}" if lo_open and math.isinf(hi) else f"in [{lo:g}, {hi:g}]"
+            raise SweepError(f"{option}: {p!r} is out of range: every value must be {bound}")
+        values.add(x)
+    return tuple(sorted(values))
+
+
+def parse_seeds(text: str, option: str = "--seeds") -> tuple[int, ...]:
+    """'0-4' or '0,3,7' or '0-2,9' -> sorted distinct seeds; SweepError naming ``option``."""
+    parts = [p.strip() for p in str(text).split(",")]
+    if parts == [""]:
+        raise SweepError(f"{option}: empty list: give seeds like 0-4 or 0,3,7")
+    seeds = set()
+    for p in parts:
+        a, dash, b = p.partition("-")
+        if not a.strip().isdigit() or (dash and not b.strip().isdigit()):
+            raise SweepError(f"{option}: {p!r} is not a seed or a range like 0-4")
+        lo, hi = int(a), int(b) if dash else int(a)
+        if hi < lo:
+            raise SweepError(f"{option}: range {p!r} runs backwards: write {hi}-{lo}")
+        if hi - lo >= 1_000_000:
+            raise SweepError(f"{option}: range {p!r} is too long")
+        seeds.update(range(lo, hi + 1))
+    return tuple(sorted(seeds))
+
+
+@dataclass(frozen=True)
+class Grid:
+    """τ × α × seed over one base config (every other simulator setting)."""
+
+    tau: tuple[float, ...]
+    alpha: tuple[float, ...]
+    seed: tuple[int, ...]
+    base: SimConfig
+
+    def __len__(self) -> int:
+        return len(self.tau) * len(self.alpha) * len(self.seed)
+
+    def configs(self) -> list[SimConfig]:
+        """Every run's config, τ slowest, seed fastest."""
+        return [self.base.replace(tau=t, alpha=a, seed=s)
+                for t, a, s in itertools.product(self.tau, self.alpha, self.seed)]
+
+    def axes(self) -> dict:
+        return {"tau": list(self.tau), "alpha": list(self.alpha), "seed": list(self.seed)}
+
+
+def run_name(config: SimConfig) -> str:
+    """The run's trace file, relative to the sweep folder: runs/tau3-alpha0.5-seed0.json."""
+    return f"runs/tau{config.tau:g}-alpha{config.alpha:g}-seed{config.seed}.json"
+
+
+# ----------------------------------------------------------------------------- running
+
+def simulate_config(config: dict) -> dict:
+    """One run, on a Dask worker: the trace, exactly as `kdanim simulate` makes it."""
+    return tracemod.simulate_trace(SimConfig.from_dict(config))
+
+
+def _done(out: Path, config: SimConfig) -> dict | None:
+    """The saved trace of ``config`` in ``out``, or None if it is missing, damaged or of other settings."""
+    path = out / run_name(config)
+    if not path.exists():
+        return None
+    try:
+        tr = tracemod.load(path)
+    except tracemod.TraceError:
+        return None
+    return tr if tr["config"] == tracemod.canonical(config.to_dict()) else None
+
+
+def pending(grid: Grid, out: Path) -> tuple[dict, list[SimConfig]]:
+    """(runs already in ``out`` by run name, configs still to run)."""
+    done, todo = {}, []
+    for c in grid.configs():
+        tr = _done(out, c)
+        if tr is None:
+            todo.append(c)
+        else:
+            done[run_name(c)] = tr
+    return done, todo
+
+
+def run_sweep(grid: Grid, out: Path, client, on_run: Callable[[SimConfig, int, int], None] | None = None,
+              retries: int = 2) -> tuple[dict, int]:
+    """Run every run of ``grid`` not already in ``out`` on the Dask ``client``; return (doc, skipped).
+
+    Each trace is saved under ``out/runs/`` the moment it arrives (atomically), so an
+    interrupted sweep keeps every finished run and the next call skips them.
+    ``on_run(config, done, total)`` is called after each run is filed.
+    """
+    from distributed import as_completed
+
+    done, todo = pending(grid, out)
+    skipped = len(done)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    if todo:
+        by_key = {}
+        futures = []
+        for c in todo:
+            f = client.submit(simulate_config, c.to_dict(), key=f"kdanim-run-{run_name(c)}-{secrets.token_hex(4)}",
+                              retries=retries, pure=False)
+            by_key[f.key] = c
+            futures.append(f)
+        try:
+            for f in as_completed(futures, loop=client.loop):
+                c = by_key[f.key]
+                try:
+                    tr = f.result()
+                except Exception as e:  # a run that failed on every try (e.g. its workers kept dying)
+                    msg = str(e).splitlines()[0] if str(e) else ""
+                    raise SweepError(f"run {run_name(c)} failed: {type(e).__name__}"
+                                     + (f": {msg}" if msg else "")) from None
+                tracemod.save(tr, out / run_name(c))
+                done[run_name(c)] = tr
+                f.release()
+                if on_run:
+                    on_run(c, len(done), len(grid))
+        finally:
+            for f in futures:
+                f.cancel()
+    doc = build(grid, done)
+    write_files(doc, out)
+    return doc, skipped
+
+
+# ----------------------------------------------------------------------------- the sweep file
+
+def build(grid: Grid, traces: dict) -> dict:
+    """The `kdanim.sweep/1` document of a finished grid from its traces (by run name)."""
+    base = {k: v for k, v in grid.base.to_dict().items() if k not in ("tau", "alpha", "seed")}
+    runs = []
+    for c in grid.configs():
+        name = run_name(c)
+        tr = traces[name]
+        runs.append({"tau": c.tau, "alpha": c.alpha, "seed": c.seed, "trace": name,
+                     "content_hash": tracemod.content_hash(tr), "config": tr["config"],
+                     "summary": tr["summary"]})
+    return validate(tracemod.canonical({"schema": SCHEMA, "version": __version__, "axes": grid.axes(),
+                                        "base": base, "runs": runs}))
+
+
+def _fail(where, what):
+    raise SweepError(f"{where}: {what}")
+
+
+def _axis(doc, name, check):
+    values = doc["axes"].get(name) if isinstance(doc.get("axes"), dict) else None
+    if not isinstance(values, list) or not values:
+        _fail(f"axes.{name}", "expected a non-empty list")
+    for i, v in enumerate(values):
+        if not check(v):
+            _fail(f"axes.{name}[{i}]", f"bad value {v!r}")
+    if values != sorted(set(values)):
+        _fail(f"axes.{name}", "values must be sorted and distinct")
+    return values
+
+
+def _num(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def validate(doc) -> dict:
+    """Check ``doc`` against docs/SWEEP.md and return it; SweepError naming the first bad field."""
+    if not isinstance(doc, dict):
+        raise SweepError(f"sweep: expected a JSON object, got {type(doc).__name__}")
+    if doc.get("schema") != SCHEMA:
+        _fail("schema", f"unknown schema {doc.get('schema')!r}, expected {SCHEMA!r}")
+    if not isinstance(doc.get("version"), str):
+        _fail("version", "expected a string")
+    taus = _axis(doc, "tau", lambda v: _num(v) and v > 0)
+    alphas = _axis(doc, "alpha", lambda v: _num(v) and 0 <= v <= 1)
+    seeds = _axis(doc, "seed", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0)
+    if not isinstance(doc.get("base"), dict):
+        _fail("base", "expected an object")
+    runs = doc.get("runs")
+    want = list(itertools.product(taus, alphas, seeds))
+    if not isinstance(runs, list) or len(runs) != len(want):
+        _fail("runs", f"expected a list of {len(want)} runs (τ × α × seed)")
+    for i, (run, (t, a, s)) in enumerate(zip(runs, want)):
+        w = f"runs[{i}]"
+        if not isinstance(run, dict):
+            _fail(w, "expected an object")
+        for k in ("tau", "alpha", "seed", "trace", "content_hash", "config", "summary"):
+            if k not in run:
+                _fail(f"{w}.{k}", "missing")
+        if (run["tau"], run["alpha"], run["seed"]) != (t, a, s):
+            _fail(w, f"expected τ = {t:g}, α = {a:g}, seed {s} (runs in grid order)")
+        cfg = run["config"]
+        if not isinstance(cfg, dict) or (cfg.get("tau"), cfg.get("alpha"), cfg.get("seed")) != (t, a, s):
+            _fail(f"{w}.config", "differs from the run's τ, α and seed")
+        if any(cfg.get(k) != v for k, v in doc["base"].items()):
+            _fail(f"{w}.config", "differs from base")
+        if not isinstance(run["trace"], str) or not isinstance(run["content_hash"], str):
+            _fail(w, "trace and content_hash must be strings")
+        summary = run["summary"]
+        for m in MODELS:
+            acc = summary.get(m, {}).get("test_accuracy") if isinstance(summary, dict) else None
+            if not isinstance(summary.get(m) if isinstance(summary, dict) else None, dict) \
+                    or not _num(acc) or not 0 <= acc <= 1:
+                _fail(f"{w}.summary.{m}.test_accuracy", "expected a number in [0, 1]")
+    return doc
+
+
+def load(path) -> dict:
+    """Read and validate a sweep file; SweepError on anything that does not follow docs/SWEEP.md."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SweepError(f"cannot read sweep {os.fspath(path)!r}: {getattr(e, 'strerror', None) or e}") from None
+    try:
+        doc = json.loads(text, parse_constant=lambda c: _fail("sweep", f"non-finite number {c}"))
+    except json.JSONDecodeError as e:
+        raise SweepError(f"not valid JSON: {e}") from None
+    return validate(doc)
+
+
+CSV_COLUMNS = ["tau", "alpha", "seed", "epochs", "teacher_hidden", "student_hidden",
+               "teacher_accuracy", "scratch_accuracy", "distilled_accuracy", "gap_recovered",
+               "distilled_agreement", "teacher_params", "student_params",
+               "teacher_latency_us", "distilled_latency_us", "trace", "content_hash"]
+
+
+def _csv(doc) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for r in doc["runs"]:
+        s, c = r["summary"], r["config"]
+        w.writerow([r["tau"], r["alpha"], r["seed"], c["epochs"],
+                    " ".join(map(str, c["teacher_hidden"])), " ".join(map(str, c["student_hidden"])),
+                    s["teacher"]["test_accuracy"], s["scratch"]["test_accuracy"], s["distilled"]["test_accuracy"],
+                    round(gap_recovered(s), 6), s["distilled"]["agreement"], s["teacher"]["params"],
+                    s["distilled"]["params"], s["teacher"]["latency_us"], s["distilled"]["latency_us"],
+                    r["trace"], r["content_hash"]])
+    return buf.getvalue()
+
+
+def write_files(doc: dict, out: Path) -> None:
+    """Write sweep.csv, then sweep.json (each atomically; the JSON last, as the sweep's seal)."""
+    atomic_write(out / "sweep.csv", _csv(doc))
+    atomic_write(out / "sweep.json", json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+# ----------------------------------------------------------------------------- reading results
+
+def gap_recovered(summary: dict) -> float:
+    """Share of the teacher–scratch accuracy gap the distilled student closes (0 when there is no gap)."""
+    t, sc, d = (summary[m]["test_accuracy"] for m in MODELS)
+    return 0.0 if abs(t - sc) < 1e-12 else (d - sc) / (t - sc)
+
+
+def chapter_view(doc: dict) -> dict:
+    """What the sweep chapter reads: the axes, the common settings and each run's three accuracies."""
+    return {
+        "axes": doc["axes"],
+        "epochs": doc["base"].get("epochs"),
+        "runs": [{"tau": r["tau"], "alpha": r["alpha"], "seed": r["seed"],
+                  **{m: r["summary"][m]["test_accuracy"] for m in MODELS}} for r in doc["runs"]],
+    }
+
+
+def cells(view: dict) -> list[dict]:
+    """One entry per (τ, α) in grid order: accuracies and gap recovered over seeds (mean, min, max).
+
+    ``view`` is :func:`chapter_view` of a sweep document.
+    """
+    groups: dict[tuple, list] = {}
+    for r in view["runs"]:
+        groups.setdefault((r["tau"], r["alpha"]), []).append(r)
+    out = []
+    for (t, a), rs in groups.items():
+        acc = [r["distilled"] for r in rs]
+        gap = [gap_recovered({m: {"test_accuracy": r[m]} for m in MODELS}) for r in rs]
+        out.append({"tau": t, "alpha": a, "n": len(rs),
+                    "acc_mean": statistics.fmean(acc), "acc_min": min(acc), "acc_max": max(acc),
+                    "gap_mean": statistics.fmean(gap), "gap_min": min(gap), "gap_max": max(gap),
+                    "teacher": statistics.fmean(r["teacher"] for r in rs),
+                    "scratch": statistics.fmean(r["scratch"] for r in rs)})
+    return out
+
+
+def format_table(doc: dict) -> str:
+    """The mean over seeds per (τ, α), with the spread (min–max) across seeds."""
+    rows = cells(chapter_view(doc))
+    n = len(doc["axes"]["seed"])
+    lines = [f"{'τ':>6} {'α':>6} {'distilled acc (mean, min–max)':>32} {'gap recovered (mean, min–max)':>32}"]
+    for c in rows:
+        lines.append(f"{c['tau']:>6g} {c['alpha']:>6g} "
+                     f"{c['acc_mean']:>13.1%} ({c['acc_min']:.1%}–{c['acc_max']:.1%}) "
+                     f"{c['gap_mean']:>13.0%} ({c['gap_min']:.0%}–{c['gap_max']:.0%})")
+    first = rows[0]
+    lines.append(f"over {n} seed{'s' if n != 1 else ''} each · teacher {first['teacher']:.1%}, "
+                 f"scratch {first['scratch']:.1%} (mean over seeds)")
+    return "\n".join(lines)
+
+
+def findings(view: dict) -> dict:
+    """What the sweep chapter says: best and worst (τ, α) by mean gap recovered, each seed's best τ,
+    and how much the seed moves a setting's accuracy (max − min over seeds)."""
+    cs = cells(view)
+    best = max(cs, key=lambda c: (c["gap_mean"], -c["tau"], -c["alpha"]))
+    worst = min(cs, key=lambda c: (c["gap_mean"], c["tau"], c["alpha"]))
+    per_seed = {}
+    for r in view["runs"]:
+        b = per_seed.get(r["seed"])
+        if b is None or r["distilled"] > b["distilled"]:
+            per_seed[r["seed"]] = r
+    spreads = [c["acc_max"] - c["acc_min"] for c in cs]
+    means = [c["acc_mean"] for c in cs]
+    return {"cells": cs, "best": best, "worst": worst,
+            "best_tau_by_seed": {s: r["tau"] for s, r in sorted(per_seed.items())},
+            "seed_spread_max": max(spreads), "seed_spread_mean": statistics.fmean(spreads),
+            "setting_range": max(means) - min(means)}
