@@ -724,11 +724,11 @@ def publish(ctx, sweep_path, taus, alphas, epochs, seed, out, quality, chapters,
 
     say = None if quiet else (lambda s: click.echo(s, err=True))
     if sweep_path is not None:
-        given = [n for n in ("taus", "alphas", "epochs")
+        given = [o for n, o in (("taus", "--tau"), ("alphas", "--alpha"), ("epochs", "--epochs"))
                  if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT]
         if given:
             raise click.UsageError(f"--sweep takes τ, α and the epochs from the sweep: it cannot be combined "
-                                   f"with --{given[0].rstrip('s')}.")
+                                   f"with {given[0]}.")
     view = _sweep_option(sweep_path, None, chapters)
     _check_out_dir(out)
     if sweep_path is None:

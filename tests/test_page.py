@@ -222,6 +222,11 @@ def test_variants_are_the_sweeps_runs_with_the_comparison_chapter(site):
         assert (d / "trace.json").read_bytes() == (site["sweep_dir"] / run["trace"]).read_bytes()
         assert [(c["number"], c["title"]) for c in manifest(d)["chapters"]] == [
             (4, "Soft labels and temperature"), (11, "Choosing τ and α")]
+        # the page's command makes the sweep, then this variant with the comparison chapter
+        assert pagemod.reproduce_command(manifest(d)) == (
+            "kdanim sweep --tau 1,4 --alpha 0.25,0.75 --seeds 0 --epochs 3 --out sweep/ && kdanim render "
+            f"--tau {tr['config']['tau']:g} --alpha {tr['config']['alpha']:g} --epochs 3 --quality low "
+            "--voice none --chapters 4,11 --sweep sweep/sweep.json")
     # the comparison chapter is the same in every variant (one render, from the cache)
     assert len({manifest(d)["chapters"][1]["length"] for d in site["dirs"]}) == 1
 
@@ -283,6 +288,7 @@ def test_explorer_republished_as_a_whole(site):
     (["--chapters", "12"], ["--chapters", "'12'"]),
     (["--chapters", "11"], ["--chapters", "'11'", "--sweep"]),
     (["--sweep", "SWEEP", "--tau", "1,4"], ["--sweep", "--tau"]),
+    (["--sweep", "SWEEP", "--epochs", "5"], ["--sweep", "--epochs."]),
     (["--sweep", "SWEEP", "--seed", "7"], ["--seed", "7", "not a seed"]),
     (["--sweep", "TRACE"], ["--sweep", "schema"]),
     (["--sweep", "BROKEN"], ["--sweep", "not valid JSON"]),
