@@ -485,7 +485,7 @@ def _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, vo
                      "  kdanim slides --trace trace.json --quality medium --out deck/")
 @click.pass_context
 def slides(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model, jobs, no_cache, theme,
-           quiet, verbose, **sim_kw):
+           sweep_path, scheduler, quiet, verbose, **sim_kw):
     """Write the lesson as live-lecture slides: one slide per beat, its narration as speaker notes.
 
     Takes the same options as `render` and reuses its cached chapter renders.
@@ -500,7 +500,8 @@ def slides(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_mo
     except SlidesUnavailable as e:
         raise click.UsageError(str(e)) from None
     tr, opts, display = _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model,
-                                     False, jobs, no_cache, theme, quiet, verbose, sim_kw)
+                                     False, jobs, no_cache, theme, quiet, verbose, sim_kw,
+                                     sweep_path=sweep_path, scheduler=scheduler)
     with _sigterm_as_interrupt(), display or contextlib.nullcontext():  # `kill`: cleans up like Ctrl-C
         deck = build_deck(tr, opts, Path(out), events=display and display.event, message=display and display.message)
     if not quiet:
@@ -681,14 +682,20 @@ class FloatList(click.ParamType):
         return sorted(out)
 
 
-@main.command(epilog="\b\nExample:\n  kdanim publish --tau 1,3,8 --alpha 0,0.5,1 --quality medium --out site/")
+@main.command(epilog="\b\nExamples:\n  kdanim sweep --tau 1,3,8 --alpha 0,0.5,1 --out sweep/\n"
+                     "  kdanim publish --sweep sweep/sweep.json --quality medium --out site/\n"
+                     "  kdanim publish --tau 1,3,8 --alpha 0,0.5,1 --out site/")
+@click.option("--sweep", "sweep_path", type=click.Path(dir_okay=False), default=None,
+              help="A sweep.json from `kdanim sweep`: one variant per (τ, α) from its saved runs, each with the "
+                   "chapter \"Choosing τ and α\" (not with --tau, --alpha, --epochs).")
 @click.option("--tau", "taus", type=FloatList(0, math.inf, lo_open=True), default="1,3,8", show_default=True,
-              help="The τ slider's values.")
+              help="The τ slider's values (without --sweep: simulated here).")
 @click.option("--alpha", "alphas", type=FloatList(0, 1), default="0,0.5,1", show_default=True,
-              help="The α slider's values.")
+              help="The α slider's values (without --sweep).")
 @click.option("--epochs", type=click.IntRange(1, MAX_EPOCHS), default=100, show_default=True,
-              help="Student training epochs.")
-@click.option("--seed", type=click.IntRange(0, None), default=0, show_default=True, help="Root seed.")
+              help="Student training epochs (without --sweep).")
+@click.option("--seed", type=click.IntRange(0, None), default=None,
+              help="Root seed of the variants [default: 0; with --sweep, the sweep's first seed].")
 @click.option("--out", type=click.Path(file_okay=False), default="site", show_default=True,
               help="Site folder: index.html (the explorer) and variants/tau…-alpha…/ (one lesson each).")
 @click.option("--quality", type=click.Choice(list(QUALITIES)), default="medium", show_default=True,
@@ -699,11 +706,14 @@ class FloatList(click.ParamType):
 @click.option("--webm", is_flag=True, help="Also write lesson.webm (VP9/Opus) in every variant.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Parallel chapter renders.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def publish(taus, alphas, epochs, seed, out, quality, chapters, voice, webm, jobs, quiet):
+@click.pass_context
+def publish(ctx, sweep_path, taus, alphas, epochs, seed, out, quality, chapters, voice, webm, jobs, quiet):
     """Render a lesson for every (τ, α) and write the explorer page over them.
 
-    Writes OUT/index.html with a τ slider and an α slider; moving one switches
-    to that run's video at the same chapter and time and updates the numbers.
+    With --sweep, the variants are the sweep's saved runs of one seed, and
+    every variant has the sweep's chapter "Choosing τ and α". Writes
+    OUT/index.html with a τ slider and an α slider; moving one switches to
+    that run's video at the same chapter and time and updates the numbers.
     Chapters that do not depend on τ or α are rendered once. Copy OUT to any
     static host as it is.
     """
@@ -712,15 +722,56 @@ def publish(taus, alphas, epochs, seed, out, quality, chapters, voice, webm, job
     from .paths import cached_trace
     from .render import RenderOptions
 
-    _check_out_dir(out)
     say = None if quiet else (lambda s: click.echo(s, err=True))
-    traces = [cached_trace(config_from_options(tau=t, alpha=a, epochs=epochs, seed=seed),
-                           on_simulate=say and (lambda: say("simulating teacher, students ...")))
-              for t in taus for a in alphas]
-    opts = RenderOptions(quality=quality, voice=voice, chapters=chapters,
+    if sweep_path is not None:
+        given = [o for n, o in (("taus", "--tau"), ("alphas", "--alpha"), ("epochs", "--epochs"))
+                 if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT]
+        if given:
+            raise click.UsageError(f"--sweep takes τ, α and the epochs from the sweep: it cannot be combined "
+                                   f"with {given[0]}.")
+    view = _sweep_option(sweep_path, None, chapters)
+    _check_out_dir(out)
+    if sweep_path is None:
+        seed = 0 if seed is None else seed
+        traces = [cached_trace(config_from_options(tau=t, alpha=a, epochs=epochs, seed=seed),
+                               on_simulate=say and (lambda: say("simulating teacher, students ...")))
+                  for t in taus for a in alphas]
+    else:
+        seed, traces = _sweep_traces(sweep_path, seed)
+        taus, alphas = view["axes"]["tau"], view["axes"]["alpha"]
+    opts = RenderOptions(quality=quality, voice=voice, chapters=chapters, sweep=view,
                          jobs=jobs or max(1, min(os.cpu_count() or 1, 8)))
     get_voice(voice)  # fail now, not after the first chapter
     with _sigterm_as_interrupt():
         dirs = render_site(traces, opts, Path(out), webm=webm, message=say)
     if not quiet:
-        click.echo(f"wrote {out}/index.html over {len(dirs)} variants ({len(taus)} τ × {len(alphas)} α)", err=True)
+        click.echo(f"wrote {out}/index.html over {len(dirs)} variants ({len(taus)} τ × {len(alphas)} α"
+                   + (f", seed {seed} of the sweep" if sweep_path else "") + ")", err=True)
+
+
+def _sweep_traces(path, seed):
+    """(seed, the saved trace of every (τ, α) of the sweep at ``path`` for that seed); bad input exits 2."""
+    from .sweep import load
+    from .trace import TraceError, content_hash
+    from .trace import load as load_trace
+
+    doc = load(path)  # already validated by _sweep_option
+    seeds = doc["axes"]["seed"]
+    if seed is None:
+        seed = seeds[0]
+    elif seed not in seeds:
+        raise click.BadParameter(f"{seed} is not a seed of the sweep ({', '.join(map(str, seeds))}).",
+                                 param_hint="'--seed'")
+    traces = []
+    for run in (r for r in doc["runs"] if r["seed"] == seed):
+        where = Path(path).parent / run["trace"]
+        try:
+            tr = load_trace(where)
+        except (TraceError, OSError, ValueError) as e:
+            raise click.BadParameter(f"{path}: run {run['trace']}: {getattr(e, 'strerror', None) or e}",
+                                     param_hint="'--sweep'") from None
+        if content_hash(tr) != run["content_hash"]:
+            raise click.BadParameter(f"{path}: run {run['trace']} is not the run the sweep recorded "
+                                     f"(content hash): run `kdanim sweep` again.", param_hint="'--sweep'")
+        traces.append(tr)
+    return seed, traces

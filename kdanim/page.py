@@ -57,9 +57,13 @@ def _vtt_seconds(stamp: str) -> float:
 
 
 def reproduce_command(manifest: dict) -> str:
-    """The `kdanim render` command line that makes this lesson again (from the manifest's parameters)."""
+    """The `kdanim render` command line that makes this lesson again (from the manifest's parameters).
+
+    A lesson with the sweep chapter is made by a `kdanim sweep` of the same grid first.
+    """
     r = manifest["parameters"]["render"]
-    args = cli_args(manifest["parameters"]["simulation"]) + ["--quality", r["quality"]]
+    sim = manifest["parameters"]["simulation"]
+    args = cli_args(sim) + ["--quality", r["quality"]]
     if r.get("format", "mp4") != "mp4":
         args += ["--format", r["format"]]
     if r.get("voice", DEFAULT_VOICE) != DEFAULT_VOICE:
@@ -68,7 +72,19 @@ def reproduce_command(manifest: dict) -> str:
         args += ["--chapters", ",".join(str(c) for c in r["chapters"])]
     if r.get("probe_class"):
         args += ["--probe-class", str(r["probe_class"])]
-    return " ".join(["kdanim", "render", *args])
+    render = " ".join(["kdanim", "render", *args])
+    axes = r.get("sweep_axes")
+    if not axes:
+        return render
+    common = cli_args(sim, always=())
+    common = [x for o, v in zip(common[::2], common[1::2]) if o not in ("--tau", "--alpha", "--seed") for x in (o, v)]
+    sweep = " ".join(["kdanim", "sweep", "--tau", _numbers(axes["tau"]), "--alpha", _numbers(axes["alpha"]),
+                      "--seeds", _numbers(axes["seed"]), *common, "--out", "sweep/"])
+    return f"{sweep} && {render} --sweep sweep/sweep.json"
+
+
+def _numbers(values) -> str:
+    return ",".join(repr(v).removesuffix(".0") if isinstance(v, float) else str(v) for v in values)
 
 
 def lesson_data(folder, manifest: dict, trace: dict, base: str = "") -> dict:

@@ -405,7 +405,8 @@ def _parameters(trace, opts, fmt) -> dict:
         "simulation": trace["config"],
         "render": {"quality": opts.quality, "format": fmt, "voice": opts.voice,
                    "voice_model": opts.voice_model, "probe_class": opts.probe_class,
-                   "chapters": opts.chapters, "theme": opts.theme},
+                   "chapters": opts.chapters, "theme": opts.theme,
+                   "sweep_axes": opts.sweep["axes"] if opts.sweep else None},
     }
 
 

@@ -1,9 +1,11 @@
 """The lesson page (index.html in every lesson folder) and the explorer page, in a real headless chromium.
 
-One 2 × 2 site (τ 1, 4 × α 0.25, 0.75) of two low-quality silent chapters is
-rendered per module, in three chapter renders: chapter 2 reads neither τ nor
-α (rendered once), chapter 4 reads τ but not α (rendered once per τ). Each
-variant folder is an ordinary lesson folder with its own index.html.
+One real 2 × 2 sweep (τ 1, 4 × α 0.25, 0.75, one seed, 3 epochs; `kdanim sweep`)
+is published per module (`kdanim publish --sweep`) as two low-quality silent
+chapters, in three chapter renders: chapter 4 reads τ but not α (rendered once
+per τ), the comparison chapter 11 reads only the sweep (rendered once, part of
+every variant). Each variant folder is an ordinary lesson folder with its own
+index.html.
 """
 
 import hashlib
@@ -17,20 +19,26 @@ from click.testing import CliRunner
 
 from browser import DESKTOP, PHONE, low_contrast, open_page, overflow, serve
 from kdanim import page as pagemod
+from kdanim import sweep
 from kdanim.cli import main
 from kdanim.render import RenderOptions, render_lesson
 from kdanim.trace import load
 
-TAUS, ALPHAS, CHAPTERS = (1.0, 4.0), (0.25, 0.75), [2, 4]  # as in the fixture's `kdanim publish`
+TAUS, ALPHAS, CHAPTERS = (1.0, 4.0), (0.25, 0.75), [4, 11]  # as in the fixture's sweep and `kdanim publish`
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("site")
+    sweep_dir = tmp_path_factory.mktemp("sweep")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KDANIM_CACHE", str(tmp_path_factory.mktemp("cache")))
-        result = CliRunner().invoke(main, ["publish", "--tau", "1,4", "--alpha", "0.25,0.75", "--epochs", "3",
-                                           "--chapters", "2,4", "--quality", "low", "--voice", "none",
+        mp.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+        result = CliRunner().invoke(main, ["sweep", "--tau", "1,4", "--alpha", "0.25,0.75", "--seeds", "0",
+                                           "--epochs", "3", "--workers", "1", "--out", str(sweep_dir), "-q"])
+        assert result.exit_code == 0, result.output
+        result = CliRunner().invoke(main, ["publish", "--sweep", str(sweep_dir / "sweep.json"),
+                                           "--chapters", "4,11", "--quality", "low", "--voice", "none",
                                            "--jobs", "2", "--out", str(root), "-q"])
         assert result.exit_code == 0, result.output
         dirs = [root / pagemod.variant_name(t, a) for t in TAUS for a in ALPHAS]
@@ -39,9 +47,12 @@ def site(tmp_path_factory):
         lesson = root.parent / "lesson"
         shutil.copytree(dirs[0], lesson)
         before = (lesson / "index.html").read_text()
-        opts = RenderOptions(quality="low", voice="none", chapters=CHAPTERS, jobs=2)
+        sweep_doc = sweep.load(sweep_dir / "sweep.json")
+        opts = RenderOptions(quality="low", voice="none", chapters=CHAPTERS, jobs=2,
+                             sweep=sweep.chapter_view(sweep_doc))
         render_lesson(traces[0], opts, lesson, webm=True)
-    return {"root": root, "dirs": dirs, "traces": traces, "lesson": lesson, "before": before}
+    return {"root": root, "dirs": dirs, "traces": traces, "lesson": lesson, "before": before,
+            "sweep_dir": sweep_dir, "sweep": sweep_doc}
 
 
 def manifest(folder):
@@ -201,6 +212,25 @@ def test_without_h264_the_webm_plays(browser, site):
 
 # -- the explorer ----------------------------------------------------------------
 
+def test_variants_are_the_sweeps_runs_with_the_comparison_chapter(site):
+    runs = {(r["tau"], r["alpha"]): r for r in site["sweep"]["runs"]}
+    assert len(runs) == len(site["dirs"]) == 4
+    for d, tr in zip(site["dirs"], site["traces"]):
+        run = runs[(tr["config"]["tau"], tr["config"]["alpha"])]
+        # the saved run of the sweep, not a new simulation
+        assert manifest(d)["trace_content_hash"] == run["content_hash"]
+        assert (d / "trace.json").read_bytes() == (site["sweep_dir"] / run["trace"]).read_bytes()
+        assert [(c["number"], c["title"]) for c in manifest(d)["chapters"]] == [
+            (4, "Soft labels and temperature"), (11, "Choosing τ and α")]
+        # the page's command makes the sweep, then this variant with the comparison chapter
+        assert pagemod.reproduce_command(manifest(d)) == (
+            "kdanim sweep --tau 1,4 --alpha 0.25,0.75 --seeds 0 --epochs 3 --out sweep/ && kdanim render "
+            f"--tau {tr['config']['tau']:g} --alpha {tr['config']['alpha']:g} --epochs 3 --quality low "
+            "--voice none --chapters 4,11 --sweep sweep/sweep.json")
+    # the comparison chapter is the same in every variant (one render, from the cache)
+    assert len({manifest(d)["chapters"][1]["length"] for d in site["dirs"]}) == 1
+
+
 def test_explorer_sliders_switch_variant_at_same_chapter_and_time(browser, site):
     root, traces = site["root"], site["traces"]
     by_key = {(tr["config"]["tau"], tr["config"]["alpha"]): tr for tr in traces}
@@ -256,11 +286,34 @@ def test_explorer_republished_as_a_whole(site):
     (["--tau", "1,x"], ["--tau", "'x'"]),
     (["--alpha", "0.5,1.5"], ["--alpha", "'1.5'"]),
     (["--chapters", "12"], ["--chapters", "'12'"]),
+    (["--chapters", "11"], ["--chapters", "'11'", "--sweep"]),
+    (["--sweep", "SWEEP", "--tau", "1,4"], ["--sweep", "--tau"]),
+    (["--sweep", "SWEEP", "--epochs", "5"], ["--sweep", "--epochs."]),
+    (["--sweep", "SWEEP", "--seed", "7"], ["--seed", "7", "not a seed"]),
+    (["--sweep", "TRACE"], ["--sweep", "schema"]),
+    (["--sweep", "BROKEN"], ["--sweep", "not valid JSON"]),
+    (["--sweep", "MISSING"], ["--sweep", "cannot read"]),
 ])
-def test_publish_usage_errors(tmp_path, args, words):
+def test_publish_usage_errors(site, tmp_path, args, words):
+    files = {"SWEEP": site["sweep_dir"] / "sweep.json", "TRACE": site["dirs"][0] / "trace.json",
+             "BROKEN": tmp_path / "broken.json", "MISSING": tmp_path / "missing.json"}
+    files["BROKEN"].write_text("{not json")
     out = tmp_path / "site"
-    result = CliRunner().invoke(main, ["publish", "--out", str(out), *args])
+    result = CliRunner().invoke(main, ["publish", "--out", str(out), *[str(files.get(a, a)) for a in args]])
     assert result.exit_code == 2, result.output
     line = result.output.strip()
     assert line.startswith("Error: ") and "\n" not in line and all(w in line for w in words), line
+    assert not out.exists()
+
+
+def test_publish_refuses_a_run_the_sweep_did_not_record(site, tmp_path):
+    copy = tmp_path / "sweep"
+    shutil.copytree(site["sweep_dir"], copy)
+    runs = sorted((copy / "runs").glob("*.json"))
+    shutil.copy(runs[1], runs[0])  # another run's trace under this run's name
+    out = tmp_path / "site"
+    result = CliRunner().invoke(main, ["publish", "--sweep", str(copy / "sweep.json"), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert "\n" not in line and "--sweep" in line and runs[0].name in line and "content hash" in line, line
     assert not out.exists()

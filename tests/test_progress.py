@@ -113,7 +113,7 @@ def test_render_command_reports_progress_unless_quiet(quiet, trace_file, tmp_pat
     """The CLI feeds the display with the render's events (stderr is not a terminal here)."""
     from kdanim import render
 
-    def fake_render(trace, opts, out, fmt="mp4", events=None, message=None):
+    def fake_render(trace, opts, out, fmt="mp4", events=None, message=None, webm=False):
         for n in opts.chapters:
             for e in (("start", n), ("beat", n, 1, 2.0), ("done", n, 1.5, n == 5)):
                 events and events(e)

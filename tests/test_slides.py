@@ -197,6 +197,15 @@ def test_unknown_option_and_unwritable_out_exit_2(trace_file, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
+def test_sweep_reaches_the_deck(trace_file, tmp_path):
+    broken = tmp_path / "sweep.json"
+    broken.write_text("{not json")
+    assert "--sweep" in one_line_exit_2(run("slides", "--sweep", broken, "--out", tmp_path / "deck"))
+    line = one_line_exit_2(run("slides", *common(trace_file, tmp_path / "deck"), "--sweep", broken))
+    assert "--sweep" in line and "--trace" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.json"]
+
+
 def test_missing_extra_or_reveal_js_exit_2_with_what_to_install(trace_file, tmp_path, monkeypatch):
     out = tmp_path / "deck"
     with monkeypatch.context() as mp:
