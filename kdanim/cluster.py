@@ -32,6 +32,8 @@ def client(scheduler: str | None = None, workers: int | None = None) -> Iterator
     import dask
     from distributed import Client, LocalCluster
 
+    from kdanim import BLAS_THREADS_AT_LOAD
+
     address = scheduler_address(scheduler)
     # Quiet, and no statistical profiler on the local workers (it samples their stacks every 10 ms).
     settings = {"distributed.logging.distributed": "error", "logging": {"distributed": "error"},
@@ -41,7 +43,9 @@ def client(scheduler: str | None = None, workers: int | None = None) -> Iterator
                 # Setting it also freezes glibc's mmap threshold at 128 KiB, so every array above that was
                 # still mapped and unmapped (110,000 page faults and +50% CPU per run): raise that one too.
                 "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": str(32 << 20),
-                "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": str(32 << 20)}
+                "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": str(32 << 20),
+                # the same OpenBLAS set-up as kdanim's own processes, so a run's trace is the same (kdanim/__init__.py)
+                "distributed.nanny.pre-spawn-environ.OPENBLAS_NUM_THREADS": BLAS_THREADS_AT_LOAD}
     with dask.config.set(settings):
         if address:
             try:

@@ -9,12 +9,14 @@ from kdanim.sweep import findings
 from kdanim.viz import BandPlot, Heatmap, layout, theme as T
 
 def alpha_colors(n):
-    """The α lines are all the distilled student's accuracy: shades of its colour, light (small α) to deep."""
+    """The α lines are all the distilled student's accuracy: shades of its colour, from a blend with the
+    text colour (small α) to the pure colour (large α), so each reads on the theme's background."""
     from manim import ManimColor, interpolate_color
 
     if n == 1:
         return [T.DISTILLED]
-    return [interpolate_color(ManimColor("#C3FAE8"), ManimColor("#099268"), i / (n - 1)).to_hex() for i in range(n)]
+    return [interpolate_color(ManimColor(T.TEXT), ManimColor(T.DISTILLED), 0.4 + 0.6 * i / (n - 1)).to_hex()
+            for i in range(n)]
 
 
 def _setting(c) -> str:

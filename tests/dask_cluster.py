@@ -10,6 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from kdanim import BLAS_THREADS_AT_LOAD
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -31,7 +33,10 @@ class LocalDask:
         self.address = f"tcp://127.0.0.1:{free_port()}"
         self.cache = tempfile.mkdtemp(prefix="kdanim-dask-workers-")  # the workers' own cache: nothing shared
         self.env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-                    "KDANIM_CACHE": self.cache}
+                    "KDANIM_CACHE": self.cache,
+                    # as the README's worker command: OpenBLAS loaded as in kdanim's own processes
+                    "OPENBLAS_NUM_THREADS": BLAS_THREADS_AT_LOAD,
+                    "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON__OPENBLAS_NUM_THREADS": BLAS_THREADS_AT_LOAD}
         self.procs = []
         self.workers = []
         port = self.address.rsplit(":", 1)[1]

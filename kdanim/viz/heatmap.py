@@ -38,8 +38,8 @@ class Heatmap(VGroup):
     True
     """
 
-    def __init__(self, values, row_labels, col_labels, *, fmt=lambda v: f"{v:.3g}", low="#1D2F3A",
-                 high=T.DISTILLED, row_title: str = "", col_title: str = "", cell_width: float = 1.4,
+    def __init__(self, values, row_labels, col_labels, *, fmt=lambda v: f"{v:.3g}", low=None,
+                 high=None, row_title: str = "", col_title: str = "", cell_width: float = 1.4,
                  cell_height: float = 0.75, size: float = T.LABEL, **kwargs):
         super().__init__(**kwargs)
         v = np.asarray(values, dtype=float)
@@ -48,7 +48,9 @@ class Heatmap(VGroup):
         if v.shape != (len(row_labels), len(col_labels)):
             raise ValueError(f"values has shape {v.shape} but there are {len(row_labels)} row and "
                              f"{len(col_labels)} column labels")
-        self.fmt, self.low, self.high, self.size = fmt, ManimColor(low), ManimColor(high), size
+        # colours are read from the theme at draw time (low: the lifted panel shade, high: the distilled student's)
+        self.fmt, self.size = fmt, size
+        self.low, self.high = ManimColor(low or T.PANEL), ManimColor(high or T.DISTILLED)
         rows, cols = v.shape
         self.cells = VGroup()
         for i in range(rows):
@@ -98,18 +100,17 @@ class Heatmap(VGroup):
         for k, (cell, x) in enumerate(zip(self.cells, v.ravel())):
             color = self.color_of(x)
             cell.set_fill(color, opacity=1.0)
-            lum = np.dot(ManimColor(color).to_rgb(), [0.299, 0.587, 0.114])
-            lab = T.text(self.fmt(x), size=self.size, color=T.BACKGROUND if lum > 0.55 else T.TEXT)
+            lab = T.text(self.fmt(x), size=self.size, color=_most_distinct(color, (T.TEXT, T.BACKGROUND)))
             lab.scale_to_fit_width(min(lab.width, cell.width * 0.85)).move_to(cell)
             labels.add(lab)
         self.value_labels.become(labels)
         self.value_labels.submobjects = list(labels.submobjects)
         return self
 
-    def outline(self, i: int, j: int, color=T.TEXT) -> Rectangle:
+    def outline(self, i: int, j: int, color=None) -> Rectangle:
         """A frame around cell (i, j) (not added to the heatmap: add it in the scene)."""
         cell = self.cell(i, j)
-        return Rectangle(width=cell.width, height=cell.height, stroke_color=color, stroke_width=6,
+        return Rectangle(width=cell.width, height=cell.height, stroke_color=color or T.TEXT, stroke_width=6,
                          fill_opacity=0).move_to(cell)
 
 
@@ -223,3 +224,10 @@ def _spread(labels, gap: float) -> None:
         need = a.get_top()[1] + gap - b.get_bottom()[1]
         if need > 0:
             b.shift(UP * need)
+
+
+def _most_distinct(color, candidates):
+    """The candidate colour whose luminance is furthest from ``color``'s: a cell label that reads."""
+    def lum(c):
+        return float(np.dot(ManimColor(c).to_rgb(), [0.299, 0.587, 0.114]))
+    return max(candidates, key=lambda c: abs(lum(c) - lum(color)))
