@@ -102,8 +102,17 @@ def run_name(config: SimConfig) -> str:
 # ----------------------------------------------------------------------------- running
 
 def simulate_config(config: dict) -> dict:
-    """One run, on a Dask worker: the trace, exactly as `kdanim simulate` makes it."""
-    return tracemod.simulate_trace(SimConfig.from_dict(config))
+    """One run, on a Dask worker: the trace exactly as `kdanim simulate` makes it, as its file's text,
+    with the parts the sweep file keeps. The worker checks and serialises it, so the client, which
+    shares the machine with the workers on a local cluster, only writes the bytes."""
+    tr = tracemod.simulate_trace(SimConfig.from_dict(config))
+    tracemod.validate(tr)
+    return {"text": tracemod.dumps(tr), **_record(tr)}
+
+
+def _record(trace: dict) -> dict:
+    """What the sweep file keeps of a run: its config, summary and content hash."""
+    return {"config": trace["config"], "summary": trace["summary"], "content_hash": tracemod.content_hash(trace)}
 
 
 def _done(out: Path, config: SimConfig) -> dict | None:
@@ -115,7 +124,7 @@ def _done(out: Path, config: SimConfig) -> dict | None:
         tr = tracemod.load(path)
     except tracemod.TraceError:
         return None
-    return tr if tr["config"] == tracemod.canonical(config.to_dict()) else None
+    return _record(tr) if tr["config"] == tracemod.canonical(config.to_dict()) else None
 
 
 def pending(grid: Grid, out: Path) -> tuple[dict, list[SimConfig]]:
@@ -155,13 +164,13 @@ def run_sweep(grid: Grid, out: Path, client, on_run: Callable[[SimConfig, int, i
             for f in as_completed(futures, loop=client.loop):
                 c = by_key[f.key]
                 try:
-                    tr = f.result()
+                    run = f.result()
                 except Exception as e:  # a run that failed on every try (e.g. its workers kept dying)
                     msg = str(e).splitlines()[0] if str(e) else ""
                     raise SweepError(f"run {run_name(c)} failed: {type(e).__name__}"
                                      + (f": {msg}" if msg else "")) from None
-                tracemod.save(tr, out / run_name(c))
-                done[run_name(c)] = tr
+                atomic_write(out / run_name(c), run.pop("text"))
+                done[run_name(c)] = run
                 f.release()
                 if on_run:
                     on_run(c, len(done), len(grid))
@@ -175,16 +184,15 @@ def run_sweep(grid: Grid, out: Path, client, on_run: Callable[[SimConfig, int, i
 
 # ----------------------------------------------------------------------------- the sweep file
 
-def build(grid: Grid, traces: dict) -> dict:
-    """The `kdanim.sweep/1` document of a finished grid from its traces (by run name)."""
+def build(grid: Grid, runs_done: dict) -> dict:
+    """The `kdanim.sweep/1` document of a finished grid from its runs' records (by run name)."""
     base = {k: v for k, v in grid.base.to_dict().items() if k not in ("tau", "alpha", "seed")}
     runs = []
     for c in grid.configs():
         name = run_name(c)
-        tr = traces[name]
+        r = runs_done[name]
         runs.append({"tau": c.tau, "alpha": c.alpha, "seed": c.seed, "trace": name,
-                     "content_hash": tracemod.content_hash(tr), "config": tr["config"],
-                     "summary": tr["summary"]})
+                     "content_hash": r["content_hash"], "config": r["config"], "summary": r["summary"]})
     return validate(tracemod.canonical({"schema": SCHEMA, "version": __version__, "axes": grid.axes(),
                                         "base": base, "runs": runs}))
 
