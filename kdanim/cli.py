@@ -682,8 +682,8 @@ class FloatList(click.ParamType):
         return sorted(out)
 
 
-@main.command(epilog="\b\nExamples:\n  kdanim sweep --tau 1,3,8 --alpha 0,0.5,1 --out sweep/\n"
-                     "  kdanim publish --sweep sweep/sweep.json --quality medium --out site/\n"
+@main.command(epilog="\b\nExamples:\n  kdanim publish --sweep sweep/sweep.json --quality medium --out site/"
+                     "   # after: kdanim sweep ... --out sweep/\n"
                      "  kdanim publish --tau 1,3,8 --alpha 0,0.5,1 --out site/")
 @click.option("--sweep", "sweep_path", type=click.Path(dir_okay=False), default=None,
               help="A sweep.json from `kdanim sweep`: one variant per (τ, α) from its saved runs, each with the "
