@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .media import FORMATS
+from .publish.media import FORMATS
 from .narration.voices import DEFAULT_VOICE, VOICES, voices_help
-from .render import QUALITIES
+from .render.options import QUALITIES
 from .sim import datasets
 from .sim.config import (
     CLI_FIELDS, DEFAULT_STUDENT, DEFAULT_TEACHER, MAX_EPOCHS, STUDENT_PRESETS, TEACHER_PRESETS,
@@ -167,10 +167,8 @@ def _expected_errors() -> tuple:
     import av
 
     from .cluster import ClusterError
-    from .media import MediaError
     from .narration.voices import VoiceUnavailable
-    from .page import PageError
-    from .publish import PublishError
+    from .publish import MediaError, PageError, PublishError
     from .sweep import SweepError
     from .trace import TraceError
 
@@ -186,7 +184,7 @@ def _describe(e) -> str:
         return f"the encoder failed{f' on {e.filename}' if e.filename else ''}: {e.strerror or e}"
     if not isinstance(e, OSError):
         return str(e)
-    from .paths import cache_dir
+    from .files import cache_dir
 
     where = os.fspath(e.filename) if e.filename else None
     what = e.strerror or str(e)
@@ -330,7 +328,7 @@ class ChapterList(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, list):
             return value
-        from scenes import SCENES_IN_ORDER, SWEEP_SCENES
+        from .scenes import SCENES_IN_ORDER, SWEEP_SCENES
 
         valid = {c.number for c in SCENES_IN_ORDER + SWEEP_SCENES}
         out = []
@@ -354,9 +352,10 @@ def _load_trace_option(path):
 
 def _sweep_option(path, trace_path, chapters):
     """The sweep chapter's view of --sweep (None without it); usage errors exit 2."""
-    from scenes import SWEEP_SCENES
+    from .scenes import SWEEP_SCENES
 
-    from .sweep import SweepError, chapter_view, load
+    from .facts import sweep_view
+    from .sweep import SweepError, load
 
     if path is None:
         needs = [c for c in SWEEP_SCENES if chapters and c.number in chapters]
@@ -368,7 +367,7 @@ def _sweep_option(path, trace_path, chapters):
         raise click.UsageError("--sweep cannot be combined with --trace: the sweep chapter goes with a "
                                "simulated lesson (use the simulator options).")
     try:
-        return chapter_view(load(path))
+        return sweep_view(load(path))
     except SweepError as e:
         raise click.BadParameter(f"{path}: {e}", param_hint="'--sweep'") from None
 
@@ -425,7 +424,7 @@ def render(ctx, trace_path, out, quality, fmt, webm, chapters, probe_class, voic
     renders --trace), renders every chapter with Manim, and writes the lesson
     folder. Chapters already rendered with the same inputs come from the cache.
     """
-    from .render import render_lesson
+    from .publish import render_lesson
 
     tr, opts, display = _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_model,
                                      preview, jobs, no_cache, theme, quiet, verbose, sim_kw,
@@ -458,7 +457,7 @@ def _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, vo
     if trace_path:
         tr = _load_trace_option(trace_path)
     else:
-        from .paths import cached_trace
+        from .trace import cached_trace
 
         config = config_from_options(**sim_kw)
         # a bad --probe-class fails before simulating
@@ -473,7 +472,7 @@ def _prepare_run(ctx, trace_path, out, quality, chapters, probe_class, voice, vo
                          use_cache=not no_cache, theme=theme, sweep=sweep_view, scheduler=scheduler)
     display = None
     if not quiet:
-        from .progress import ChapterProgress
+        from .render.progress import ChapterProgress
         from .render import expected_beats, selected_chapters
 
         display = ChapterProgress(selected_chapters(opts), expected_beats())
@@ -493,7 +492,7 @@ def slides(ctx, trace_path, out, quality, chapters, probe_class, voice, voice_mo
     deck.pptx (a video and the notes on every slide), deck.pdf (one still per
     slide) and manim-slides' presentation files (slides/, SCENES.txt).
     """
-    from .slides import SlidesUnavailable, build_deck, check_available
+    from .publish.slides import SlidesUnavailable, build_deck, check_available
 
     try:
         check_available()
@@ -556,7 +555,7 @@ def _check_out_dir(out):
 @main.command(epilog="\b\nExample:\n  kdanim chapters")
 def chapters():
     """List the lesson's chapters (chapter 11 is played only with --sweep)."""
-    from scenes import lesson_order
+    from .scenes import lesson_order
 
     for c in lesson_order(with_sweep=True):
         extra = f"  (with --sweep, after {c.after})" if hasattr(c, "after") else ""
@@ -606,7 +605,7 @@ def cache():
 @cache.command("path", epilog="\b\nExample:\n  kdanim cache path")
 def cache_path():
     """Print the cache folder and the size of each part."""
-    from .paths import cache_dir
+    from .files import cache_dir
 
     root = cache_dir()
     click.echo(str(root))
@@ -634,7 +633,7 @@ def cache_clear(what):
     """Delete cached chapters, traces and/or synthesized narration."""
     import shutil
 
-    from .paths import cache_dir
+    from .files import cache_dir
 
     root = cache_dir()
     parts = list(CACHE_PARTS) if what == "all" else [what]
@@ -718,8 +717,8 @@ def publish(ctx, sweep_path, taus, alphas, epochs, seed, out, quality, chapters,
     static host as it is.
     """
     from .narration.voices import get_voice
-    from .page import render_site
-    from .paths import cached_trace
+    from .publish import render_site
+    from .trace import cached_trace
     from .render import RenderOptions
 
     say = None if quiet else (lambda s: click.echo(s, err=True))

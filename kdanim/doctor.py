@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from kdanim.paths import cache_dir
+from kdanim.files import cache_dir
 
 __all__ = ["Check", "checks", "MIN_FREE_BYTES", "MIN_PYTHON"]
 
@@ -200,7 +200,7 @@ def _cache_writable(root: Path) -> Check:
 
 
 def _slides() -> Check:
-    from kdanim.slides import SlidesUnavailable, check_available
+    from kdanim.publish.slides import SlidesUnavailable, check_available
 
     try:
         where = check_available()

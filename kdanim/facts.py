@@ -1,9 +1,19 @@
-"""Derived facts about a run, read from its trace: the one place scenes and narration get them."""
+"""Derived facts about a run (or a sweep), read from its trace: the one place scenes and narration get them."""
 
 from __future__ import annotations
 
-__all__ = ["gap_recovered", "argmax", "top2", "probe_story", "probe_index", "confused_pairs", "fmt_pct", "fmt_int",
+import statistics
+
+from kdanim.trace import MODELS
+
+__all__ = ["lesson_title", "gap_recovered", "sweep_view", "sweep_cells", "sweep_findings", "argmax", "top2", "probe_story", "probe_index", "confused_pairs", "fmt_pct", "fmt_int",
            "fmt_num"]
+
+
+def lesson_title(config: dict, space: str = " ") -> str:
+    """The lesson's title: "Knowledge distillation, τ = 3, α = 0.5" (``space`` around "=", e.g. a no-break space)."""
+    eq = f"{space}={space}"
+    return f"Knowledge distillation, τ{eq}{config['tau']:g}, α{eq}{config['alpha']:g}"
 
 
 def argmax(probs) -> int:
@@ -15,15 +25,6 @@ def top2(probs) -> tuple[int, int]:
     """Indices of the largest and second-largest probabilities."""
     order = sorted(range(len(probs)), key=lambda i: (-probs[i], i))
     return order[0], order[1]
-
-
-def gap_recovered(trace: dict) -> float:
-    """Share of the teacher–scratch accuracy gap that distillation closes (can be < 0 or > 1)."""
-    s = trace["summary"]
-    gap = s["teacher"]["test_accuracy"] - s["scratch"]["test_accuracy"]
-    if abs(gap) < 1e-12:
-        return 0.0
-    return (s["distilled"]["test_accuracy"] - s["scratch"]["test_accuracy"]) / gap
 
 
 def probe_story(trace: dict, k: int) -> dict:
@@ -79,3 +80,60 @@ def fmt_int(n: int) -> str:
 def fmt_num(x: float) -> str:
     """Short on-screen number: 3.0 -> '3', 0.5 -> '0.5', 2.25 -> '2.25'."""
     return f"{x:g}"
+
+
+# ----------------------------------------------------------------------------- sweeps
+
+def gap_recovered(summary: dict) -> float:
+    """Share of the teacher–scratch accuracy gap the distilled student closes (0 when there is no gap)."""
+    t, sc, d = (summary[m]["test_accuracy"] for m in MODELS)
+    return 0.0 if abs(t - sc) < 1e-12 else (d - sc) / (t - sc)
+
+
+def sweep_view(doc: dict) -> dict:
+    """What the sweep chapter reads: the axes, the common settings and each run's three accuracies."""
+    return {
+        "axes": doc["axes"],
+        "epochs": doc["base"].get("epochs"),
+        "runs": [{"tau": r["tau"], "alpha": r["alpha"], "seed": r["seed"],
+                  **{m: r["summary"][m]["test_accuracy"] for m in MODELS}} for r in doc["runs"]],
+    }
+
+
+def sweep_cells(view: dict) -> list[dict]:
+    """One entry per (τ, α) in grid order: accuracies and gap recovered over seeds (mean, min, max).
+
+    ``view`` is :func:`sweep_view` of a sweep document.
+    """
+    groups: dict[tuple, list] = {}
+    for r in view["runs"]:
+        groups.setdefault((r["tau"], r["alpha"]), []).append(r)
+    out = []
+    for (t, a), rs in groups.items():
+        acc = [r["distilled"] for r in rs]
+        gap = [gap_recovered({m: {"test_accuracy": r[m]} for m in MODELS}) for r in rs]
+        out.append({"tau": t, "alpha": a, "n": len(rs),
+                    "acc_mean": statistics.fmean(acc), "acc_min": min(acc), "acc_max": max(acc),
+                    "gap_mean": statistics.fmean(gap), "gap_min": min(gap), "gap_max": max(gap),
+                    "teacher": statistics.fmean(r["teacher"] for r in rs),
+                    "scratch": statistics.fmean(r["scratch"] for r in rs)})
+    return out
+
+
+def sweep_findings(view: dict) -> dict:
+    """What the sweep chapter says: best and worst (τ, α) by mean gap recovered, each seed's best τ,
+    and how much the seed moves a setting's accuracy (max − min over seeds)."""
+    cs = sweep_cells(view)
+    best = max(cs, key=lambda c: (c["gap_mean"], -c["tau"], -c["alpha"]))
+    worst = min(cs, key=lambda c: (c["gap_mean"], c["tau"], c["alpha"]))
+    per_seed = {}
+    for r in view["runs"]:
+        b = per_seed.get(r["seed"])
+        if b is None or r["distilled"] > b["distilled"]:
+            per_seed[r["seed"]] = r
+    spreads = [c["acc_max"] - c["acc_min"] for c in cs]
+    means = [c["acc_mean"] for c in cs]
+    return {"cells": cs, "best": best, "worst": worst,
+            "best_tau_by_seed": {s: r["tau"] for s, r in sorted(per_seed.items())},
+            "seed_spread_max": max(spreads), "seed_spread_mean": statistics.fmean(spreads),
+            "setting_range": max(means) - min(means)}

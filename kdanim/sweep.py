@@ -8,24 +8,24 @@ import itertools
 import json
 import math
 import os
-import secrets
-import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from kdanim import __version__
 from kdanim import trace as tracemod
-from kdanim.paths import atomic_write
+from kdanim.cluster import TaskFailed, run_tasks
+from kdanim.facts import gap_recovered, sweep_cells, sweep_view
+from kdanim.files import atomic_write
 from kdanim.sim.config import SimConfig
 
 __all__ = ["SCHEMA", "SweepError", "Grid", "parse_floats", "parse_seeds", "run_name", "pending",
-           "run_sweep", "build", "validate", "load", "write_files", "cells", "findings", "format_table", "chapter_view",
+           "run_sweep", "build", "validate", "load", "write_files", "format_table",
            "MAX_RUNS_WITHOUT_YES"]
 
 SCHEMA = "kdanim.sweep/1"
 MAX_RUNS_WITHOUT_YES = 1000
-MODELS = ("teacher", "scratch", "distilled")
+MODELS = tracemod.MODELS
 
 
 class SweepError(ValueError):
@@ -101,11 +101,11 @@ def run_name(config: SimConfig) -> str:
 
 # ----------------------------------------------------------------------------- running
 
-def simulate_config(config: dict) -> dict:
+def simulate_config(config: SimConfig) -> dict:
     """One run, on a Dask worker: the trace exactly as `kdanim simulate` makes it, as its file's text,
     with the parts the sweep file keeps. The worker checks and serialises it, so the client, which
     shares the machine with the workers on a local cluster, only writes the bytes."""
-    tr = tracemod.simulate_trace(SimConfig.from_dict(config))
+    tr = tracemod.simulate_trace(config)
     tracemod.validate(tr)
     return {"text": tracemod.dumps(tr), **_record(tr)}
 
@@ -147,36 +147,20 @@ def run_sweep(grid: Grid, out: Path, client, on_run: Callable[[SimConfig, int, i
     interrupted sweep keeps every finished run and the next call skips them.
     ``on_run(config, done, total)`` is called after each run is filed.
     """
-    from distributed import as_completed
-
     done, todo = pending(grid, out)
     skipped = len(done)
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    if todo:
-        by_key = {}
-        futures = []
-        for c in todo:
-            f = client.submit(simulate_config, c.to_dict(), key=f"kdanim-run-{run_name(c)}-{secrets.token_hex(4)}",
-                              retries=retries, pure=False)
-            by_key[f.key] = c
-            futures.append(f)
-        try:
-            for f in as_completed(futures, loop=client.loop):
-                c = by_key[f.key]
-                try:
-                    run = f.result()
-                except Exception as e:  # a run that failed on every try (e.g. its workers kept dying)
-                    msg = str(e).splitlines()[0] if str(e) else ""
-                    raise SweepError(f"run {run_name(c)} failed: {type(e).__name__}"
-                                     + (f": {msg}" if msg else "")) from None
-                atomic_write(out / run_name(c), run.pop("text"))
-                done[run_name(c)] = run
-                f.release()
-                if on_run:
-                    on_run(c, len(done), len(grid))
-        finally:
-            for f in futures:
-                f.cancel()
+    try:
+        for c, run in run_tasks(client, simulate_config, todo, name=lambda c: f"kdanim-run-{run_name(c)}",
+                                retries=retries):
+            atomic_write(out / run_name(c), run.pop("text"))
+            done[run_name(c)] = run
+            if on_run:
+                on_run(c, len(done), len(grid))
+    except TaskFailed as e:  # a run that failed on every try (e.g. its workers kept dying)
+        msg = str(e.error).splitlines()[0] if str(e.error) else ""
+        raise SweepError(f"run {run_name(e.item)} failed: {type(e.error).__name__}"
+                         + (f": {msg}" if msg else "")) from None
     doc = build(grid, done)
     write_files(doc, out)
     return doc, skipped
@@ -301,45 +285,9 @@ def write_files(doc: dict, out: Path) -> None:
 
 # ----------------------------------------------------------------------------- reading results
 
-def gap_recovered(summary: dict) -> float:
-    """Share of the teacher–scratch accuracy gap the distilled student closes (0 when there is no gap)."""
-    t, sc, d = (summary[m]["test_accuracy"] for m in MODELS)
-    return 0.0 if abs(t - sc) < 1e-12 else (d - sc) / (t - sc)
-
-
-def chapter_view(doc: dict) -> dict:
-    """What the sweep chapter reads: the axes, the common settings and each run's three accuracies."""
-    return {
-        "axes": doc["axes"],
-        "epochs": doc["base"].get("epochs"),
-        "runs": [{"tau": r["tau"], "alpha": r["alpha"], "seed": r["seed"],
-                  **{m: r["summary"][m]["test_accuracy"] for m in MODELS}} for r in doc["runs"]],
-    }
-
-
-def cells(view: dict) -> list[dict]:
-    """One entry per (τ, α) in grid order: accuracies and gap recovered over seeds (mean, min, max).
-
-    ``view`` is :func:`chapter_view` of a sweep document.
-    """
-    groups: dict[tuple, list] = {}
-    for r in view["runs"]:
-        groups.setdefault((r["tau"], r["alpha"]), []).append(r)
-    out = []
-    for (t, a), rs in groups.items():
-        acc = [r["distilled"] for r in rs]
-        gap = [gap_recovered({m: {"test_accuracy": r[m]} for m in MODELS}) for r in rs]
-        out.append({"tau": t, "alpha": a, "n": len(rs),
-                    "acc_mean": statistics.fmean(acc), "acc_min": min(acc), "acc_max": max(acc),
-                    "gap_mean": statistics.fmean(gap), "gap_min": min(gap), "gap_max": max(gap),
-                    "teacher": statistics.fmean(r["teacher"] for r in rs),
-                    "scratch": statistics.fmean(r["scratch"] for r in rs)})
-    return out
-
-
 def format_table(doc: dict) -> str:
     """The mean over seeds per (τ, α), with the spread (min–max) across seeds."""
-    rows = cells(chapter_view(doc))
+    rows = sweep_cells(sweep_view(doc))
     n = len(doc["axes"]["seed"])
     lines = [f"{'τ':>6} {'α':>6} {'distilled acc (mean, min–max)':>32} {'gap recovered (mean, min–max)':>32}"]
     for c in rows:
@@ -350,22 +298,3 @@ def format_table(doc: dict) -> str:
     lines.append(f"over {n} seed{'s' if n != 1 else ''} each · teacher {first['teacher']:.1%}, "
                  f"scratch {first['scratch']:.1%} (mean over seeds)")
     return "\n".join(lines)
-
-
-def findings(view: dict) -> dict:
-    """What the sweep chapter says: best and worst (τ, α) by mean gap recovered, each seed's best τ,
-    and how much the seed moves a setting's accuracy (max − min over seeds)."""
-    cs = cells(view)
-    best = max(cs, key=lambda c: (c["gap_mean"], -c["tau"], -c["alpha"]))
-    worst = min(cs, key=lambda c: (c["gap_mean"], c["tau"], c["alpha"]))
-    per_seed = {}
-    for r in view["runs"]:
-        b = per_seed.get(r["seed"])
-        if b is None or r["distilled"] > b["distilled"]:
-            per_seed[r["seed"]] = r
-    spreads = [c["acc_max"] - c["acc_min"] for c in cs]
-    means = [c["acc_mean"] for c in cs]
-    return {"cells": cs, "best": best, "worst": worst,
-            "best_tau_by_seed": {s: r["tau"] for s, r in sorted(per_seed.items())},
-            "seed_spread_max": max(spreads), "seed_spread_mean": statistics.fmean(spreads),
-            "setting_range": max(means) - min(means)}

@@ -1,20 +1,23 @@
 """The trace file `kdanim.trace/3`: assembly from a simulation, canonical JSON, validation, atomic save,
-content hash (see docs/TRACE.md). `simulate_trace(config)` is the one way to get a trace from parameters.
+content hash (see docs/TRACE.md), and the trace cache. `simulate_trace(config)` is the one way to get a
+trace from parameters; `cached_trace(config)` the one way through the cache.
 """
 
+import dataclasses
 import hashlib
 import json
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 
 from . import __version__
-from .paths import atomic_write
+from .files import ROOT, atomic_write, cache_dir, source_hash
 from .sim import datasets, simulate
 from .sim.losses import softmax
 
-__all__ = ["SCHEMA", "TraceError", "simulate_trace", "build_trace", "validate", "load", "loads", "dumps", "save",
+__all__ = ["SCHEMA", "TraceError", "MODELS", "MODEL_LABELS", "simulate_trace", "cached_trace", "config_key", "build_trace", "validate", "load", "loads", "dumps", "save",
            "content_hash", "canonical", "MAX_GROUPS", "SAMPLE_2D"]
 
 SCHEMA = "kdanim.trace/3"  # /2: config.n_transfer, transfer_batch_size; /3: the dataset
@@ -22,6 +25,8 @@ SIGNIFICANT_DIGITS = 6
 PROB_TOLERANCE = 1e-3   # rows are stored rounded to 6 significant digits
 KL_TOLERANCE = 1e-6     # KL is >= 0 up to float rounding
 MODELS = ("teacher", "scratch", "distilled")
+#: How each model is named in tables, pages and the summary.
+MODEL_LABELS = {"teacher": "Teacher", "scratch": "Student (scratch)", "distilled": "Student (distilled)"}
 MAX_GROUPS = 8           # a layer of n units is drawn as min(n, MAX_GROUPS) nodes
 SAMPLE_2D = 400         # at most this many pool points in data.sample_2d
 GALLERY_PER_CLASS = 6   # images per class of the students' labelled examples in data.gallery
@@ -36,6 +41,39 @@ class TraceError(ValueError):
 def simulate_trace(config=None, *, measure_latency=True, on_epoch=None):
     """Run the simulation for config (default: SimConfig()) and return its trace (see kdanim.sim.simulate)."""
     return build_trace(simulate(config, measure_latency=measure_latency, on_epoch=on_epoch))
+
+
+def config_key(config) -> str:
+    """A short hash of a simulation config and of the code that runs it (the trace cache key).
+
+    The simulation code is part of the key: a trace cached by an older simulator
+    is never shown as if the current one had made it.
+    """
+    data = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
+    code = source_hash(ROOT / "kdanim" / "sim", Path(__file__))
+    blob = json.dumps({"v": __version__, "sim": code, "config": data}, sort_keys=True, default=list)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def cached_trace(config, on_simulate=None) -> dict:
+    """The trace of ``config``: from the trace cache, or simulated now and filed there.
+
+    The one home of the trace cache (``traces/`` under :func:`kdanim.files.cache_dir`), used by
+    `kdanim render` and by plain `manim render`. A damaged entry is simulated again.
+    ``on_simulate()`` is called before a simulation starts (progress output).
+    """
+    path = cache_dir() / "traces" / f"{config_key(config)}.json"
+    if path.exists():
+        try:
+            return load(path)
+        except TraceError:
+            pass  # a damaged entry: simulate again
+    path.parent.mkdir(parents=True, exist_ok=True)  # an unusable cache fails before the simulation
+    if on_simulate is not None:
+        on_simulate()
+    trace = simulate_trace(config)
+    save(trace, path)
+    return trace
 
 
 def build_trace(result):

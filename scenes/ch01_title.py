@@ -3,7 +3,7 @@
 from manim import DOWN, RIGHT, UP, Arrow, FadeIn, FadeOut, LaggedStart, VGroup, Write
 
 from kdanim import facts
-from kdanim.chapter import Chapter
+from kdanim.lesson import Chapter
 from kdanim.narration import speech as say
 from kdanim.viz import ProbabilityBars, layout, theme as T
 

@@ -3,7 +3,7 @@
 from manim import DOWN, LEFT, RIGHT, Dot, FadeIn, FadeOut, LaggedStart, VGroup
 
 from kdanim import facts
-from kdanim.chapter import Chapter
+from kdanim.lesson import Chapter
 from kdanim.narration import speech as say
 from kdanim.viz import DataScatter, ImageGallery, PixelImage, layout, theme as T
 

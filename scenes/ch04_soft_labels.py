@@ -4,7 +4,7 @@ import numpy as np
 from manim import DOWN, FadeIn, FadeOut, ValueTracker, VGroup, smooth
 
 from kdanim import facts
-from kdanim.chapter import Chapter
+from kdanim.lesson import Chapter
 from kdanim.narration import speech as say
 from kdanim.sim.losses import softmax
 from kdanim.viz import ComparedBars, ProbabilityBars, SoftmaxFormula, layout, theme as T

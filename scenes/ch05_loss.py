@@ -3,7 +3,7 @@
 from manim import DOWN, FadeIn, Indicate, SurroundingRectangle, Create, FadeOut, VGroup, Write, LEFT
 
 from kdanim import facts
-from kdanim.chapter import Chapter
+from kdanim.lesson import Chapter
 from kdanim.narration import speech as say
 from kdanim.viz import KDLossFormula, layout, theme as T
 

@@ -7,7 +7,7 @@ import numpy as np
 from manim import DOWN, FadeIn, ValueTracker, VGroup, linear
 
 from kdanim import facts
-from kdanim.chapter import Chapter
+from kdanim.lesson import Chapter
 from kdanim.narration import speech as say
 from kdanim.viz import ComparedBars, CurvePlot, EpochCounter, layout, theme as T
 

@@ -3,7 +3,7 @@
 from manim import DOWN, RIGHT, UL, UP, FadeIn, ValueTracker, VGroup, linear
 
 from kdanim import facts
-from kdanim.chapter import Chapter
+from kdanim.lesson import Chapter
 from kdanim.narration import speech as say
 from kdanim.viz import ComparedBars, CurvePlot, layout, theme as T
 

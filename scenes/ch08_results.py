@@ -3,7 +3,7 @@
 from manim import Create, FadeIn, FadeOut, Indicate
 
 from kdanim import facts
-from kdanim.chapter import Chapter
+from kdanim.lesson import Chapter
 from kdanim.narration import speech as say
 from kdanim.viz import AccuracyParamsPlot, ResultsTable, layout, theme as T
 
@@ -58,7 +58,7 @@ class CompressionResults(Chapter):
         pts = [(label, s[m]["params"], s[m]["test_accuracy"], colors[m]) for m, label in MODELS]
         plot = AccuracyParamsPlot(pts, width=9.0, height=4.2)
         layout.fit_in(plot, self.regions.body)
-        rec = facts.gap_recovered(self.trace)
+        rec = facts.gap_recovered(self.summary)
         self.beat(
             f"Against model size, the picture is clear: distillation closes "
             + (f"{say.percent(rec)} of the gap between the student from scratch and the teacher"

@@ -3,7 +3,7 @@
 from manim import DOWN, LEFT, RIGHT, FadeIn, Indicate, VGroup
 
 from kdanim import facts
-from kdanim.chapter import Chapter
+from kdanim.lesson import Chapter
 from kdanim.narration import speech as say
 from kdanim.viz import ComparedBars, layout, theme as T
 

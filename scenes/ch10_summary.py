@@ -3,7 +3,7 @@
 from manim import DOWN, LEFT, RIGHT, FadeIn, LaggedStart, Text, VGroup
 
 from kdanim import facts
-from kdanim.chapter import Chapter
+from kdanim.lesson import Chapter
 from kdanim.narration import speech as say
 from kdanim.sim.config import cli_args
 from kdanim.trace import content_hash
@@ -18,7 +18,7 @@ class Summary(Chapter):
     def body(self):
         s, cfg = self.summary, self.config_
         t, sc, d = s["teacher"], s["scratch"], s["distilled"]
-        rec = facts.gap_recovered(self.trace)
+        rec = facts.gap_recovered(self.summary)
         gain = d["test_accuracy"] - sc["test_accuracy"]
         points = VGroup(
             T.text(f"Teacher: {facts.fmt_pct(t['test_accuracy'])} with {facts.fmt_int(t['params'])} params",

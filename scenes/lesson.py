@@ -1,6 +1,6 @@
 """The whole lesson as one Manim scene, one section per chapter (for plain `manim render`)."""
 
-from scenes import SCENES_IN_ORDER
+from kdanim.scenes import SCENES_IN_ORDER
 
 
 class Lesson(*SCENES_IN_ORDER):

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable, Iterator
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Protocol, Sequence
 
-from manim import LEFT, RIGHT, Animation, FadeOut, Scene, VGroup
+from manim import LEFT, RIGHT, Animation, FadeOut, MarkupText, Scene, Text, VGroup
 
-from kdanim.narration import speech
-from kdanim.narration.voices import DEFAULT_VOICE, Utterance, Voice, get_voice
 from kdanim.viz import PixelImage, layout, theme as T
 
-__all__ = ["Chapter", "LessonContext", "Line", "default_context", "render_scene"]
+__all__ = ["Chapter", "LessonContext", "Line", "Narrator", "Spoken", "plain_context"]
 
 #: Silence between two cue chunks of one beat, and after every beat (seconds).
 CHUNK_GAP = 0.15
@@ -35,12 +33,26 @@ class Line:
     path: str | None
 
 
+class Spoken(Protocol):
+    """One synthesized cue: its text, its length in seconds and its audio file (None when silent)."""
+
+    text: str
+    duration: float
+    path: Path | None
+
+
+class Narrator(Protocol):
+    """What speaks a beat: cuts its text into cues and synthesizes each (kdanim.narration.Narrator)."""
+
+    def speak(self, text: str) -> Sequence[Spoken]: ...
+
+
 @dataclass
 class LessonContext:
-    """What a chapter is drawn from: the trace, the voice, and render options."""
+    """What a chapter is drawn from: the trace, the narrator, and render options."""
 
     trace: dict
-    voice: Voice
+    narrator: Narrator
     sweep: dict | None = None  # kdanim.sweep.chapter_view of a sweep file, for the sweep chapter
     probe_class: int = 0
     theme: str = "dark"  # kdanim.viz.theme.THEMES: "dark" (video) or "light" (projectors, handouts)
@@ -52,33 +64,19 @@ class LessonContext:
     seen_text: list[str] = field(default_factory=list)  # tests: every Text on screen at a beat's end
 
 
-def default_context() -> LessonContext:
+#: The entry point (group, name) that builds the context of plain `manim render`, where Manim
+#: constructs the scene itself: kdanim.render.context:from_environment, found by name the way Manim
+#: finds its plugins, so the chapters never import the renderer.
+PLAIN_CONTEXT = ("kdanim.context", "environment")
+
+
+def plain_context() -> LessonContext:
     """The context for plain `manim render`, read from KDANIM_* environment variables."""
-    from kdanim import trace as tracemod
-    from kdanim.facts import probe_index
-    from kdanim.paths import cached_trace
-    from kdanim.sim.config import SimConfig
-
-    trace_path = os.environ.get("KDANIM_TRACE")
-    tr = tracemod.load(Path(trace_path)) if trace_path else cached_trace(SimConfig())
-    voice = get_voice(
-        os.environ.get("KDANIM_VOICE", DEFAULT_VOICE),
-        model_path=os.environ.get("KDANIM_VOICE_MODEL") or None,
-    )
-    try:
-        probe_class = probe_index(os.environ.get("KDANIM_PROBE_CLASS"), tr["classes"]["names"])
-    except ValueError as e:
-        raise ValueError(f"KDANIM_PROBE_CLASS: {e}") from None
-    sweep = os.environ.get("KDANIM_SWEEP")
-    if sweep:
-        from kdanim import sweep as sweepmod
-
-        sweep = sweepmod.chapter_view(sweepmod.load(sweep))
-    theme = os.environ.get("KDANIM_THEME", "dark")
-    if theme not in T.THEMES:
-        raise ValueError(f"KDANIM_THEME={theme!r} is not a theme: choose one of {', '.join(T.THEMES)}")
-    return LessonContext(trace=tr, voice=voice, probe_class=probe_class, theme=theme,
-                         sweep=sweep or None)
+    group, name = PLAIN_CONTEXT
+    found = entry_points(group=group, name=name)
+    if not found:
+        raise RuntimeError("kdanim is not installed (no kdanim.context entry point): pip install -e .")
+    return next(iter(found)).load()()
 
 
 class Chapter(Scene):
@@ -95,15 +93,17 @@ class Chapter(Scene):
     #: is cached under them, so a change elsewhere in the trace does not re-render it.
     #: A test checks that every value a chapter uses is covered.
     reads: ClassVar[tuple[str, ...]] = ("*",)
-    #: Set by the renderer; plain `manim render` builds one from the environment.
-    context: ClassVar[LessonContext | None] = None
+
+    def __init__(self, context: LessonContext | None = None, **kwargs) -> None:
+        """``context``: what to draw; None (plain `manim render`) builds it from the environment."""
+        self.ctx = context
+        super().__init__(**kwargs)
 
     # -- set-up ---------------------------------------------------------
     def setup(self) -> None:
-        ctx = type(self).context
-        if ctx is None:
-            ctx = Chapter.context = default_context()
-        self.ctx = ctx
+        if self.ctx is None:
+            self.ctx = plain_context()
+        ctx = self.ctx
         self.trace = ctx.trace
         T.use(ctx.theme)
         self.camera.background_color = T.BACKGROUND
@@ -176,9 +176,9 @@ class Chapter(Scene):
         return layout.fit_in(head, self.regions.title, buff=0.1, aligned_edge=LEFT)
 
     # -- beats ----------------------------------------------------------
-    def speak(self, text: str) -> list[Utterance]:
+    def speak(self, text: str) -> Sequence[Spoken]:
         """Synthesize (or fetch from the cache) the narration of one beat, cue by cue."""
-        return [self.ctx.voice.synthesize(chunk) for chunk in speech.split_cues(text)]
+        return self.ctx.narrator.speak(text)
 
     @contextmanager
     def narrated(self, text: str, *, pause: float = BEAT_PAUSE) -> Iterator["_Timer"]:
@@ -214,8 +214,6 @@ class Chapter(Scene):
 
     def _check_beat_end(self) -> None:
         """Tests: record layout problems and the text on screen at the end of a beat."""
-        from manim import MarkupText, Text
-
         for problem in layout.check_layout(self.mobjects):
             self.ctx.layout_problems.append(f"{type(self).__name__} beat {len(self.beats)}: {problem}")
         for top in self.mobjects:
@@ -277,17 +275,3 @@ class Chapter(Scene):
 @dataclass
 class _Timer:
     duration: float
-
-
-def render_scene(chapter_cls: type[Chapter], ctx: LessonContext, manim_config: dict) -> Chapter:
-    """Render ``chapter_cls`` drawn from ``ctx`` under Manim settings ``manim_config``; return the scene."""
-    from manim import tempconfig
-
-    with tempconfig(manim_config):
-        chapter_cls.context = ctx
-        try:
-            scene = chapter_cls()
-            scene.render()
-        finally:
-            chapter_cls.context = None
-    return scene

@@ -24,7 +24,7 @@ import av
 import numpy as np
 
 from kdanim.narration.voices import read_wav, write_wav
-from kdanim.paths import atomic_path
+from kdanim.files import atomic_path
 
 __all__ = ["build_audio_track", "concat_videos", "mux", "to_gif", "grab_frame", "probe",
            "mp4_atoms", "FORMATS", "MediaError"]
@@ -38,7 +38,7 @@ class MediaError(Exception):
 
 
 @contextlib.contextmanager
-def _atomic(out, suffix: str = ""):
+def atomic(out, suffix: str = ""):
     """`kdanim.paths.atomic_path`, with a MediaError naming `out` when it cannot be written."""
     try:
         with atomic_path(out, suffix) as tmp:
@@ -47,7 +47,7 @@ def _atomic(out, suffix: str = ""):
         raise MediaError(f"cannot write {out}: {e.strerror or e}") from None
 
 
-def _open(path):
+def open(path):
     path = Path(path)
     if not path.is_file():
         raise MediaError(f"{path}: no such file")
@@ -59,7 +59,7 @@ def _open(path):
 
 # ---------------------------------------------------------------- audio
 
-def _video_stream(container, path):
+def video_stream(container, path):
     """The first video stream of an open container; MediaError if it has none."""
     if not container.streams.video:
         raise MediaError(f"{path}: has no video stream")
@@ -101,7 +101,7 @@ def build_audio_track(placements, duration: float, out_wav, sample_rate: int = 2
     peak = float(np.max(np.abs(track))) if n else 0.0
     if peak > 1.0:
         track /= peak
-    with _atomic(out_wav, ".wav") as tmp:
+    with atomic(out_wav, ".wav") as tmp:
         write_wav(tmp, track, sample_rate)
     return Path(out_wav)
 
@@ -133,11 +133,11 @@ def concat_videos(paths, out) -> list[float]:
         raise ValueError("concat_videos: no input files")
     out = Path(out)
     fmt = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}.get(out.suffix.lower(), "mp4")
-    inputs = [_open(p) for p in paths]
+    inputs = [open(p) for p in paths]
     try:
         streams = []
         for p, c in zip(paths, inputs):
-            streams.append(_video_stream(c, p))
+            streams.append(video_stream(c, p))
         ref = streams[0]
         for p, s in zip(paths[1:], streams[1:]):
             # The nominal rate: a file's *average* rate drifts with its length (15.0001 fps).
@@ -149,7 +149,7 @@ def concat_videos(paths, out) -> list[float]:
                 raise MediaError(f"{p}: {b[0]} {b[1]}x{b[2]} at {b[3]} fps cannot be joined to "
                                  f"{paths[0].name} ({a[0]} {a[1]}x{a[2]} at {a[3]} fps) without re-encoding")
         starts: list[float] = []
-        with _atomic(out, out.suffix) as tmp:
+        with atomic(out, out.suffix) as tmp:
             with av.open(str(tmp), "w", format=fmt) as oc:
                 ostream = oc.add_stream_from_template(ref)
                 tb = ostream.time_base = ref.time_base
@@ -265,9 +265,9 @@ def mux(video, audio_wav, out, *, chapters=(), fmt: str = "mp4", title: str | No
     if fmt not in ("mp4", "webm"):
         raise ValueError(f"mux: format must be mp4 or webm, got {fmt!r} (use to_gif for gif)")
     video, out = Path(video), Path(out)
-    ic = _open(video)
+    ic = open(video)
     with ic:
-        vin = _video_stream(ic, video)
+        vin = video_stream(ic, video)
         v_end = _video_end(ic, vin)
         if v_end <= 0:
             raise MediaError(f"{video}: video stream is empty")
@@ -277,7 +277,7 @@ def mux(video, audio_wav, out, *, chapters=(), fmt: str = "mp4", title: str | No
             n = int(round(v_end * rate))
             samples = samples[:n] if samples.size >= n else np.pad(samples, (0, n - samples.size))
         options = {"movflags": "+faststart"} if fmt == "mp4" else {}
-        with _atomic(out, f".{fmt}") as tmp:
+        with atomic(out, f".{fmt}") as tmp:
             with av.open(str(tmp), "w", format=fmt, options=options) as oc:
                 if title:
                     oc.metadata["title"] = str(title)
@@ -350,9 +350,9 @@ def to_gif(video, out, fps: float = 10, width: int = 640) -> Path:
     if fps <= 0 or width < 16:
         raise ValueError(f"to_gif: fps must be > 0 and width ≥ 16 (got {fps}, {width})")
     out = Path(out)
-    ic = _open(video)
+    ic = open(video)
     with ic:
-        vs = _video_stream(ic, video)
+        vs = video_stream(ic, video)
         end = _video_end(ic, vs)
         w0, h0 = vs.codec_context.width, vs.codec_context.height
         w = int(width) // 2 * 2
@@ -372,7 +372,7 @@ def to_gif(video, out, fps: float = 10, width: int = 640) -> Path:
         pal[: raw.size // 3] = raw.reshape(-1, 3)
         argb = np.concatenate([np.full((256, 1), 255, np.uint8), pal], axis=1)
 
-        with _atomic(out, ".gif") as tmp:
+        with atomic(out, ".gif") as tmp:
             with av.open(str(tmp), "w", format="gif") as oc:
                 gs = oc.add_stream("gif", rate=Fraction(fps).limit_denominator(1000))
                 gs.width, gs.height, gs.pix_fmt = w, h, "pal8"
@@ -397,9 +397,9 @@ def grab_frame(video, t: float, out_png, size=(1280, 720)) -> Path:
     W, H = (int(size[0]), int(size[1]))
     if W < 1 or H < 1:
         raise ValueError(f"grab_frame: bad size {size}")
-    ic = _open(video)
+    ic = open(video)
     with ic:
-        vs = _video_stream(ic, video)
+        vs = video_stream(ic, video)
         t = max(0.0, float(t))
         if t > 0:
             ic.seek(int(t / vs.time_base), stream=vs, backward=True, any_frame=False)
@@ -411,7 +411,7 @@ def grab_frame(video, t: float, out_png, size=(1280, 720)) -> Path:
     im = im.resize((max(W, round(im.width * k)), max(H, round(im.height * k))), Image.LANCZOS)
     x, y = (im.width - W) // 2, (im.height - H) // 2
     im = im.crop((x, y, x + W, y + H))
-    with _atomic(out_png, ".png") as tmp:
+    with atomic(out_png, ".png") as tmp:
         im.save(tmp, format="PNG")
     return out_png
 
@@ -449,7 +449,7 @@ def probe(path, rms: bool = True) -> dict:
     audio to measure its loudness (0 = silence, 1 = full scale).
     """
     path = Path(path)
-    c = _open(path)
+    c = open(path)
     with c:
         info = {"path": str(path), "format": c.format.name, "size": path.stat().st_size,
                 "duration": (c.duration / 1e6) if c.duration else None,

@@ -3,9 +3,9 @@
 from manim import DOWN, LEFT, Create, FadeIn, FadeOut, VGroup
 
 from kdanim import facts
-from kdanim.chapter import Chapter
+from kdanim.lesson import Chapter
 from kdanim.narration import speech as say
-from kdanim.sweep import findings
+from kdanim.facts import sweep_findings as findings
 from kdanim.viz import BandPlot, Heatmap, layout, theme as T
 
 def alpha_colors(n):

@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
+from .options import BeatDone, Event, Finished
+
 __all__ = ["ChapterProgress"]
 
 
@@ -21,9 +23,8 @@ class _TimeLeft(TimeRemainingColumn):
 class ChapterProgress:
     """Receives render events and shows them; use it as a context manager around the render.
 
-    Events are tuples, sent from this process or relayed from worker processes
-    (see `kdanim.render.render_chapters`): ``("start", n)``,
-    ``("beat", n, beats_done, video_seconds)``, ``("done", n, seconds, cached)``.
+    Events (:data:`kdanim.render.Event`) are sent from this process or relayed from worker
+    processes (see `kdanim.render.render_chapters`): ``Started``, ``BeatDone``, ``Finished``.
     On a terminal every chapter has a live row: a bar that moves after every
     beat (filled against the beat count of an earlier render when one is known),
     its elapsed time and estimate; a last row does the same for the whole
@@ -62,20 +63,20 @@ class ChapterProgress:
         if self.console.is_terminal:
             self.progress.stop()
 
-    def event(self, e: tuple) -> None:
+    def event(self, e: Event) -> None:
         with self._lock:
-            kind, n, line = e[0], e[1], None
+            n, line = e.number, None
             row = self.rows[n]
             self.progress.start_task(row)  # a no-op once started
-            if kind == "beat":
-                beats, video, known = e[2], e[3], self.expected.get(n)
+            if isinstance(e, BeatDone):
+                beats, video, known = e.beats, e.video, self.expected.get(n)
                 if known:
                     known = self.expected[n] = max(known, beats)  # more beats than last time
                     self.fraction[n] = beats / self._steps(n)
                 self.progress.update(row, completed=beats, total=self._steps(n),
                                      status=f"beat {beats}{f'/{known}' if known else ''} · {video:.0f} s video")
-            elif kind == "done":
-                seconds, cached = e[2], e[3]
+            elif isinstance(e, Finished):
+                seconds, cached = e.seconds, e.cached
                 self.fraction.pop(n, None)
                 self.finished += 1
                 if cached:

@@ -1,0 +1,13 @@
+"""Rendering: one chapter with Manim, the chapter cache, and the workers that render a lesson's chapters
+(serial, a pool of processes, or Dask), with live progress. The lesson folder is `kdanim.publish`'s.
+"""
+
+from .cache import cached_chapter, chapter_key, code_version, expected_beats, file_chapter
+from .chapter import make_context, render_chapter, render_scene
+from .options import (QUALITIES, BeatDone, ChapterJob, ChapterResult, Event, Finished, RenderOptions, Started,
+                      default_jobs)
+from .workers import chapter_jobs, render_chapters, selected_chapters
+
+__all__ = ["QUALITIES", "RenderOptions", "ChapterJob", "ChapterResult", "Event", "Started", "BeatDone", "Finished",
+           "default_jobs", "render_chapter", "render_scene", "make_context", "render_chapters", "selected_chapters",
+           "chapter_jobs", "cached_chapter", "file_chapter", "chapter_key", "code_version", "expected_beats"]
