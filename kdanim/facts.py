@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 
-from kdanim.trace import MODELS
+from kdanim.trace import MODEL_LABELS, MODELS, content_hash
 
-__all__ = ["lesson_title", "gap_recovered", "sweep_view", "sweep_cells", "sweep_findings", "argmax", "top2", "probe_story", "probe_index", "confused_pairs", "fmt_pct", "fmt_int",
+__all__ = ["lesson_title", "summary_table", "gap_recovered", "sweep_view", "sweep_cells", "sweep_findings", "argmax", "top2", "probe_story", "probe_index", "confused_pairs", "fmt_pct", "fmt_int",
            "fmt_num"]
 
 
@@ -14,6 +15,27 @@ def lesson_title(config: dict, space: str = " ") -> str:
     """The lesson's title: "Knowledge distillation, τ = 3, α = 0.5" (``space`` around "=", e.g. a no-break space)."""
     eq = f"{space}={space}"
     return f"Knowledge distillation, τ{eq}{config['tau']:g}, α{eq}{config['alpha']:g}"
+
+
+def summary_table(trace: dict) -> str:
+    """The run's summary as a readable table (what `kdanim simulate` prints)."""
+    cfg, summary = trace["config"], trace["summary"]
+    lines = [
+        f"{cfg['dataset']} · τ = {cfg['tau']:g} · α = {cfg['alpha']:g} · {cfg['epochs']} epochs · seed {cfg['seed']} · "
+        f"{cfg['n_train']} labelled + {cfg['n_transfer']} unlabelled examples (teacher: {cfg['teacher_n_train']}) · "
+        f"{cfg['n_test']} test",
+        "",
+        f"{'model':<20}{'hidden':>14}{'params':>10}{'test acc':>10}{'agreement':>11}{'latency':>12}",
+    ]
+    for key in MODELS:
+        s = summary[key]
+        hidden = ",".join(str(w) for w in s["hidden"])
+        lines.append(f"{MODEL_LABELS[key].lower():<20}{hidden:>14}{s['params']:>10,}{s['test_accuracy']:>10.1%}"
+                     f"{s['agreement']:>11.1%}{s['latency_us']:>9.2f} µs")
+    t, sc, d = (summary[k]["test_accuracy"] for k in MODELS)
+    gap = f"{gap_recovered(summary):.0%} of the teacher–scratch gap" if t > sc else "no teacher–scratch gap"
+    lines += ["", f"distillation: {100 * (d - sc):+.1f} points over scratch ({gap})"]
+    return "\n".join(lines)
 
 
 def argmax(probs) -> int:
@@ -137,3 +159,203 @@ def sweep_findings(view: dict) -> dict:
             "best_tau_by_seed": {s: r["tau"] for s, r in sorted(per_seed.items())},
             "seed_spread_max": max(spreads), "seed_spread_mean": statistics.fmean(spreads),
             "setting_range": max(means) - min(means)}
+
+
+# ----------------------------------------------------------------------------- the named facts of a run
+
+#: A difference of accuracies under this many points is "no difference" in the lesson's words.
+LEVEL_POINTS = 1.0
+#: Training this short (epochs) is "very short" in the lesson's words.
+SHORT_EPOCHS = 10
+#: Soft labels whose mean entropy is at least this share of the largest possible are "nearly uniform".
+NEARLY_UNIFORM = 0.95
+#: A student whose KL to the teacher on an example is at most this "follows the teacher's distribution".
+CLOSE_KL = 0.05
+#: A student whose probabilities (τ = 1) on an example are all within this many points of the teacher's
+#: "follows the teacher's whole distribution" (what the bars of the prediction chapter show).
+FOLLOW_POINTS = 5.0
+
+
+def class_word(name: str) -> str:
+    """A class as said and written in a sentence: "cat", or "digit 3" for a class named by a digit."""
+    return f"digit {name}" if name.isdigit() else name
+
+
+def run_facts(trace: dict, probe_class: int = 0, sweep: dict | None = None) -> dict:
+    """Every named fact of a run that the lesson's words may use (see the script's header for the list).
+
+    Plain values (numbers, strings, booleans, lists and dicts of them); accuracies and probabilities as
+    fractions, differences as fractions too (``gain``) and in points (``gain_points``).
+    """
+    cfg = trace["config"]
+    f = {
+        "tau": cfg["tau"], "alpha": cfg["alpha"], "tau_sq": cfg["tau"] * cfg["tau"], "epochs": cfg["epochs"],
+        "seed": cfg["seed"],
+        "no_distillation": cfg["alpha"] == 0, "soft_only": cfg["alpha"] == 1,
+        "sharpening": cfg["tau"] < 1, "tau_is_one": cfg["tau"] == 1, "softening": cfg["tau"] > 1,
+        "short_training": cfg["epochs"] < SHORT_EPOCHS,
+        **_data_facts(trace),
+        **_model_facts(trace["summary"]),
+        "probe": _probe_facts(trace, probe_class),
+        "soft": _soft_facts(trace),
+        "training": _training_facts(trace),
+        "kl": _kl_facts(trace, probe_class),
+        "pairs": [{"a": class_word(trace["classes"]["names"][i]), "b": class_word(trace["classes"]["names"][j]),
+                   "a_name": trace["classes"]["names"][i], "b_name": trace["classes"]["names"][j],
+                   "p": p} for i, j, p in confused_pairs(trace, 3)],
+        "trace_hash": content_hash(trace)[:16],
+    }
+    f["training"]["half_fell"] = f["training"]["half"]["combined"] < f["training"]["first"]["combined"]
+    if sweep is not None:
+        f["sweep"] = sweep_facts(sweep)
+    return f
+
+
+def _data_facts(trace: dict) -> dict:
+    cfg, ds = trace["config"], trace.get("dataset", {})
+    names = trace["classes"]["names"]
+    supers = trace["classes"].get("superclass") or []
+    families = {}
+    for name, fam in zip(names, supers):
+        families.setdefault(fam, []).append(name)
+    shape = ds.get("image_shape")
+    return {
+        "dataset": {"name": cfg["dataset"], "title": ds.get("title", cfg["dataset"]), "view": ds.get("view", ""),
+                    "images": bool(shape), "height": shape[0] if shape else None,
+                    "width": shape[1] if shape else None},
+        "classes": list(names), "class_words": [class_word(n) for n in names], "n_classes": len(names),
+        "families": [{"name": fam, "members": members} for fam, members in families.items()],
+        "n_features": cfg["n_features"], "n_train": cfg["n_train"], "per_class": cfg["n_train"] // cfg["n_classes"],
+        "n_transfer": cfg["n_transfer"], "teacher_n_train": cfg["teacher_n_train"], "n_test": cfg["n_test"],
+    }
+
+
+def _model_facts(summary: dict) -> dict:
+    out = {m: {"acc": summary[m]["test_accuracy"], "params": summary[m]["params"],
+               "layers": len(summary[m]["hidden"]), "hidden": list(summary[m]["hidden"]),
+               "agreement": summary[m]["agreement"], "latency_us": summary[m]["latency_us"]} for m in MODELS}
+    t, sc, d = out["teacher"], out["scratch"], out["distilled"]
+    gain = d["acc"] - sc["acc"]
+    gain_points = 100 * gain
+    measured = t["latency_us"] > 0 and d["latency_us"] > 0
+    return {
+        **out,
+        "gain": gain, "gain_points": gain_points,
+        "helps": gain_points >= LEVEL_POINTS, "hurts": gain_points <= -LEVEL_POINTS,
+        "level": abs(gain_points) < LEVEL_POINTS,
+        "gap": t["acc"] - sc["acc"], "gap_points": 100 * (t["acc"] - sc["acc"]),
+        "gap_share": gap_recovered(summary),
+        "vs_teacher": d["acc"] - t["acc"], "vs_teacher_points": 100 * (d["acc"] - t["acc"]),
+        "reaches_teacher": d["acc"] >= t["acc"],
+        "size_ratio": t["params"] / d["params"],
+        "latency_measured": measured,
+        "speed_ratio": t["latency_us"] / d["latency_us"] if measured else None,
+    }
+
+
+def _probe_facts(trace: dict, k: int) -> dict:
+    """The lesson's probe input: its class, and what the teacher (τ = 1 and τ) and the distilled student say."""
+    names = trace["classes"]["names"]
+    story = probe_story(trace, k)
+    label, tp, sp = story["label"], story["teacher_pred"], story["student_pred"]
+    p1, pt = story["teacher_probs"], trace["probes"]["teacher_probs_tau"][k]
+    second1, second_t = top2(p1)[1], top2(pt)[1]
+    return {
+        "word": class_word(names[label]), "name": names[label],
+        "teacher": {"word": class_word(names[tp]), "name": names[tp], "p": p1[tp], "right": tp == label},
+        "student": {"word": class_word(names[sp]), "name": names[sp], "p": story["student_probs"][sp],
+                    "right": sp == label},
+        "agree": tp == sp,
+        # the teacher at τ = 1 and at the run's τ: the true class and the runner-up
+        "tau1": {"p": p1[label], "second": class_word(names[second1]), "p_second": p1[second1]},
+        "soft": {"p": pt[label], "second": class_word(names[second_t]), "p_second": pt[second_t],
+                 "p_of_tau1_second": pt[second1], "top_is_true": argmax(pt) == label},
+        "kl": trace["summary"]["distilled"]["probe_kl"][k],
+        # its whole distribution follows the teacher's (KL at the run's τ, per example)
+        "close": trace["summary"]["distilled"]["probe_kl"][k] <= CLOSE_KL,
+        # the largest difference between the two distributions at τ = 1 (as drawn), and whether every
+        # probability is within FOLLOW_POINTS of the teacher's
+        "max_diff": max(abs(a - b) for a, b in zip(p1, story["student_probs"])),
+        "follows": max(abs(a - b) for a, b in zip(p1, story["student_probs"])) <= FOLLOW_POINTS / 100,
+    }
+
+
+def _soft_facts(trace: dict) -> dict:
+    """How soft the teacher's labels are at the run's τ, over the test set: the mean probability it gives the
+    true class, against the uniform 1/K, and the mean entropy as a share of the largest possible."""
+    sim = trace["classes"]["teacher_similarity"]
+    K = len(sim)
+    top = statistics.fmean(sim[i][i] for i in range(K))
+    entropy = statistics.fmean(-sum(p * math.log(p) for p in row if p > 0) for row in sim) / math.log(K)
+    return {"true_p": top, "uniform": 1.0 / K, "entropy_share": entropy,
+            "nearly_uniform": entropy >= NEARLY_UNIFORM}
+
+
+def _training_facts(trace: dict) -> dict:
+    rows = trace["epochs"]
+    half = max(len(rows) // 2, 1)
+    first, mid, last = rows[0], rows[half - 1], rows[-1]
+    return {"first": {"combined": first["combined_loss"]},
+            "half_epoch": half, "half": {"combined": mid["combined_loss"]},
+            "last": {"hard": last["hard_loss"], "soft": last["soft_loss"], "combined": last["combined_loss"],
+                     "acc": last["test_accuracy"]},
+            "loss_fell": last["combined_loss"] < first["combined_loss"]}
+
+
+def _kl_facts(trace: dict, k: int) -> dict:
+    """KL(teacher ‖ student) over the epochs, and three stops (start, halfway, end) for the probe."""
+    rows = trace["epochs"]
+    n = len(rows)
+    target = trace["probes"]["teacher_probs_tau"][k]
+    stops, seen = [], set()
+    for name, epoch in (("start", 1), ("middle", (n + 1) // 2), ("end", n)):
+        if epoch not in seen:  # a short run has fewer distinct stops
+            seen.add(epoch)
+            stops.append(name)
+    at = {name: epoch for name, epoch in (("start", 1), ("middle", (n + 1) // 2), ("end", n))}
+    out = {"first": rows[0]["kl"], "last": rows[-1]["kl"], "fell": rows[-1]["kl"] < rows[0]["kl"], "stops": stops,
+           "half_closer": rows[max(n // 2, 1) - 1]["kl"] < rows[0]["kl"]}
+    for name in stops:
+        row = rows[at[name] - 1]
+        out[name] = {"epoch": at[name], "kl": row["kl"], "student_p": row["probe_probs_tau"][k][trace["probes"]["labels"][k]],
+                     "teacher_p": target[trace["probes"]["labels"][k]]}
+    return out
+
+
+def sweep_facts(view: dict) -> dict:
+    """The named facts of a sweep (its :func:`sweep_view`): the grid, the best and worst settings among those
+    that distil (α > 0), ties as the frame rounds them, the α = 0 settings, and how much the seed moves."""
+    f = sweep_findings(view)
+    cells = f["cells"]
+    axes = view["axes"]
+    distilling = [c for c in cells if c["alpha"] > 0]
+
+    def setting(c):
+        return {"tau": c["tau"], "alpha": c["alpha"], "gap": c["gap_mean"], "acc": c["acc_mean"]}
+
+    def shown(c):  # the heatmap's label: whole percent
+        return fmt_pct(c["gap_mean"], 0)
+
+    out = {
+        "n_runs": len(view["runs"]), "epochs": view["epochs"], "taus": list(axes["tau"]), "alphas": list(axes["alpha"]),
+        "n_seeds": len(axes["seed"]), "n_settings": len(cells),
+        "teacher": cells[0]["teacher"], "scratch": cells[0]["scratch"],
+        "has_alpha0": any(c["alpha"] == 0 for c in cells), "all_alpha0": not distilling,
+        "seed_spread_max": f["seed_spread_max"], "seed_spread_mean": f["seed_spread_mean"],
+        # the settings' means, as the frame shows them (one decimal of a point)
+        "setting_range": round(100 * f["setting_range"], 1) / 100,
+        "best_tau_by_seed": list(f["best_tau_by_seed"].values()),
+    }
+    if distilling:
+        best = max(distilling, key=lambda c: (c["gap_mean"], -c["tau"], -c["alpha"]))
+        worst = min(distilling, key=lambda c: (c["gap_mean"], c["tau"], c["alpha"]))
+        out["best"], out["worst"] = setting(best), setting(worst)
+        out["best_ties"] = [setting(c) for c in distilling if c is not best and shown(c) == shown(best)]
+        out["worst_ties"] = [setting(c) for c in distilling if c is not worst and shown(c) == shown(worst)]
+        out["ranked"] = len(distilling) > 1 and shown(best) != shown(worst)
+    else:
+        out["ranked"] = False
+    taus = out["best_tau_by_seed"]
+    out["best_taus"] = [{"tau": t, "seeds": taus.count(t)} for t in sorted(set(taus))]
+    out["choice_matters"] = f["setting_range"] > f["seed_spread_mean"]
+    return out

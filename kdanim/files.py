@@ -1,4 +1,5 @@
-"""Files: where kdanim keeps its caches, how it hashes its own sources, and how it writes a file atomically."""
+"""Files: where kdanim keeps its caches, how it hashes its own sources, how it writes a file or replaces a
+folder atomically, and how a long job cleans up when it is stopped."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ import errno
 import hashlib
 import os
 import shutil
+import signal
+import threading
 import tempfile
 from pathlib import Path
 
 from kdanim import __version__
 
 __all__ = ["ROOT", "cache_dir", "source_hash", "atomic_path", "atomic_write", "exchange_dirs", "replace_dir",
-           "aside_name", "remove_dir", "folder_size"]
+           "aside_name", "check_writable_file", "remove_dir", "folder_size", "CACHE_PARTS", "cache_usage",
+           "clear_cache", "sigterm_as_interrupt"]
 
 #: The checkout (or site-packages) folder that holds kdanim/ and scenes/.
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +31,29 @@ def cache_dir() -> Path:
         return Path(root).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")
     return Path(xdg) / "kdanim" if xdg else Path.home() / ".cache" / "kdanim"
+
+
+#: The parts of the cache folder, and what each holds.
+CACHE_PARTS = {"chapters": "rendered chapters", "traces": "simulated runs", "voice": "synthesized narration"}
+
+
+def cache_usage() -> dict[str, tuple[int, int]]:
+    """(files, bytes) of every part of the cache, by part name."""
+    root = cache_dir()
+    return {part: folder_size(root / part) for part in CACHE_PARTS}
+
+
+def clear_cache(parts) -> tuple[int, int]:
+    """Delete these parts of the cache (each renamed away first); return the (files, bytes) removed."""
+    root = cache_dir()
+    total_n = total_size = 0
+    for part in parts:
+        folder = root / part
+        if folder.exists():
+            n, size = folder_size(folder)
+            remove_dir(folder)
+            total_n, total_size = total_n + n, total_size + size
+    return total_n, total_size
 
 
 def source_hash(*paths) -> str:
@@ -64,6 +91,19 @@ def atomic_path(path, suffix: str = ""):
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def check_writable_file(path) -> str:
+    """``path`` if a file can be written there (checked before any work is done), else ValueError saying why."""
+    path = os.fspath(path)
+    parent = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.isdir(path):
+        raise ValueError(f"{path!r} is a directory.")
+    if not os.path.isdir(parent):
+        raise ValueError(f"directory {parent!r} does not exist.")
+    if not os.access(parent, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise ValueError(f"{path!r} is not writable.")
+    return path
 
 
 def atomic_write(path, data: str | bytes) -> Path:
@@ -133,3 +173,20 @@ def folder_size(folder: Path) -> tuple[int, int]:
             except OSError:
                 pass
     return n, size
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """While working, SIGTERM raises KeyboardInterrupt, so `finally` blocks remove temporary files."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)

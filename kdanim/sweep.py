@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
@@ -14,13 +15,13 @@ from typing import Callable
 
 from kdanim import __version__
 from kdanim import trace as tracemod
-from kdanim.cluster import TaskFailed, run_tasks
+from kdanim.cluster import TaskFailed, client, run_tasks
 from kdanim.facts import gap_recovered, sweep_cells, sweep_view
 from kdanim.files import atomic_write
 from kdanim.sim.config import SimConfig
 
 __all__ = ["SCHEMA", "SweepError", "Grid", "parse_floats", "parse_seeds", "run_name", "pending",
-           "run_sweep", "build", "validate", "load", "write_files", "format_table",
+           "run_sweep", "run", "SweepInterrupted", "seed_traces", "build", "validate", "load", "write_files", "format_table",
            "MAX_RUNS_WITHOUT_YES"]
 
 SCHEMA = "kdanim.sweep/1"
@@ -30,6 +31,10 @@ MODELS = tracemod.MODELS
 
 class SweepError(ValueError):
     """A bad grid or sweep file; the message names the option or field."""
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) during a sweep; the message says how many runs are saved."""
 
 
 # ----------------------------------------------------------------------------- the grid
@@ -197,10 +202,6 @@ def _axis(doc, name, check):
     return values
 
 
-def _num(x):
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
 def validate(doc) -> dict:
     """Check ``doc`` against docs/SWEEP.md and return it; SweepError naming the first bad field."""
     if not isinstance(doc, dict):
@@ -209,9 +210,9 @@ def validate(doc) -> dict:
         _fail("schema", f"unknown schema {doc.get('schema')!r}, expected {SCHEMA!r}")
     if not isinstance(doc.get("version"), str):
         _fail("version", "expected a string")
-    taus = _axis(doc, "tau", lambda v: _num(v) and v > 0)
-    alphas = _axis(doc, "alpha", lambda v: _num(v) and 0 <= v <= 1)
-    seeds = _axis(doc, "seed", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0)
+    taus = _axis(doc, "tau", lambda v: tracemod.is_number(v) and v > 0)
+    alphas = _axis(doc, "alpha", lambda v: tracemod.is_number(v, 0, 1))
+    seeds = _axis(doc, "seed", lambda v: tracemod.is_int(v, 0))
     if not isinstance(doc.get("base"), dict):
         _fail("base", "expected an object")
     runs = doc.get("runs")
@@ -238,7 +239,7 @@ def validate(doc) -> dict:
         for m in MODELS:
             acc = summary.get(m, {}).get("test_accuracy") if isinstance(summary, dict) else None
             if not isinstance(summary.get(m) if isinstance(summary, dict) else None, dict) \
-                    or not _num(acc) or not 0 <= acc <= 1:
+                    or not tracemod.is_number(acc, 0, 1):
                 _fail(f"{w}.summary.{m}.test_accuracy", "expected a number in [0, 1]")
     return doc
 
@@ -298,3 +299,55 @@ def format_table(doc: dict) -> str:
     lines.append(f"over {n} seed{'s' if n != 1 else ''} each · teacher {first['teacher']:.1%}, "
                  f"scratch {first['scratch']:.1%} (mean over seeds)")
     return "\n".join(lines)
+
+
+def seed_traces(path, seed: int | None = None) -> tuple[int, list[dict]]:
+    """(seed, the saved trace of every (τ, α) of the sweep file at ``path`` for that seed).
+
+    ``seed`` None is the sweep's first. Each trace is loaded and checked against the content
+    hash the sweep recorded; a missing, damaged or changed run raises SweepError naming it.
+    """
+    doc = load(path)
+    seeds = doc["axes"]["seed"]
+    if seed is None:
+        seed = seeds[0]
+    elif seed not in seeds:
+        raise SweepError(f"{seed} is not a seed of the sweep ({', '.join(map(str, seeds))})")
+    traces = []
+    for run in (r for r in doc["runs"] if r["seed"] == seed):
+        where = Path(path).parent / run["trace"]
+        try:
+            tr = tracemod.load(where)
+        except (tracemod.TraceError, OSError, ValueError) as e:
+            raise SweepError(f"{path}: run {run['trace']}: {getattr(e, 'strerror', None) or e}") from None
+        if tracemod.content_hash(tr) != run["content_hash"]:
+            raise SweepError(f"{path}: run {run['trace']} is not the run the sweep recorded "
+                             f"(content hash): run `kdanim sweep` again")
+        traces.append(tr)
+    return seed, traces
+
+
+def run(grid: Grid, out: Path, scheduler: str | None = None, workers: int | None = None,
+        say: Callable[[str], None] = lambda s: None) -> tuple[dict, int]:
+    """`kdanim sweep`: run what is missing of ``grid`` in ``out`` on Dask, saying how it goes; (doc, skipped).
+
+    The cluster is ``scheduler``'s, else a local one of ``workers`` processes (none when every run is
+    done). An interrupt raises SweepInterrupted; a failed run SweepError; finished runs stay saved.
+    """
+    done, todo = pending(grid, out)
+    say(f"{len(grid)} runs ({len(grid.tau)} τ × {len(grid.alpha)} α × {len(grid.seed)} seeds)"
+        + (f": skipping {len(done)} already done" if done else ""))
+    filed = []
+
+    def on_run(c, n, total):
+        filed.append(c)
+        say(f"[{n}/{total}] τ = {c.tau:g}, α = {c.alpha:g}, seed {c.seed}")
+
+    try:
+        with client(scheduler, workers) if todo else contextlib.nullcontext() as dask:
+            return run_sweep(grid, out, dask, on_run=on_run)
+    except SweepError as e:
+        raise SweepError(f"{e}; the runs already done are kept in {out / 'runs'}") from None
+    except KeyboardInterrupt:
+        raise SweepInterrupted(f"interrupted: {len(done) + len(filed)} of {len(grid)} runs are saved in "
+                               f"{out / 'runs'}; run the same command again to finish.") from None

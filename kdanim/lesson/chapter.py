@@ -12,7 +12,7 @@ from manim import LEFT, RIGHT, Animation, FadeOut, MarkupText, Scene, Text, VGro
 
 from kdanim.viz import PixelImage, layout, theme as T
 
-__all__ = ["Chapter", "LessonContext", "Line", "Narrator", "Spoken", "plain_context"]
+__all__ = ["Chapter", "LessonContext", "Line", "Narrator", "Spoken", "Words", "plain_context"]
 
 #: Silence between two cue chunks of one beat, and after every beat (seconds).
 CHUNK_GAP = 0.15
@@ -41,6 +41,16 @@ class Spoken(Protocol):
     path: Path | None
 
 
+class Words(Protocol):
+    """The lesson's words for one run (kdanim.narration.script.Words): ids are "chapter.name"."""
+
+    def say(self, beat_id: str) -> str: ...
+
+    def show(self, words_id: str) -> str: ...
+
+    def title(self, key: str) -> str: ...
+
+
 class Narrator(Protocol):
     """What speaks a beat: cuts its text into cues and synthesizes each (kdanim.narration.Narrator)."""
 
@@ -53,6 +63,7 @@ class LessonContext:
 
     trace: dict
     narrator: Narrator
+    words: Words
     sweep: dict | None = None  # kdanim.sweep.chapter_view of a sweep file, for the sweep chapter
     probe_class: int = 0
     theme: str = "dark"  # kdanim.viz.theme.THEMES: "dark" (video) or "light" (projectors, handouts)
@@ -82,13 +93,16 @@ def plain_context() -> LessonContext:
 class Chapter(Scene):
     """A chapter of the lesson: a title band, then short narrated beats.
 
-    Subclasses set ``number`` and ``title`` and write :meth:`body`, made of
+    Subclasses set ``number`` and ``key`` and write :meth:`body`, made of
     :meth:`beat` calls (narration and animations together) or
-    :meth:`narrated` blocks. Everything drawn comes from ``self.trace``.
+    :meth:`narrated` blocks, each naming a beat of the script's chapter ``key``.
+    Everything drawn comes from ``self.trace``; every word from the script
+    (:meth:`words` for what is shown, the beats for what is said).
     """
 
     number: ClassVar[int] = 0
-    title: ClassVar[str] = ""
+    #: The chapter's section of the lesson script ("# key: Title"): its title, beats and on-screen words.
+    key: ClassVar[str] = ""
     #: Dotted trace paths this chapter reads ("config.tau", "summary", "*" = all): its render
     #: is cached under them, so a change elsewhere in the trace does not re-render it.
     #: A test checks that every value a chapter uses is covered.
@@ -110,6 +124,7 @@ class Chapter(Scene):
         self.regions = layout.regions()
         self.lines: list[Line] = []
         self.beats: list[str] = []
+        self.beat_ids: list[str] = []
         self.beat_spans: list[tuple[float, float]] = []  # (start, end) of each beat's speech
         self._chapter_start = 0.0
 
@@ -128,6 +143,18 @@ class Chapter(Scene):
 
     # -- helpers a chapter uses -------------------------------------------
     @property
+    def title(self) -> str:
+        return self.ctx.words.title(self.key)
+
+    def words(self, name: str) -> str:
+        """This chapter's on-screen words ``name`` (the script's ``chapter.name``), filled for this run."""
+        return self.ctx.words.show(f"{self.key}.{name}")
+
+    def text(self, name: str, size: float = T.BODY, color=None, **kwargs):
+        """A Text of this chapter's on-screen words ``name``."""
+        return T.text(self.words(name), size=size, color=color, **kwargs)
+
+    @property
     def config_(self) -> dict:
         return self.trace["config"]
 
@@ -142,11 +169,6 @@ class Chapter(Scene):
     @property
     def probe(self) -> int:
         return self.ctx.probe_class
-
-    def cname(self, k: int) -> str:
-        """Class ``k`` as said and written in a sentence: "cat", or "digit 3" for a class named by a digit."""
-        name = self.class_names[k]
-        return f"digit {name}" if name.isdigit() else name
 
     @property
     def image_shape(self):
@@ -166,7 +188,7 @@ class Chapter(Scene):
         pic = self.probe_picture()
         if pic is None:
             return None
-        label = T.text(f"the input: {self.class_names[self.probe]}", size=T.LABEL, color=T.MUTED)
+        label = T.text(self.ctx.words.show("lesson.the_input"), size=T.LABEL, color=T.MUTED)
         badge = VGroup(label, pic).arrange(RIGHT, buff=0.2)
         return layout.fit_in(badge, self.regions.title, buff=0.05, aligned_edge=RIGHT)
 
@@ -181,14 +203,17 @@ class Chapter(Scene):
         return self.ctx.narrator.speak(text)
 
     @contextmanager
-    def narrated(self, text: str, *, pause: float = BEAT_PAUSE) -> Iterator["_Timer"]:
-        """Narrate ``text``; the block's animations should fill ``timer.duration``.
+    def narrated(self, name: str, *, pause: float = BEAT_PAUSE) -> Iterator["_Timer"]:
+        """Narrate the beat ``name`` of this chapter; the block's animations should fill ``timer.duration``.
 
         Whatever time the block leaves is waited out, so speech never overlaps
-        the next beat; then a short pause.
+        the next beat; then a short pause. A beat the script does not have (or
+        leaves empty) is silent: its animations play at their shortest.
         """
-        text = " ".join(text.split())
+        beat_id = f"{self.key}.{name}"
+        text = self.ctx.words.say(beat_id)
         self.beats.append(text)
+        self.beat_ids.append(beat_id)
         utts = self.speak(text)
         start = self.renderer.time
         t = start
@@ -221,10 +246,10 @@ class Chapter(Scene):
                 if isinstance(m, (Text, MarkupText)):
                     self.ctx.seen_text.append(m.text)
 
-    def beat(self, text: str, *steps: Animation | Iterable[Animation], pause: float = BEAT_PAUSE,
+    def beat(self, name: str, *steps: Animation | Iterable[Animation], pause: float = BEAT_PAUSE,
              weights: Iterable[float] | None = None, min_step: float = 0.5,
              max_step: float | None = MAX_STEP) -> None:
-        """Narrate ``text`` while playing ``steps`` one after the other, paced by the speech.
+        """Narrate the beat ``name`` while playing ``steps`` one after the other, paced by the speech.
 
         A step is an animation or a list of animations played together. The
         speech time is shared between the steps by ``weights`` (equal by
@@ -235,7 +260,9 @@ class Chapter(Scene):
         stage quickly (``EXIT_TIME``) instead of taking a share.
         """
         steps = [list(s) if isinstance(s, (list, tuple)) else [s] for s in steps if s is not None]
-        with self.narrated(text, pause=pause) as timer:
+        if not steps and not self.ctx.words.say(f"{self.key}.{name}"):
+            return  # nothing to say and nothing to show: no beat at all
+        with self.narrated(name, pause=pause) as timer:
             if not steps:
                 return
             w = list(weights) if weights is not None else [1.0] * len(steps)
@@ -267,6 +294,7 @@ class Chapter(Scene):
             "title": self.title,
             "duration": self.renderer.time - self._chapter_start,
             "beats": self.beats,
+            "beat_ids": self.beat_ids,
             "beat_spans": self.beat_spans,
             "lines": [l.__dict__ for l in self.lines],
         }

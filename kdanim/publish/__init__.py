@@ -6,12 +6,12 @@ the explorer site, and the live-lecture deck.
     build_deck(trace, opts, out)      # `kdanim slides` (kdanim.publish.slides, the `slides` extra)
 """
 
-from .folder import MANIFEST, PublishError, publish, published_files, recover, staging_for
+from .folder import MANIFEST, OutputError, PublishError, check_out_dir, publish, published_files, recover, staging_for
 from .lesson import parameters, render_lesson, versions
 from .media import FORMATS, MediaError
 from .page import PageError, write_explorer, write_page
-from .site import render_site
+from .site import render_site, simulated_traces
 
-__all__ = ["MANIFEST", "PublishError", "publish", "published_files", "recover", "staging_for", "render_lesson",
+__all__ = ["MANIFEST", "OutputError", "check_out_dir", "PublishError", "publish", "published_files", "recover", "staging_for", "render_lesson",
            "parameters", "versions", "FORMATS", "MediaError", "PageError", "write_explorer", "write_page",
-           "render_site"]
+           "render_site", "simulated_traces"]

@@ -28,13 +28,34 @@ from pathlib import Path
 
 from kdanim.files import aside_name, replace_dir
 
-__all__ = ["MANIFEST", "PublishError", "publish", "staging_for", "recover", "published_files"]
+__all__ = ["MANIFEST", "PublishError", "OutputError", "check_out_dir", "publish", "staging_for", "recover", "published_files"]
 
 MANIFEST = "manifest.json"
 
 
 class PublishError(Exception):
     """The output folder cannot be replaced without touching a file kdanim did not write."""
+
+
+class OutputError(ValueError):
+    """An output folder that cannot be published at all (checked before any work is done)."""
+
+
+def check_out_dir(out) -> Path:
+    """``out`` as a folder that can be replaced as a whole, or OutputError saying why not."""
+    p = Path(os.path.realpath(out))
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"{out!r} exists and is not a folder.")
+    parent = next((a for a in p.parents if a.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise OutputError(f"{out!r} cannot be made: {str(parent)!r} is a file.")
+    if parent is None or not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{out!r} is not writable.")
+    here = Path.cwd().resolve()
+    if here == p or p in here.parents:
+        raise OutputError(f"{out!r} holds the current folder: kdanim replaces the output folder as a "
+                          f"whole, so render into a folder of its own.")
+    return p
 
 
 def recover(out) -> None:

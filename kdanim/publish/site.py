@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kdanim.sim.config import SimConfig
+from kdanim.trace import cached_trace
+
 from .lesson import render_lesson
 from .page import variant_name, write_explorer
 
-__all__ = ["render_site"]
+__all__ = ["render_site", "simulated_traces"]
 
 
 def render_site(traces, opts, site, webm: bool = False, events=None, message=None) -> list[Path]:
@@ -27,3 +30,9 @@ def render_site(traces, opts, site, webm: bool = False, events=None, message=Non
         dirs.append(d)
     write_explorer(site, dirs)
     return dirs
+
+
+def simulated_traces(taus, alphas, epochs: int, seed: int, on_simulate=None) -> list[dict]:
+    """The trace of every (τ, α) of a grid, simulated (or from the trace cache) with the other defaults."""
+    return [cached_trace(SimConfig(tau=t, alpha=a, epochs=epochs, seed=seed), on_simulate=on_simulate)
+            for t in taus for a in alphas]

@@ -6,8 +6,8 @@ from .cache import cached_chapter, chapter_key, code_version, expected_beats, fi
 from .chapter import make_context, render_chapter, render_scene
 from .options import (QUALITIES, BeatDone, ChapterJob, ChapterResult, Event, Finished, RenderOptions, Started,
                       default_jobs)
-from .workers import chapter_jobs, render_chapters, selected_chapters
+from .workers import chapter_jobs, chapter_titles, render_chapters, selected_chapters
 
 __all__ = ["QUALITIES", "RenderOptions", "ChapterJob", "ChapterResult", "Event", "Started", "BeatDone", "Finished",
            "default_jobs", "render_chapter", "render_scene", "make_context", "render_chapters", "selected_chapters",
-           "chapter_jobs", "cached_chapter", "file_chapter", "chapter_key", "code_version", "expected_beats"]
+           "chapter_jobs", "chapter_titles", "cached_chapter", "file_chapter", "chapter_key", "code_version", "expected_beats"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from kdanim.files import ROOT, cache_dir, replace_dir, source_hash
 
+from .chapter import make_words
 from .options import ChapterJob, ChapterResult
 
 __all__ = ["code_version", "trace_part", "chapter_key", "cached_chapter", "file_chapter", "expected_beats",
@@ -42,15 +43,18 @@ def trace_part(trace: dict, path: str):
 
 
 def chapter_key(job: ChapterJob) -> str:
-    """Cache key of one rendered chapter: code, the trace parts it reads, quality, voice, probe."""
+    """Cache key of one rendered chapter: code, the trace parts it draws, the words it says and shows
+    (filled for this run, so a fact no word of it reads changes nothing), quality, voice, probe, theme."""
     opts = job.opts
     parts = {p: trace_part({"sweep": opts.sweep} if p.startswith("sweep.") else job.trace, p)
              for p in job.chapter.reads}
+    words = make_words(job.trace, opts)
     blob = json.dumps(
         {
             "code": job.code,
             "chapter": job.chapter.__name__,
             "trace": parts,
+            "words": {**words.chapter(job.chapter.key), **words.chapter("lesson")},
             "quality": opts.quality,
             "voice": [opts.voice, opts.voice_model],
             "probe": opts.probe_class,
@@ -73,8 +77,9 @@ def cached_chapter(job: ChapterJob) -> ChapterResult | None:
     if job.opts.use_cache and meta.exists() and (entry / name).exists():
         path = entry / name
         preview = job.opts.preview
-        return ChapterResult(job.chapter.number, job.chapter.title, None if preview else path,
-                             path if preview else None, json.loads(meta.read_text()), cached=True)
+        timeline = json.loads(meta.read_text())
+        return ChapterResult(job.chapter.number, timeline["title"], None if preview else path,
+                             path if preview else None, timeline, cached=True)
     return None
 
 

@@ -8,20 +8,27 @@ from typing import Callable
 
 from manim import tempconfig
 
+from kdanim.facts import run_facts
 from kdanim.lesson import Chapter, LessonContext
 from kdanim.narration import Narrator, get_voice
+from kdanim.narration.script import Words, load_cached
 
 from .options import QUALITIES, ChapterResult, RenderOptions
 
-__all__ = ["make_context", "render_scene", "render_chapter", "manim_config"]
+__all__ = ["make_context", "make_words", "render_scene", "render_chapter", "manim_config"]
+
+
+def make_words(trace: dict, opts: RenderOptions) -> Words:
+    """The lesson's words for this run: ``opts.script`` filled with the run's facts."""
+    return load_cached(opts.script).fill(run_facts(trace, opts.probe_class, opts.sweep))
 
 
 def make_context(trace: dict, opts: RenderOptions, on_beat: Callable[[int, float], None] | None = None,
                  **extra) -> LessonContext:
     """The context a chapter is drawn from under ``opts`` (``extra``: other LessonContext fields)."""
     return LessonContext(trace=trace, narrator=Narrator(get_voice(opts.voice, model_path=opts.voice_model)),
-                         probe_class=opts.probe_class, sweep=opts.sweep, theme=opts.theme,
-                         preview=opts.preview, on_beat=on_beat, **extra)
+                         words=make_words(trace, opts), probe_class=opts.probe_class, sweep=opts.sweep,
+                         theme=opts.theme, preview=opts.preview, on_beat=on_beat, **extra)
 
 
 def manim_config(quality: str, media_dir: Path, preview: bool, verbose: bool) -> dict:
@@ -58,5 +65,6 @@ def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path,
     scene = render_scene(chapter_cls, ctx, manim_config(opts.quality, work / "media", opts.preview, opts.verbose))
     writer = scene.renderer.file_writer
     video, still = (None, Path(writer.image_file_path)) if opts.preview else (Path(writer.movie_file_path), None)
-    return ChapterResult(chapter_cls.number, chapter_cls.title, video, still, scene.timeline(),
+    timeline = scene.timeline()
+    return ChapterResult(chapter_cls.number, timeline["title"], video, still, timeline,
                          seconds=time.perf_counter() - t0)

@@ -40,6 +40,7 @@ class RenderOptions:
     use_cache: bool = True
     sweep: dict | None = None  # kdanim.facts.sweep_view of --sweep: adds the sweep chapter
     scheduler: str | None = None  # render chapters on this Dask scheduler (None: local processes)
+    script: str = "en"  # the lesson's words: a shipped language or a script file (kdanim.narration.script)
 
 
 @dataclass(frozen=True)

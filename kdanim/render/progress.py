@@ -31,7 +31,9 @@ class ChapterProgress:
     render. Elsewhere (a log, CI) each finished chapter prints one line.
     """
 
-    def __init__(self, chapters, expected_beats: dict[int, int] | None = None, console: Console | None = None):
+    def __init__(self, titles: dict[int, str], expected_beats: dict[int, int] | None = None,
+                 console: Console | None = None):
+        """``titles``: the chapters to show, number -> title, in order."""
         self.console = console or Console(stderr=True)
         self.progress = Progress(  # all ten chapters fit 80 columns
             TextColumn("{task.description}"), BarColumn(bar_width=12), TextColumn("{task.fields[status]}"),
@@ -40,10 +42,9 @@ class ChapterProgress:
             speed_estimate_period=24 * 3600)  # the estimate averages over the whole render
         # A chapter's steps: its beats (as many as in an earlier render, if known), then writing its file.
         self.expected = dict(expected_beats or {})
-        self.rows = {c.number: self.progress.add_task(f"{c.number:2d} {c.title}", start=False,
-                                                      total=self._steps(c.number), status="waiting")
-                     for c in chapters}
-        self.titles = {c.number: c.title for c in chapters}
+        self.rows = {n: self.progress.add_task(f"{n:2d} {title}", start=False, total=self._steps(n),
+                                               status="waiting") for n, title in titles.items()}
+        self.titles = dict(titles)
         # The whole render, in chapters: rendered ones count, cached ones leave the total (no work to time).
         self.all = self.progress.add_task("   all chapters", total=len(self.rows), status="")
         self.fraction: dict[int, float] = {}  # part done of each rendering chapter whose beat count is known

@@ -15,6 +15,7 @@ from typing import Callable
 
 from kdanim.cluster import TaskFailed, client, run_tasks
 from kdanim.files import atomic_write
+from kdanim.narration.script import load_cached
 from kdanim.narration.voices import default_cache_dir
 from kdanim.scenes import lesson_order
 
@@ -22,7 +23,7 @@ from .cache import cached_chapter, chapters_dir, code_version, file_chapter
 from .chapter import render_chapter
 from .options import BeatDone, ChapterJob, ChapterResult, Event, Finished, RenderOptions, Started
 
-__all__ = ["render_chapters", "selected_chapters", "chapter_jobs"]
+__all__ = ["render_chapters", "selected_chapters", "chapter_jobs", "chapter_titles"]
 
 Send = Callable[[Event], None]
 
@@ -30,6 +31,12 @@ Send = Callable[[Event], None]
 def selected_chapters(opts: RenderOptions) -> list:
     """The chapter classes ``opts`` asks for, in lesson order."""
     return [c for c in lesson_order(opts.sweep is not None) if opts.chapters is None or c.number in opts.chapters]
+
+
+def chapter_titles(opts: RenderOptions) -> dict[int, str]:
+    """The selected chapters' titles, by number, as the script of ``opts`` gives them."""
+    titles = load_cached(opts.script).titles
+    return {c.number: titles.get(c.key, c.key) for c in selected_chapters(opts)}
 
 
 def chapter_jobs(trace: dict, opts: RenderOptions) -> list[ChapterJob]:
@@ -142,7 +149,7 @@ def _file_remote(job: ChapterJob, out: dict) -> ChapterResult:
     with tempfile.TemporaryDirectory(prefix="kdanim-remote-") as tmpdir:
         got = Path(tmpdir) / ("still.png" if preview else "chapter.mp4")
         got.write_bytes(out["file"])
-        res = ChapterResult(job.number, job.chapter.title, None if preview else got, got if preview else None,
+        res = ChapterResult(job.number, out["timeline"]["title"], None if preview else got, got if preview else None,
                             out["timeline"], seconds=out["seconds"])
         return file_chapter(job, res)
 
