@@ -11,19 +11,19 @@ import click
 
 from . import __version__, facts, files, sweep as sweepmod, trace as tracemod
 from .cluster import ClusterError
-from .cli_options import (LESSON_OPTIONS, QUIET, RENDER_OPTIONS, SIM_OPTIONS, AlphaList, Parsed, TauList, opt,
-                          options, quality_option, scheduler_option, sim_options)
+from .cli_options import (LESSON_OPTIONS, QUIET, RENDER_OPTIONS, WORDS_OPTIONS, AlphaList, Parsed, TauList, bad,
+                          check_scheduler, config_from_options, opt, options, prepare_run, quality_option,
+                          say_to_stderr, scheduler_option, sim_options, sweep_view_option)
 from .narration import script
 from .narration.voices import VoiceUnavailable, get_voice
 from .publish import (FORMATS, MediaError, PageError, PublishError, check_out_dir, render_lesson, render_site,
                       simulated_traces)
 from .publish import doctor as doctormod
 from .publish.slides import SlidesUnavailable, build_deck, check_available
-from .render import RenderOptions, chapter_titles, default_jobs, expected_beats
-from .render.progress import ChapterProgress
-from .scenes import SWEEP_SCENES, lesson_order
+from .render import RenderOptions, default_jobs, spoken_words
+from .scenes import lesson_order
 from .sim import datasets
-from .sim.config import MAX_EPOCHS, ConfigError, config_from_options as sim_config
+from .sim.config import MAX_EPOCHS, ConfigError
 
 __all__ = ["main", "sim_options", "config_from_options"]
 
@@ -31,31 +31,6 @@ __all__ = ["main", "sim_options", "config_from_options"]
 EXPECTED_ERRORS = (OSError, MediaError, VoiceUnavailable, tracemod.TraceError, PublishError, PageError,
                    av.FFmpegError, ClusterError, sweepmod.SweepError, datasets.DatasetUnavailable,
                    script.ScriptError)
-
-
-def config_from_options(**kw):
-    """SimConfig from the values of @sim_options, checked that its dataset can be loaded here."""
-    config = sim_config(**kw)
-    datasets.get(config.dataset).check_available()
-    return config
-
-
-def _bad(option, fn, *args):
-    """``fn(*args)``, its ValueError (or OSError) as a usage error of ``option``."""
-    try:
-        return fn(*args)
-    except (ValueError, OSError) as e:
-        raise click.BadParameter(str(e), param_hint=f"'{option}'") from None
-
-
-def _check_scheduler(address):
-    if address is not None and "://" not in address:
-        raise click.BadParameter(f"{address!r} is not an address like tcp://10.0.0.5:8786.", param_hint="'--scheduler'")
-    return address
-
-
-def _say(quiet):
-    return (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
 
 
 # -- the error boundary ------------------------------------------------------------------------------
@@ -117,7 +92,7 @@ def simulate(out, as_json, **kw):
     α weights the soft term. Accuracy and agreement are read at τ = 1.
     """
     config = config_from_options(**kw)
-    out = out and _bad("--out", files.check_writable_file, out)
+    out = out and bad("--out", files.check_writable_file, out)
     trace = tracemod.simulate_trace(config)
     if out:
         tracemod.save(trace, out)
@@ -154,69 +129,39 @@ def sweep(tau, alpha, seeds, out, scheduler, workers, yes, quiet, **sim_kw):
     if len(grid) > sweepmod.MAX_RUNS_WITHOUT_YES and not yes:
         raise click.UsageError(f"the grid has {len(grid):,} runs (more than {sweepmod.MAX_RUNS_WITHOUT_YES:,}): "
                                f"add --yes to run them all.")
-    out = _bad("--out", check_out_dir, out) and Path(out)
+    out = bad("--out", check_out_dir, out) and Path(out)
     try:
         with files.sigterm_as_interrupt():
-            doc, skipped = sweepmod.run(grid, out, _check_scheduler(scheduler), workers, _say(quiet))
+            doc, skipped = sweepmod.run(grid, out, check_scheduler(scheduler), workers, say_to_stderr(quiet))
     except sweepmod.SweepInterrupted as e:
         click.echo(str(e), err=True)
         raise SystemExit(130) from None
     if not quiet:
         click.echo(sweepmod.format_table(doc))
-    _say(quiet)(f"wrote {out / 'sweep.json'}, {out / 'sweep.csv'} and {len(grid)} traces in {out / 'runs'}"
+    say_to_stderr(quiet)(f"wrote {out / 'sweep.json'}, {out / 'sweep.csv'} and {len(grid)} traces in {out / 'runs'}"
                 + (f" ({skipped} skipped: already done)" if skipped else ""))
 
 
 # -- lessons, decks and sites ------------------------------------------------------------------------
 
-def _sweep_view(path, trace_path, chapters):
-    """The sweep chapter's view of --sweep (None without it)."""
-    if path is None:
-        needs = [c for c in SWEEP_SCENES if chapters and c.number in chapters]
-        if needs:
-            raise click.BadParameter(f"'{needs[0].number}' is the chapter \"{script.load_cached().titles[needs[0].key]}\": "
-                                     f"it needs --sweep.",
-                                     param_hint="'--chapters'")
-        return None
-    if trace_path:
-        raise click.UsageError("--sweep cannot be combined with --trace: the sweep chapter goes with a "
-                               "simulated lesson (use the simulator options).")
-    return _bad("--sweep", lambda: facts.sweep_view(sweepmod.load(path)))
+@main.command(epilog="\b\nExamples:\n  kdanim narration --alpha 0\n  kdanim narration --trace trace.json --chapters 8,10")
+@sim_options
+@options(WORDS_OPTIONS)
+@opt("--json", "as_json", is_flag=True, help="Print the beats as JSON: [{chapter, title, beats: [{id, text}]}].")
+@click.pass_context
+def narration(ctx, as_json, **kw):
+    """Print what the lesson says for a run, chapter by chapter and beat by beat, without rendering.
 
-
-def _lesson_trace(ctx, kw):
-    """The run a lesson is drawn from: --trace, or the simulator options' run (from the trace cache)."""
-    given = [n for n in SIM_OPTIONS if ctx.get_parameter_source(n) not in (click.core.ParameterSource.DEFAULT, None)]
-    if kw["trace_path"] and given:
-        raise click.UsageError(f"--trace renders a saved run: it cannot be combined with --{given[0].replace('_', '-')}.")
-    if kw["trace_path"]:
-        return _bad("--trace", lambda: _named(kw["trace_path"], tracemod.load))
-    config = config_from_options(**kw)
-    _bad("--probe-class", facts.probe_index, kw["probe_class"], datasets.get(config.dataset).class_names)
-    say = _say(kw["quiet"])
-    return tracemod.cached_trace(config, lambda: say("simulating teacher, student from scratch and distilled student ..."))
-
-
-def _named(path, load):
-    try:
-        return load(path)
-    except (tracemod.TraceError, OSError, ValueError) as e:
-        raise ValueError(f"{path}: {e}") from None
-
-
-def _prepare_run(ctx, kw: dict, preview: bool = False):
-    """Check the options of `render` and `slides`; return (trace, RenderOptions, progress display or None)."""
-    sweep_view = _sweep_view(kw["sweep_path"], kw["trace_path"], kw["chapters"])
-    scheduler = _check_scheduler(kw["scheduler"])
-    _bad("--out", check_out_dir, kw["out"])
-    tr = _lesson_trace(ctx, kw)
-    opts = RenderOptions(
-        quality=kw["quality"], voice=kw["voice"], voice_model=kw["voice_model"], chapters=kw["chapters"],
-        probe_class=_bad("--probe-class", facts.probe_index, kw["probe_class"], tr["classes"]["names"]),
-        preview=preview, jobs=kw["jobs"] or default_jobs(os.cpu_count()), verbose=kw["verbose"],
-        use_cache=not kw["no_cache"], theme=kw["theme"], sweep=sweep_view, scheduler=scheduler)
-    get_voice(opts.voice, model_path=opts.voice_model)  # fail now, not after the first chapter
-    return tr, opts, None if kw["quiet"] else ChapterProgress(chapter_titles(opts), expected_beats())
+    Takes the inputs of `render` (simulator options, --trace, --sweep, --probe-class, --chapters).
+    Each line is a beat's id (as in the script) and its words, chosen and filled for this run.
+    """
+    tr, opts, _ = prepare_run(ctx, kw, words_only=True)
+    chapters = spoken_words(tr, opts)
+    if as_json:
+        return click.echo(json.dumps([{"chapter": n, "title": t, "beats": [{"id": i, "text": x} for i, x in beats]}
+                                      for n, t, beats in chapters], indent=1, ensure_ascii=False))
+    for n, title, beats in chapters:
+        click.echo(f"## {n}. {title}\n" + "".join(f"\n[{i}] {text}\n" for i, text in beats))
 
 
 @main.command(epilog="\b\nExamples:\n  kdanim render --tau 3 --alpha 0.5\n"
@@ -238,12 +183,12 @@ def render(ctx, fmt, webm, preview, **kw):
     renders --trace), renders every chapter with Manim, and writes the lesson
     folder. Chapters already rendered with the same inputs come from the cache.
     """
-    tr, opts, display = _prepare_run(ctx, kw, preview)
+    tr, opts, display = prepare_run(ctx, kw, preview)
     with files.sigterm_as_interrupt(), display or contextlib.nullcontext():  # `kill`: cleans up like Ctrl-C
         manifest = render_lesson(tr, opts, Path(kw["out"]), fmt=fmt, events=display and display.event,
                                  message=display and display.message, webm=webm)
     n, out = len(manifest.get("chapters", ())), kw["out"]
-    _say(kw["quiet"])(f"wrote {len(manifest['preview'])} preview stills to {out}/" if preview else
+    say_to_stderr(kw["quiet"])(f"wrote {len(manifest['preview'])} preview stills to {out}/" if preview else
                       f"wrote {out}/lesson.{fmt} ({manifest['duration']:.0f} s, {n} chapter{'s' if n != 1 else ''}) "
                       f"and its subtitles, transcript and manifest")
 
@@ -267,11 +212,11 @@ def slides(ctx, **kw):
         check_available()
     except SlidesUnavailable as e:
         raise click.UsageError(str(e)) from None
-    tr, opts, display = _prepare_run(ctx, kw)
+    tr, opts, display = prepare_run(ctx, kw)
     with files.sigterm_as_interrupt(), display or contextlib.nullcontext():
         deck = build_deck(tr, opts, Path(kw["out"]), events=display and display.event,
                           message=display and display.message)
-    _say(kw["quiet"])(f"wrote {kw['out']}/deck.html, deck.pptx and deck.pdf ({deck['slides']} slides in "
+    say_to_stderr(kw["quiet"])(f"wrote {kw['out']}/deck.html, deck.pptx and deck.pdf ({deck['slides']} slides in "
                       f"{deck['chapters']} chapters; the deck took {deck['seconds']['deck']:.0f} s after the chapters)")
 
 
@@ -301,13 +246,13 @@ def publish(ctx, sweep_path, taus, alphas, epochs, seed, out, voice, quality, ch
     Chapters that do not depend on τ or α are rendered once. Copy OUT to any
     static host as it is.
     """
-    say = _say(quiet)
+    say = say_to_stderr(quiet)
     given = [o for n, o in (("taus", "--tau"), ("alphas", "--alpha"), ("epochs", "--epochs"))
              if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT]
     if sweep_path is not None and given:
         raise click.UsageError(f"--sweep takes τ, α and the epochs from the sweep: it cannot be combined with {given[0]}.")
-    view = _sweep_view(sweep_path, None, chapters)
-    _bad("--out", check_out_dir, out)
+    view = sweep_view_option(sweep_path, None, chapters)
+    bad("--out", check_out_dir, out)
     if view is None:
         seed = seed or 0
         traces = simulated_traces(taus, alphas, epochs, seed, lambda: say("simulating teacher, students ..."))
@@ -316,7 +261,7 @@ def publish(ctx, sweep_path, taus, alphas, epochs, seed, out, voice, quality, ch
         if seed is not None and seed not in seeds:
             raise click.BadParameter(f"{seed} is not a seed of the sweep ({', '.join(map(str, seeds))}).",
                                      param_hint="'--seed'")
-        seed, traces = _bad("--sweep", sweepmod.seed_traces, sweep_path, seed)
+        seed, traces = bad("--sweep", sweepmod.seed_traces, sweep_path, seed)
         taus, alphas = view["axes"]["tau"], view["axes"]["alpha"]
     opts = RenderOptions(quality=quality, voice=voice, chapters=chapters, sweep=view,
                          jobs=jobs or default_jobs(os.cpu_count()))

@@ -90,6 +90,9 @@ def run_tasks(c, fn: Callable, items, name: Callable[[object], str], retries: in
     """
     from distributed import as_completed
 
+    items = list(items)
+    if not items:  # nothing to run (and maybe no client: every run was done already)
+        return
     futures = {c.submit(fn, item, key=f"{name(item)}-{secrets.token_hex(4)}", retries=retries, pure=False): item
                for item in items}
     try:

@@ -259,7 +259,8 @@ def _probe_facts(trace: dict, k: int) -> dict:
     story = probe_story(trace, k)
     label, tp, sp = story["label"], story["teacher_pred"], story["student_pred"]
     p1, pt = story["teacher_probs"], trace["probes"]["teacher_probs_tau"][k]
-    second1, second_t = top2(p1)[1], top2(pt)[1]
+    # the runner-up: the most probable class other than the true one (the top class when the teacher is wrong)
+    second1, second_t = (max((i for i in range(len(p)) if i != label), key=lambda i: (p[i], -i)) for p in (p1, pt))
     return {
         "word": class_word(names[label]), "name": names[label],
         "teacher": {"word": class_word(names[tp]), "name": names[tp], "p": p1[tp], "right": tp == label},
@@ -302,6 +303,11 @@ def _training_facts(trace: dict) -> dict:
             "loss_fell": last["combined_loss"] < first["combined_loss"]}
 
 
+def _kl(p, q) -> float:
+    """KL(p ‖ q) of two distributions (terms where p is 0 count 0; q is floored to avoid log 0)."""
+    return sum(pi * math.log(pi / max(qi, 1e-12)) for pi, qi in zip(p, q) if pi > 0)
+
+
 def _kl_facts(trace: dict, k: int) -> dict:
     """KL(teacher ‖ student) over the epochs, and three stops (start, halfway, end) for the probe."""
     rows = trace["epochs"]
@@ -314,7 +320,10 @@ def _kl_facts(trace: dict, k: int) -> dict:
             stops.append(name)
     at = {name: epoch for name, epoch in (("start", 1), ("middle", (n + 1) // 2), ("end", n))}
     out = {"first": rows[0]["kl"], "last": rows[-1]["kl"], "fell": rows[-1]["kl"] < rows[0]["kl"], "stops": stops,
-           "half_closer": rows[max(n // 2, 1) - 1]["kl"] < rows[0]["kl"]}
+           "half_closer": rows[max(n // 2, 1) - 1]["kl"] < rows[0]["kl"],
+           # the probe's own bars (at τ): closer to the teacher's halfway than after the first epoch
+           "probe_half_closer": _kl(target, rows[max(n // 2, 1) - 1]["probe_probs_tau"][k])
+                                < _kl(target, rows[0]["probe_probs_tau"][k])}
     for name in stops:
         row = rows[at[name] - 1]
         out[name] = {"epoch": at[name], "kl": row["kl"], "student_p": row["probe_probs_tau"][k][trace["probes"]["labels"][k]],
@@ -322,13 +331,23 @@ def _kl_facts(trace: dict, k: int) -> dict:
     return out
 
 
+def _points_shown(x: float) -> float:
+    """A difference of accuracies as the frame writes it, one decimal of a point (back as a fraction)."""
+    return round(100 * x, 1) / 100
+
+
 def sweep_facts(view: dict) -> dict:
     """The named facts of a sweep (its :func:`sweep_view`): the grid, the best and worst settings among those
-    that distil (α > 0), ties as the frame rounds them, the α = 0 settings, and how much the seed moves."""
-    f = sweep_findings(view)
-    cells = f["cells"]
+    that distil (α > 0), ties as the frame rounds them, the α = 0 settings, and how much the seed moves.
+
+    The seed's effect and the settings' spread are measured on the settings compared (those that distil;
+    all of them when none does), rounded to the one decimal of a point the frame shows, and compared as
+    shown. A seed's best τ is the τ of its best distilling run, all of them when runs at several τ tie.
+    """
+    cells = sweep_cells(view)
     axes = view["axes"]
     distilling = [c for c in cells if c["alpha"] > 0]
+    compared = distilling or cells
 
     def setting(c):
         return {"tau": c["tau"], "alpha": c["alpha"], "gap": c["gap_mean"], "acc": c["acc_mean"]}
@@ -336,26 +355,49 @@ def sweep_facts(view: dict) -> dict:
     def shown(c):  # the heatmap's label: whole percent
         return fmt_pct(c["gap_mean"], 0)
 
+    spreads = [c["acc_max"] - c["acc_min"] for c in compared]
+    means = [c["acc_mean"] for c in compared]
+    spread_max, spread_mean = _points_shown(max(spreads)), _points_shown(statistics.fmean(spreads))
+    setting_range = _points_shown(max(means) - min(means))
     out = {
         "n_runs": len(view["runs"]), "epochs": view["epochs"], "taus": list(axes["tau"]), "alphas": list(axes["alpha"]),
-        "n_seeds": len(axes["seed"]), "n_settings": len(cells),
+        "n_seeds": len(axes["seed"]), "n_settings": len(cells), "n_distilling": len(distilling),
+        "n_compared": len(compared),
         "teacher": cells[0]["teacher"], "scratch": cells[0]["scratch"],
+        # the share of the gap means something only where the teacher beats the student from scratch
+        "gap_open": all(r["teacher"] > r["scratch"] for r in view["runs"]),
         "has_alpha0": any(c["alpha"] == 0 for c in cells), "all_alpha0": not distilling,
-        "seed_spread_max": f["seed_spread_max"], "seed_spread_mean": f["seed_spread_mean"],
-        # the settings' means, as the frame shows them (one decimal of a point)
-        "setting_range": round(100 * f["setting_range"], 1) / 100,
-        "best_tau_by_seed": list(f["best_tau_by_seed"].values()),
+        # a cell below zero as shown: the distilled student did worse than from scratch (when there is a gap)
+        "any_negative": any(c["gap_mean"] < 0 and shown(c) != "-0%" for c in distilling)
+                        and all(r["teacher"] > r["scratch"] for r in view["runs"]),
+        # as the frame shows them (one decimal of a point)
+        "seed_spread_max": spread_max, "seed_spread_mean": spread_mean, "setting_range": setting_range,
     }
+    per_seed: dict = {}
+    for r in view["runs"]:
+        if distilling and r["alpha"] == 0:
+            continue
+        top = per_seed.setdefault(r["seed"], [r["distilled"], set()])
+        if r["distilled"] > top[0]:
+            top[0], top[1] = r["distilled"], {r["tau"]}
+        elif r["distilled"] == top[0]:
+            top[1].add(r["tau"])
+    by_seed = [sorted(taus) for _, (_, taus) in sorted(per_seed.items())]
+    out["best_tau_by_seed"] = by_seed  # per seed, the τ of its best run (several when they tie)
+    single = [t[0] for t in by_seed if len(t) == 1]
+    out["best_taus"] = [{"tau": t, "seeds": single.count(t)} for t in sorted(set(single))]
+    out["tied_seeds"] = len(by_seed) - len(single)
+    ranked = False
     if distilling:
         best = max(distilling, key=lambda c: (c["gap_mean"], -c["tau"], -c["alpha"]))
         worst = min(distilling, key=lambda c: (c["gap_mean"], c["tau"], c["alpha"]))
         out["best"], out["worst"] = setting(best), setting(worst)
         out["best_ties"] = [setting(c) for c in distilling if c is not best and shown(c) == shown(best)]
         out["worst_ties"] = [setting(c) for c in distilling if c is not worst and shown(c) == shown(worst)]
-        out["ranked"] = len(distilling) > 1 and shown(best) != shown(worst)
-    else:
-        out["ranked"] = False
-    taus = out["best_tau_by_seed"]
-    out["best_taus"] = [{"tau": t, "seeds": taus.count(t)} for t in sorted(set(taus))]
-    out["choice_matters"] = f["setting_range"] > f["seed_spread_mean"]
+        # the best setting recovers some of the gap, as the heatmap shows it (not 0% or below)
+        out["best_helps"] = best["gap_mean"] > 0 and shown(best) != "0%"
+        ranked = len(distilling) > 1 and shown(best) != shown(worst) and out["gap_open"]
+    out["ranked"] = ranked
+    out["choice_matters"] = setting_range > spread_mean
+    out["seed_matters"] = spread_mean > setting_range
     return out

@@ -10,9 +10,8 @@ from kdanim.viz import DataScatter, ImageGallery, PixelImage, layout, theme as T
 class TheTask(Chapter):
     number = 2
     key = "task"
-    reads = ("classes", "dataset", "config.n_classes", "config.n_features", "config.n_test", "config.n_train",
-             "config.n_transfer", "config.teacher_n_train", "data.sample_2d", "data.sample_labels", "data.train_2d",
-             "data.train_labels", "data.gallery_images", "data.gallery_labels")
+    reads = ("classes", "dataset.image_shape", "config.n_transfer", "data.sample_2d", "data.sample_labels",
+             "data.train_2d", "data.train_labels", "data.gallery_images", "data.gallery_labels")
 
     def body(self):
         data = self.trace["data"]

@@ -9,7 +9,7 @@ from kdanim.viz import NetworkDiagram, layout, theme as T
 class TeacherAndStudent(Chapter):
     number = 3
     key = "networks"
-    reads = ("classes.names", "dataset.image_shape", "data.probe_images", "networks.teacher", "networks.distilled")
+    reads = ("dataset.image_shape", "data.probe_images", "networks.teacher", "networks.distilled")
 
     def _diagram(self, model, color, region, caption):
         net = self.trace["networks"][model]

@@ -11,12 +11,16 @@ Session fixtures (made once for the whole run):
   the Piper voice); the render and slides tests read it and its cached chapters.
 - ``fake_renderer`` / ``fake_chapters``: chapters "rendered" without Manim (tests/fake_chapters.py)
   into a chapter cache of their own, for the tests of the lesson folder, the page and the deck.
+- ``chapter_run``: every chapter run once per dataset without drawing frames (tests/chapter_runs.py),
+  in a worker process started when the tests are collected: on the second core, while the tests
+  before test_scenes.py run here.
 - ``browser``: one headless chromium (tests/browser.py).
 
 Markers (registered in pyproject.toml): ``slow`` (real Manim renders, processes started and
-killed, long runs), ``browser`` (chromium), ``dask`` (a real Dask scheduler and workers). A test
+killed, long runs), ``browser`` (chromium), ``dask`` (Dask: a real scheduler and workers). A test
 that uses ``real_lesson`` is marked slow, one that uses ``browser`` browser, one that uses
-``dask_cluster`` dask, here at collection. While working: ``pytest -m "not slow"``.
+``dask_cluster`` (a scheduler and worker processes) dask and slow, here at collection.
+While working: ``pytest -m "not slow"``.
 """
 
 from __future__ import annotations
@@ -30,14 +34,41 @@ import pytest
 #: The chapters of the session's real render: the two shortest (about 40 s and 30 s of speech).
 REAL_CHAPTERS = [5, 9]
 
-MARKED_BY_FIXTURE = {"real_lesson": "slow", "real_deck": "slow", "browser": "browser", "dask_cluster": "dask"}
+#: A test that uses one of these fixtures gets these markers.
+MARKED_BY_FIXTURE = {"real_lesson": ("slow",), "browser": ("browser",), "dask_cluster": ("dask", "slow")}
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marker
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        for fixture, marker in MARKED_BY_FIXTURE.items():
+        for fixture, markers in MARKED_BY_FIXTURE.items():
             if fixture in getattr(item, "fixturenames", ()):
-                item.add_marker(marker)
+                for marker in markers:
+                    item.add_marker(marker)
+
+
+_background = None
+
+
+def pytest_collection_finish(session):
+    """Start the chapter runs the selected tests read (``chapter_run``; -m and -k applied) in a worker
+    process: they run on the second core while the tests before them run here."""
+    global _background
+    from chapter_runs import Background
+
+    if session.config.option.collectonly:
+        return
+    users = [item for item in session.items if "chapter_run" in getattr(item, "fixturenames", ())]
+    datasets = [d for d in ("rings", "digits") if any((d == "digits") == ("digits" in i.nodeid) for i in users)]
+    if datasets:
+        from kdanim.scenes import SCENES_IN_ORDER
+
+        _background = Background([(d, c.__name__) for d in datasets for c in SCENES_IN_ORDER])
+
+
+def pytest_unconfigure(config):
+    if _background is not None:
+        _background.close()
 
 
 # -- traces ------------------------------------------------------------------------------------
@@ -87,6 +118,16 @@ def chapter_cache(tmp_path_factory):
         for module in (render_cache, workers):
             mp.setattr(module, "code_version", lambda: code)
         yield root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def manim_media(tmp_path_factory):
+    """Manim's own files (the SVGs of every Text) in the session's temporary folder, not ./media."""
+    from manim import config
+
+    old, config.media_dir = config.media_dir, str(tmp_path_factory.mktemp("manim-media"))
+    yield Path(config.media_dir)
+    config.media_dir = old
 
 
 @pytest.fixture
@@ -142,6 +183,28 @@ def real_lesson(chapter_cache, trace_file, tmp_path_factory):
             "timelines": {n: entries[n]["timeline"] for n in REAL_CHAPTERS},
             "videos": {n: entries[n]["video"] for n in REAL_CHAPTERS},
             "synthesized": voice_clips(chapter_cache) - clips_before, "info": media.probe(out / "lesson.mp4")}
+
+
+# -- chapter runs ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def chapter_run():
+    """``chapter_run(dataset, chapter_cls)``: the summary (chapter_runs.summary) of the chapter's run on
+    the default run of ``dataset`` (as ``rings_trace``, ``digits_trace``), from the worker process, else
+    run here."""
+    from chapter_runs import run_default
+
+    done = {}
+
+    def get(dataset, chapter_cls):
+        job = (dataset, chapter_cls.__name__)
+        if job not in done:
+            res = _background.result(job) if _background is not None else None
+            done[job] = res if res is not None else run_default(job)
+        assert "error" not in done[job], f"the run of {job} failed:\n{done[job].get('error')}"
+        return done[job]
+
+    return get
 
 
 # -- chapters without Manim ------------------------------------------------------------------------

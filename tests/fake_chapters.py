@@ -19,6 +19,7 @@ import colorsys
 import hashlib
 import math
 import time
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -79,11 +80,21 @@ def tone(path, seconds: float, hz: float, amp: float = 0.4, rate: int = SAMPLE_R
     return write_wav(path, amp * np.sin(2 * np.pi * hz * t) * fade, rate)
 
 
+def chapter_title(chapter_cls, opts) -> str:
+    """The title a real render gives the chapter: its script's heading (``key``), or its ``title`` attribute."""
+    title = getattr(chapter_cls, "title", None)
+    if isinstance(title, str) and title:
+        return title
+    from kdanim.render import chapter_titles
+
+    return chapter_titles(replace(opts, chapters=[chapter_cls.number]))[chapter_cls.number]
+
+
 class FakeRenderer:
     """``render_chapter(chapter_cls, trace, opts, work, on_beat=None)`` without Manim.
 
-    A chapter that reads τ says it, at a length that grows with τ (so the chapter's length follows
-    τ, as a real chapter's does); ``calls`` records (chapter number, τ, preview) for every render.
+    Every chapter says τ, at a length that grows with τ (a chapter drawn again for another τ is
+    longer or shorter, as a real one is); ``calls`` records (chapter number, τ, preview) for every render.
     """
 
     def __init__(self, voice_dir):
@@ -97,9 +108,7 @@ class FakeRenderer:
         def cue(text, extra_words=0.0):
             return text, frames(SECONDS_PER_WORD * (len(text.split()) + extra_words)) / FPS
 
-        first = [cue(f"Chapter {n}, {chapter_cls.title}.")]
-        if any(r in ("*", "config", "config.tau") for r in chapter_cls.reads):
-            first.append(cue(f"Tau is {tau:g}.", extra_words=tau))  # a longer chapter for a larger τ
+        first = [cue(f"Chapter {n} begins here."), cue(f"Tau is {tau:g}.", extra_words=tau)]
         return [first,
                 [cue("The second beat says one thing first."), cue("Then it says another thing after a gap.")],
                 [cue(f"A last beat ends chapter {n}.")]]
@@ -114,7 +123,7 @@ class FakeRenderer:
 
     def __call__(self, chapter_cls, trace, opts, work, on_beat=None) -> ChapterResult:
         t0 = time.perf_counter()
-        n = chapter_cls.number
+        n, title = chapter_cls.number, chapter_title(chapter_cls, opts)
         self.calls.append((n, trace["config"]["tau"], opts.preview))
         work = Path(work)
         work.mkdir(parents=True, exist_ok=True)
@@ -138,14 +147,14 @@ class FakeRenderer:
         total = frames(t + EXIT_TIME) / FPS
         starts = [frames(s) for s, _ in spans] + [frames(total)]
         segments = [(b - a, colour(n, k)) for k, (a, b) in enumerate(zip(starts, starts[1:]))]
-        timeline = {"chapter": n, "title": chapter_cls.title, "duration": total, "beats": beats,
+        timeline = {"chapter": n, "title": title, "duration": total, "beats": beats,
                     "beat_spans": spans, "lines": lines}
         if opts.preview:
             from PIL import Image
 
             still = work / "still.png"
             Image.new("RGB", SIZE, segments[-1][1]).save(still)
-            return ChapterResult(n, chapter_cls.title, None, still, timeline,
+            return ChapterResult(n, title, None, still, timeline,
                                  seconds=time.perf_counter() - t0)
         video = make_clip(work / f"ch{n:02d}.mp4", segments)
-        return ChapterResult(n, chapter_cls.title, video, None, timeline, seconds=time.perf_counter() - t0)
+        return ChapterResult(n, title, video, None, timeline, seconds=time.perf_counter() - t0)

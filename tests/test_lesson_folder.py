@@ -31,7 +31,7 @@ from kdanim.cli import main
 from kdanim.publish import media
 from kdanim.render import ChapterJob, ChapterResult, RenderOptions, chapter_key, code_version
 from kdanim.render.workers import _render_cached
-from kdanim.scenes import DistillationLoss, TheTask
+from kdanim.scenes import DistillationLoss
 
 CHAPTERS = [2, 5, 9]
 PUBLISHED = ["lesson.mp4", "lesson.srt", "lesson.vtt", "transcript.md", "chapters.txt", "thumbnail.png",
@@ -209,9 +209,10 @@ def test_second_identical_render_draws_nothing(lesson, fake_chapters, trace_file
         assert (tmp_path / "again" / name).read_bytes() == (lesson["out"] / name).read_bytes(), name
 
 
-def test_a_chapter_that_does_not_read_tau_is_reused_for_another_tau(lesson, fake_chapters, rings_trace, tmp_path):
-    """Chapter 2 does not read τ: a run of another τ renders chapter 5 only."""
-    assert "config.tau" not in TheTask.reads and "config.tau" in DistillationLoss.reads
+def test_a_chapter_that_does_not_depend_on_tau_is_reused_for_another_tau(lesson, fake_chapters, rings_trace,
+                                                                         tmp_path):
+    """The task (chapter 2) neither draws nor says τ; the loss (chapter 5) does: a run of another τ draws
+    chapter 5 only."""
     other = json.loads(json.dumps(rings_trace))
     other["config"]["tau"] = 5.0
     trace_file = tracemod.save(other, tmp_path / "tau5.json")

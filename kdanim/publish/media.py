@@ -135,79 +135,98 @@ def concat_videos(paths, out) -> list[float]:
     fmt = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}.get(out.suffix.lower(), "mp4")
     inputs = [open(p) for p in paths]
     try:
-        streams = []
-        for p, c in zip(paths, inputs):
-            streams.append(video_stream(c, p))
-        ref = streams[0]
-        for p, s in zip(paths[1:], streams[1:]):
-            # The nominal rate: a file's *average* rate drifts with its length (15.0001 fps).
-            a = (ref.codec_context.name, ref.codec_context.width, ref.codec_context.height,
-                 ref.base_rate or ref.guessed_rate)
-            b = (s.codec_context.name, s.codec_context.width, s.codec_context.height,
-                 s.base_rate or s.guessed_rate)
-            if a != b:
-                raise MediaError(f"{p}: {b[0]} {b[1]}x{b[2]} at {b[3]} fps cannot be joined to "
-                                 f"{paths[0].name} ({a[0]} {a[1]}x{a[2]} at {a[3]} fps) without re-encoding")
-        starts: list[float] = []
+        streams = [video_stream(c, p) for p, c in zip(paths, inputs)]
+        _check_joinable(paths, streams)
         with atomic(out, out.suffix) as tmp:
             with av.open(str(tmp), "w", format=fmt) as oc:
-                ostream = oc.add_stream_from_template(ref)
-                tb = ostream.time_base = ref.time_base
-                offset = 0          # in tb units: where the current input starts
-                last_dts = None
-                for path, c, s in zip(paths, inputs, streams):
-                    scale = Fraction(s.time_base) / Fraction(tb)
-
-                    def conv(v, scale=scale):
-                        return None if v is None else int(round(v * scale))
-                    # first pass: where this input's timestamps begin (packets are not kept)
-                    first_pts = first_dts = None
-                    for pk in c.demux(s):
-                        if pk.pts is not None:
-                            first_pts = conv(pk.pts) if first_pts is None else min(first_pts, conv(pk.pts))
-                        d = pk.dts if pk.dts is not None else pk.pts
-                        if d is not None:
-                            first_dts = conv(d) if first_dts is None else min(first_dts, conv(d))
-                    if first_pts is None:
-                        raise MediaError(f"{path}: has no video packets")
-                    c.seek(0)
-                    shift = offset - first_pts
-                    if last_dts is not None and first_dts + shift <= last_dts:
-                        shift = last_dts + 1 - first_dts   # keep decode order strictly increasing
-                    starts.append(float((first_pts + shift) * tb))
-                    end = offset
-                    # second pass: copy the packets, shifted
-                    for pk in c.demux(s):
-                        if pk.pts is None and pk.dts is None:
-                            continue   # the flushing packet demux yields at the end
-                        pts, dts, dur = conv(pk.pts), conv(pk.dts), conv(pk.duration) or 0
-                        pk.stream = ostream
-                        pk.time_base = tb
-                        pk.pts = None if pts is None else pts + shift
-                        pk.dts = None if dts is None else dts + shift
-                        pk.duration = dur
-                        if pk.dts is not None:
-                            last_dts = pk.dts if last_dts is None else max(last_dts, pk.dts)
-                        if pk.pts is not None:
-                            end = max(end, pk.pts + dur)
-                        oc.mux(pk)
-                    offset = end
+                joined = _Joined(oc, streams[0])
+                return [joined.append(path, c, s) for path, c, s in zip(paths, inputs, streams)]
     finally:
         for c in inputs:
             c.close()
-    return starts
+
+
+def _check_joinable(paths, streams):
+    """MediaError unless every stream has the first one's codec, size and frame rate."""
+    def kind(s):
+        # The nominal rate: a file's *average* rate drifts with its length (15.0001 fps).
+        return s.codec_context.name, s.codec_context.width, s.codec_context.height, s.base_rate or s.guessed_rate
+
+    a = kind(streams[0])
+    for p, s in zip(paths[1:], streams[1:]):
+        b = kind(s)
+        if a != b:
+            raise MediaError(f"{p}: {b[0]} {b[1]}x{b[2]} at {b[3]} fps cannot be joined to "
+                             f"{paths[0].name} ({a[0]} {a[1]}x{a[2]} at {a[3]} fps) without re-encoding")
+
+
+def _rescale(v, scale):
+    return None if v is None else int(round(v * scale))
+
+
+class _Joined:
+    """One output video stream that inputs are appended to, each shifted to start where the last ended."""
+
+    def __init__(self, oc, ref):
+        self.oc = oc
+        self.stream = oc.add_stream_from_template(ref)
+        self.tb = self.stream.time_base = ref.time_base
+        self.offset = 0          # in tb units: where the next input starts
+        self.last_dts = None
+
+    def append(self, path, c, s) -> float:
+        """Copy the packets of stream ``s`` of the open input ``c``; its start time in seconds."""
+        scale = Fraction(s.time_base) / Fraction(self.tb)
+        first_pts, first_dts = _first_times(path, c, s, scale)
+        shift = self.offset - first_pts
+        if self.last_dts is not None and first_dts + shift <= self.last_dts:
+            shift = self.last_dts + 1 - first_dts   # keep decode order strictly increasing
+        self.offset = self._copy(c, s, scale, shift)
+        return float((first_pts + shift) * self.tb)
+
+    def _copy(self, c, s, scale, shift) -> int:
+        """Mux the packets with their times in tb units, shifted; returns where the last one ends."""
+        end = self.offset
+        for pk in c.demux(s):
+            if pk.pts is None and pk.dts is None:
+                continue   # the flushing packet demux yields at the end
+            pts, dts, dur = _rescale(pk.pts, scale), _rescale(pk.dts, scale), _rescale(pk.duration, scale) or 0
+            pk.stream = self.stream
+            pk.time_base = self.tb
+            pk.pts = None if pts is None else pts + shift
+            pk.dts = None if dts is None else dts + shift
+            pk.duration = dur
+            if pk.dts is not None:
+                self.last_dts = pk.dts if self.last_dts is None else max(self.last_dts, pk.dts)
+            if pk.pts is not None:
+                end = max(end, pk.pts + dur)
+            self.oc.mux(pk)
+        return end
+
+
+def _first_times(path, c, s, scale) -> tuple[int, int]:
+    """(earliest pts, earliest dts) of a stream in the output's time base; a first pass, packets not kept."""
+    first_pts = first_dts = None
+    for pk in c.demux(s):
+        if pk.pts is not None:
+            pts = _rescale(pk.pts, scale)
+            first_pts = pts if first_pts is None else min(first_pts, pts)
+        d = pk.dts if pk.dts is not None else pk.pts
+        if d is not None:
+            dts = _rescale(d, scale)
+            first_dts = dts if first_dts is None else min(first_dts, dts)
+    if first_pts is None:
+        raise MediaError(f"{path}: has no video packets")
+    c.seek(0)
+    return first_pts, first_dts
 
 
 def _audio_samples(audio_wav, sample_rate: int | None) -> tuple[np.ndarray, int]:
-    """The WAV's samples, converted to `sample_rate` by libswresample if needed."""
+    """The WAV's samples, resampled to `sample_rate` if given (as the narration track is); (samples, rate)."""
     x, rate = read_wav(audio_wav)
-    if not sample_rate or sample_rate == rate or x.size == 0:
+    if not sample_rate or x.size == 0:
         return x, rate
-    frame = av.AudioFrame.from_ndarray(x.astype(np.float32).reshape(1, -1), format="flt", layout="mono")
-    frame.sample_rate = rate
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-    parts = [f.to_ndarray().ravel() for f in resampler.resample(frame) + resampler.resample(None)]
-    return np.concatenate(parts).astype(np.float32), sample_rate
+    return _resample(x, rate, sample_rate), sample_rate
 
 
 def _audio_stream(oc, rate: int, codec: str, bit_rate: int):
@@ -279,43 +298,54 @@ def mux(video, audio_wav, out, *, chapters=(), fmt: str = "mp4", title: str | No
         options = {"movflags": "+faststart"} if fmt == "mp4" else {}
         with atomic(out, f".{fmt}") as tmp:
             with av.open(str(tmp), "w", format=fmt, options=options) as oc:
-                if title:
-                    oc.metadata["title"] = str(title)
-                for k, v in (metadata or {}).items():
-                    oc.metadata[str(k)] = str(v)
+                _set_tags(oc, title, metadata)
                 _set_chapters(oc, chapters, v_end)
-                if fmt == "mp4":
-                    vout = oc.add_stream_from_template(vin)
-                else:
-                    vout = oc.add_stream("libvpx-vp9", rate=vin.average_rate or 30)
-                    vout.width, vout.height = vin.codec_context.width, vin.codec_context.height
-                    vout.pix_fmt = "yuv420p"
-                    vout.options = {"crf": str(crf), "b": "0", "deadline": "realtime",
-                                    "cpu-used": "8", "row-mt": "1"}
-                if samples is not None:
+                vout = _video_out(oc, vin, fmt, crf)
+                if samples is not None:  # every stream is added before the first packet is written
                     acodec = "aac" if fmt == "mp4" else "libopus"
                     aout, afmt, fsize = _audio_stream(oc, rate, acodec, audio_bit_rate)
-                # video
-                if fmt == "mp4":
-                    for pk in ic.demux(vin):
-                        if pk.dts is None and pk.pts is None:
-                            continue
-                        pk.stream = vout
-                        oc.mux(pk)
-                else:
-                    ic.seek(0)
-                    vtb = Fraction(1, 1) / Fraction(vout.codec_context.framerate or vin.average_rate)
-                    for i, frame in enumerate(ic.decode(vin)):
-                        frame = frame.reformat(format="yuv420p")
-                        frame.pts, frame.time_base = i, vtb
-                        oc.mux(vout.encode(frame))
-                    oc.mux(vout.encode(None))
-                # audio
+                _write_video(oc, ic, vin, vout, fmt)
                 if samples is not None:
                     for frame in _audio_frames(samples, rate, afmt, fsize):
                         oc.mux(aout.encode(frame))
                     oc.mux(aout.encode(None))
     return out
+
+
+def _set_tags(oc, title, metadata):
+    if title:
+        oc.metadata["title"] = str(title)
+    for k, v in (metadata or {}).items():
+        oc.metadata[str(k)] = str(v)
+
+
+def _video_out(oc, vin, fmt: str, crf: int):
+    """The output video stream: a copy of ``vin``'s for mp4, a VP9 encoder for webm."""
+    if fmt == "mp4":
+        return oc.add_stream_from_template(vin)
+    vout = oc.add_stream("libvpx-vp9", rate=vin.average_rate or 30)
+    vout.width, vout.height = vin.codec_context.width, vin.codec_context.height
+    vout.pix_fmt = "yuv420p"
+    vout.options = {"crf": str(crf), "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}
+    return vout
+
+
+def _write_video(oc, ic, vin, vout, fmt: str):
+    """The video into ``vout``: its packets copied (mp4), or every frame re-encoded (webm)."""
+    if fmt == "mp4":
+        for pk in ic.demux(vin):
+            if pk.dts is None and pk.pts is None:
+                continue
+            pk.stream = vout
+            oc.mux(pk)
+        return
+    ic.seek(0)
+    vtb = Fraction(1, 1) / Fraction(vout.codec_context.framerate or vin.average_rate)
+    for i, frame in enumerate(ic.decode(vin)):
+        frame = frame.reformat(format="yuv420p")
+        frame.pts, frame.time_base = i, vtb
+        oc.mux(vout.encode(frame))
+    oc.mux(vout.encode(None))
 
 
 # ---------------------------------------------------------------- pictures
@@ -421,7 +451,7 @@ def grab_frame(video, t: float, out_png, size=(1280, 720)) -> Path:
 def mp4_atoms(path) -> list[str]:
     """The names of the top-level MP4 boxes in file order (e.g. ['ftyp', 'moov', 'free', 'mdat'])."""
     names = []
-    with open(path, "rb") as f:
+    with Path(path).open("rb") as f:  # not open(): this module's open() opens a container
         size_total = os.fstat(f.fileno()).st_size
         pos = 0
         while pos + 8 <= size_total:

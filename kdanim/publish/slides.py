@@ -236,66 +236,77 @@ def write_deck(results: list[ChapterResult], trace: dict, theme: str, out: Path,
     The folder is replaced as a whole (:func:`kdanim.publish.publish`), its
     ``manifest.json`` made of ``manifest`` and the deck's summary.
     """
-    from manim_slides.config import PresentationConfig, SlideConfig  # the optional `slides` extra
-    from manim_slides.convert import PDF, PowerPoint, RevealJS
-
     reveal = check_available()
     say = message or (lambda s: None)
     background = T.THEMES[theme]["BACKGROUND"]
     with staging_for(out) as staging, tempfile.TemporaryDirectory(prefix="kdanim-stills-") as stills_dir:
         say("cutting the chapters into slides")
-        assets = staging / ASSETS
         (staging / "slides").mkdir()
-        stills_dir = Path(stills_dir)
         configs, pdf_configs, scenes, reencoded, size = [], [], [], 0, None
         for ci, r in enumerate(results):
-            tl = r.timeline
-            with media.open(r.video) as ic:
-                vs = media.video_stream(ic, r.video)
-                fps, size = _frame_rate(vs), (vs.codec_context.width, vs.codec_context.height)
-            cuts = beat_cuts(tl, fps)
-            scene = _scene_name(r)
-            clips = [staging / "slides" / "files" / scene / f"beat{b + 1:02d}.mp4" for b in range(len(cuts))]
-            reencoded += split_video(r.video, cuts, clips)
-            stills = []
-            for b, (_, end) in enumerate(tl["beat_spans"]):
-                # The beat's picture when its speech ends (its last slide frame would
-                # show the chapter's closing fade for the last beat).
-                stills.append(media.grab_frame(r.video, end - 0.5 / float(fps),
-                                               stills_dir / f"{ci:02d}-{b:02d}.png", size=size))
-            slides = [SlideConfig(file=c, rev_file=c, notes=text, dedent_notes=False, direction="vertical")
-                      for c, text in zip(clips, tl["beats"])]
-            cfg = PresentationConfig(slides=slides, resolution=size, background_color=background)
+            cfg, pdf_cfg, scene, cut, size = _chapter_slides(ci, r, staging, Path(stills_dir), background)
             configs.append(cfg)
-            pdf_configs.append(PresentationConfig(
-                slides=[s.model_copy(update={"file": p}) for s, p in zip(slides, stills)],
-                resolution=size))
+            pdf_configs.append(pdf_cfg)
             scenes.append(scene)
-            _write_config(cfg, staging / "slides" / f"{scene}.json", staging)
+            reencoded += cut
         (staging / "SCENES.txt").write_text(" ".join(scenes) + "\n")
 
         say("writing deck.html, deck.pptx and deck.pdf with manim-slides")
-        _link_html_assets(configs, assets)
-        lib = assets / f"reveal.js-{REVEAL_VERSION}"
-        for f in REVEAL_FILES:
-            (lib / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(reveal / f, lib / f)
-        title = lesson_title(trace["config"])
-        # The HTML template inserts the notes as they are: escape them (a reader unescapes).
-        html_configs = [c.model_copy(update={"slides": [
-            s.model_copy(update={"notes": html.escape(s.notes, quote=False)}) for s in c.slides]}) for c in configs]
-        with contextlib.redirect_stderr(io.StringIO()):  # manim-slides' progress bars
-            RevealJS(presentation_configs=html_configs, assets_dir=ASSETS, cdn_url=f"{ASSETS}/{lib.name}",
-                     reveal_version=REVEAL_VERSION, reveal_theme=REVEAL_THEMES[theme],
-                     background_color=background, title=title,
-                     navigation_mode="linear", slide_number="c/t", show_slide_number="speaker",
-                     ).convert_to(staging / "deck.html")
-            PowerPoint(presentation_configs=configs, width=size[0], height=size[1]).convert_to(staging / "deck.pptx")
-            PDF(presentation_configs=pdf_configs, resolution=100.0).convert_to(staging / "deck.pdf")
+        _convert(configs, pdf_configs, staging, reveal, theme, background, lesson_title(trace["config"]), size)
         summary = {"slides": sum(len(c.slides) for c in configs), "chapters": len(configs),
                    "reencoded": reencoded, "theme": theme}
         publish(staging, out, {**versions(), **(manifest or {}), "deck": {**summary, "scenes": scenes}})
     return summary
+
+
+def _chapter_slides(ci: int, r: ChapterResult, staging: Path, stills_dir: Path, background):
+    """A chapter cut into slides/, a slide per beat: (presentation, its PDF of stills, scene, re-encoded, size)."""
+    from manim_slides.config import PresentationConfig, SlideConfig  # the optional `slides` extra
+
+    tl = r.timeline
+    with media.open(r.video) as ic:
+        vs = media.video_stream(ic, r.video)
+        fps, size = _frame_rate(vs), (vs.codec_context.width, vs.codec_context.height)
+    cuts = beat_cuts(tl, fps)
+    scene = _scene_name(r)
+    clips = [staging / "slides" / "files" / scene / f"beat{b + 1:02d}.mp4" for b in range(len(cuts))]
+    reencoded = split_video(r.video, cuts, clips)
+    stills = []
+    for b, (_, end) in enumerate(tl["beat_spans"]):
+        # The beat's picture when its speech ends (its last slide frame would
+        # show the chapter's closing fade for the last beat).
+        stills.append(media.grab_frame(r.video, end - 0.5 / float(fps),
+                                       stills_dir / f"{ci:02d}-{b:02d}.png", size=size))
+    slides = [SlideConfig(file=c, rev_file=c, notes=text, dedent_notes=False, direction="vertical")
+              for c, text in zip(clips, tl["beats"])]
+    cfg = PresentationConfig(slides=slides, resolution=size, background_color=background)
+    pdf_cfg = PresentationConfig(slides=[s.model_copy(update={"file": p}) for s, p in zip(slides, stills)],
+                                 resolution=size)
+    _write_config(cfg, staging / "slides" / f"{scene}.json", staging)
+    return cfg, pdf_cfg, scene, reencoded, size
+
+
+def _convert(configs, pdf_configs, staging: Path, reveal: Path, theme: str, background, title: str, size) -> None:
+    """deck.html (with reveal.js and the clips in deck_assets/), deck.pptx and deck.pdf, by manim-slides."""
+    from manim_slides.convert import PDF, PowerPoint, RevealJS  # the optional `slides` extra
+
+    assets = staging / ASSETS
+    _link_html_assets(configs, assets)
+    lib = assets / f"reveal.js-{REVEAL_VERSION}"
+    for f in REVEAL_FILES:
+        (lib / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(reveal / f, lib / f)
+    # The HTML template inserts the notes as they are: escape them (a reader unescapes).
+    html_configs = [c.model_copy(update={"slides": [
+        s.model_copy(update={"notes": html.escape(s.notes, quote=False)}) for s in c.slides]}) for c in configs]
+    with contextlib.redirect_stderr(io.StringIO()):  # manim-slides' progress bars
+        RevealJS(presentation_configs=html_configs, assets_dir=ASSETS, cdn_url=f"{ASSETS}/{lib.name}",
+                 reveal_version=REVEAL_VERSION, reveal_theme=REVEAL_THEMES[theme],
+                 background_color=background, title=title,
+                 navigation_mode="linear", slide_number="c/t", show_slide_number="speaker",
+                 ).convert_to(staging / "deck.html")
+        PowerPoint(presentation_configs=configs, width=size[0], height=size[1]).convert_to(staging / "deck.pptx")
+        PDF(presentation_configs=pdf_configs, resolution=100.0).convert_to(staging / "deck.pdf")
 
 
 def _write_config(cfg, path: Path, root: Path) -> None:

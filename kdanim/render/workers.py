@@ -20,10 +20,10 @@ from kdanim.narration.voices import default_cache_dir
 from kdanim.scenes import lesson_order
 
 from .cache import cached_chapter, chapters_dir, code_version, file_chapter
-from .chapter import render_chapter
+from .chapter import make_words, render_chapter
 from .options import BeatDone, ChapterJob, ChapterResult, Event, Finished, RenderOptions, Started
 
-__all__ = ["render_chapters", "selected_chapters", "chapter_jobs", "chapter_titles"]
+__all__ = ["render_chapters", "selected_chapters", "chapter_jobs", "chapter_titles", "spoken_words"]
 
 Send = Callable[[Event], None]
 
@@ -37,6 +37,20 @@ def chapter_titles(opts: RenderOptions) -> dict[int, str]:
     """The selected chapters' titles, by number, as the script of ``opts`` gives them."""
     titles = load_cached(opts.script).titles
     return {c.number: titles.get(c.key, c.key) for c in selected_chapters(opts)}
+
+
+def spoken_words(trace: dict, opts: RenderOptions) -> list[tuple[int, str, list[tuple[str, str]]]]:
+    """What the lesson says, without rendering: (number, title, [(beat id, text), ...]) per selected chapter.
+
+    Every spoken beat of the chapter's script section, in script order (the order chapters speak
+    them), filled for this run; beats whose chosen variant is empty are silent and left out.
+    """
+    words = make_words(trace, opts)
+    out = []
+    for c in selected_chapters(opts):
+        said = [(i, words.say(i)) for i in words.script.chapter_ids(c.key) if words.script.entries[i].kind == "say"]
+        out.append((c.number, words.title(c.key), [(i, t) for i, t in said if t]))
+    return out
 
 
 def chapter_jobs(trace: dict, opts: RenderOptions) -> list[ChapterJob]:
