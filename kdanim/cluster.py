@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from typing import Iterator
+import secrets
+from typing import Callable, Iterator
 
-__all__ = ["ClusterError", "client", "scheduler_address", "render_on_cluster", "CONNECT_TIMEOUT"]
+__all__ = ["ClusterError", "TaskFailed", "client", "scheduler_address", "run_tasks", "CONNECT_TIMEOUT"]
 
 #: Seconds to wait for an unreachable scheduler before giving up.
 CONNECT_TIMEOUT = 6
@@ -71,82 +72,37 @@ def client(scheduler: str | None = None, workers: int | None = None) -> Iterator
             cluster.close()
 
 
-def _render_on_worker(job) -> dict:
-    """On a Dask worker: render one chapter in a temporary folder and return its files as bytes.
+class TaskFailed(Exception):
+    """A task failed on every try; ``item`` is what it was given, ``error`` what it raised last."""
 
-    No shared filesystem is assumed: the chapter's video (or still) and the voice clips its
-    timeline refers to travel back in the result.
+    def __init__(self, item, error: BaseException):
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.item, self.error = item, error
+
+
+def run_tasks(c, fn: Callable, items, name: Callable[[object], str], retries: int = 2) -> Iterator[tuple]:
+    """Submit ``fn(item)`` for every item to the Dask client ``c``; yield ``(item, result)`` as each finishes.
+
+    The one submit-and-collect loop (sweeps, chapter renders): each task is retried ``retries``
+    times (a worker that dies loses nothing), is keyed ``name(item)`` plus a random suffix, and is
+    released once collected; whatever is still running when the caller stops is cancelled.
+    A task that fails on every try raises :class:`TaskFailed`.
     """
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    from kdanim.render import render_chapter
-
-    chapter_cls, trace, opts, _ = job
-    work = Path(tempfile.mkdtemp(prefix=f"kdanim-ch{chapter_cls.number:02d}-"))
-    try:
-        res = render_chapter(chapter_cls, trace, opts, work)
-        clips = {}
-        for line in res.timeline["lines"]:
-            if line["path"]:
-                p = Path(line["path"])
-                clips[f"{p.parent.name}/{p.name}"] = p.read_bytes()
-        return {"file": (res.still or res.video).read_bytes(), "timeline": res.timeline, "clips": clips,
-                "seconds": res.seconds}
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def render_on_cluster(jobs, scheduler: str, send) -> list:
-    """Render chapter jobs ``(chapter_cls, trace, opts, code)`` on the Dask ``scheduler``, in lesson order.
-
-    Chapters in the local cache are not sent. Each result's bytes are filed in the local chapter
-    and voice caches as it arrives, so an interrupted render keeps the chapters already back.
-    """
-    import tempfile
-    from pathlib import Path
-
     from distributed import as_completed
 
-    from kdanim.narration.voices import default_cache_dir
-    from kdanim.paths import atomic_write
-    from kdanim.render import ChapterResult, cached_chapter, file_chapter
-
-    results = {}
-    todo = []
-    for job in jobs:
-        hit = cached_chapter(job)
-        if hit is None:
-            todo.append(job)
-        else:
-            send(("start", hit.number))
-            send(("done", hit.number, 0.0, True))
-            results[hit.number] = hit
-    if todo:
-        with client(scheduler) as c:
-            futures = {}
-            for job in todo:
-                send(("start", job[0].number))
-                futures[c.submit(_render_on_worker, job, pure=False, retries=2)] = job
-            for f in as_completed(list(futures), loop=c.loop):
-                job = futures[f]
-                out = f.result()
-                voice_dir = default_cache_dir()
-                for rel, data in out["clips"].items():
-                    path = voice_dir / rel
-                    if not path.exists():
-                        atomic_write(path, data)
-                for line in out["timeline"]["lines"]:
-                    if line["path"]:
-                        p = Path(line["path"])
-                        line["path"] = str(voice_dir / p.parent.name / p.name)
-                preview = job[2].preview
-                with tempfile.TemporaryDirectory(prefix="kdanim-remote-") as tmpdir:
-                    got = Path(tmpdir) / ("still.png" if preview else "chapter.mp4")
-                    got.write_bytes(out["file"])
-                    res = ChapterResult(job[0].number, job[0].title, None if preview else got,
-                                        got if preview else None, out["timeline"], seconds=out["seconds"])
-                    results[res.number] = file_chapter(job, res)
-                send(("done", res.number, res.seconds, False))
-    return [results[job[0].number] for job in jobs]
+    items = list(items)
+    if not items:  # nothing to run (and maybe no client: every run was done already)
+        return
+    futures = {c.submit(fn, item, key=f"{name(item)}-{secrets.token_hex(4)}", retries=retries, pure=False): item
+               for item in items}
+    try:
+        for f in as_completed(list(futures), loop=c.loop):
+            try:
+                result = f.result()
+            except Exception as e:
+                raise TaskFailed(futures[f], e) from None
+            f.release()
+            yield futures[f], result
+    finally:
+        for f in futures:
+            f.cancel()

@@ -2,34 +2,39 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
 import json
 import math
 import os
-import secrets
-import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from kdanim import __version__
 from kdanim import trace as tracemod
-from kdanim.paths import atomic_write
+from kdanim.cluster import TaskFailed, client, run_tasks
+from kdanim.facts import gap_recovered, sweep_cells, sweep_view
+from kdanim.files import atomic_write
 from kdanim.sim.config import SimConfig
 
 __all__ = ["SCHEMA", "SweepError", "Grid", "parse_floats", "parse_seeds", "run_name", "pending",
-           "run_sweep", "build", "validate", "load", "write_files", "cells", "findings", "format_table", "chapter_view",
+           "run_sweep", "run", "SweepInterrupted", "seed_traces", "build", "validate", "load", "write_files", "format_table",
            "MAX_RUNS_WITHOUT_YES"]
 
 SCHEMA = "kdanim.sweep/1"
 MAX_RUNS_WITHOUT_YES = 1000
-MODELS = ("teacher", "scratch", "distilled")
+MODELS = tracemod.MODELS
 
 
 class SweepError(ValueError):
     """A bad grid or sweep file; the message names the option or field."""
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) during a sweep; the message says how many runs are saved."""
 
 
 # ----------------------------------------------------------------------------- the grid
@@ -101,11 +106,11 @@ def run_name(config: SimConfig) -> str:
 
 # ----------------------------------------------------------------------------- running
 
-def simulate_config(config: dict) -> dict:
+def simulate_config(config: SimConfig) -> dict:
     """One run, on a Dask worker: the trace exactly as `kdanim simulate` makes it, as its file's text,
     with the parts the sweep file keeps. The worker checks and serialises it, so the client, which
     shares the machine with the workers on a local cluster, only writes the bytes."""
-    tr = tracemod.simulate_trace(SimConfig.from_dict(config))
+    tr = tracemod.simulate_trace(config)
     tracemod.validate(tr)
     return {"text": tracemod.dumps(tr), **_record(tr)}
 
@@ -147,36 +152,20 @@ def run_sweep(grid: Grid, out: Path, client, on_run: Callable[[SimConfig, int, i
     interrupted sweep keeps every finished run and the next call skips them.
     ``on_run(config, done, total)`` is called after each run is filed.
     """
-    from distributed import as_completed
-
     done, todo = pending(grid, out)
     skipped = len(done)
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    if todo:
-        by_key = {}
-        futures = []
-        for c in todo:
-            f = client.submit(simulate_config, c.to_dict(), key=f"kdanim-run-{run_name(c)}-{secrets.token_hex(4)}",
-                              retries=retries, pure=False)
-            by_key[f.key] = c
-            futures.append(f)
-        try:
-            for f in as_completed(futures, loop=client.loop):
-                c = by_key[f.key]
-                try:
-                    run = f.result()
-                except Exception as e:  # a run that failed on every try (e.g. its workers kept dying)
-                    msg = str(e).splitlines()[0] if str(e) else ""
-                    raise SweepError(f"run {run_name(c)} failed: {type(e).__name__}"
-                                     + (f": {msg}" if msg else "")) from None
-                atomic_write(out / run_name(c), run.pop("text"))
-                done[run_name(c)] = run
-                f.release()
-                if on_run:
-                    on_run(c, len(done), len(grid))
-        finally:
-            for f in futures:
-                f.cancel()
+    try:
+        for c, run in run_tasks(client, simulate_config, todo, name=lambda c: f"kdanim-run-{run_name(c)}",
+                                retries=retries):
+            atomic_write(out / run_name(c), run.pop("text"))
+            done[run_name(c)] = run
+            if on_run:
+                on_run(c, len(done), len(grid))
+    except TaskFailed as e:  # a run that failed on every try (e.g. its workers kept dying)
+        msg = str(e.error).splitlines()[0] if str(e.error) else ""
+        raise SweepError(f"run {run_name(e.item)} failed: {type(e.error).__name__}"
+                         + (f": {msg}" if msg else "")) from None
     doc = build(grid, done)
     write_files(doc, out)
     return doc, skipped
@@ -213,10 +202,6 @@ def _axis(doc, name, check):
     return values
 
 
-def _num(x):
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
 def validate(doc) -> dict:
     """Check ``doc`` against docs/SWEEP.md and return it; SweepError naming the first bad field."""
     if not isinstance(doc, dict):
@@ -225,9 +210,9 @@ def validate(doc) -> dict:
         _fail("schema", f"unknown schema {doc.get('schema')!r}, expected {SCHEMA!r}")
     if not isinstance(doc.get("version"), str):
         _fail("version", "expected a string")
-    taus = _axis(doc, "tau", lambda v: _num(v) and v > 0)
-    alphas = _axis(doc, "alpha", lambda v: _num(v) and 0 <= v <= 1)
-    seeds = _axis(doc, "seed", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0)
+    taus = _axis(doc, "tau", lambda v: tracemod.is_number(v) and v > 0)
+    alphas = _axis(doc, "alpha", lambda v: tracemod.is_number(v, 0, 1))
+    seeds = _axis(doc, "seed", lambda v: tracemod.is_int(v, 0))
     if not isinstance(doc.get("base"), dict):
         _fail("base", "expected an object")
     runs = doc.get("runs")
@@ -254,7 +239,7 @@ def validate(doc) -> dict:
         for m in MODELS:
             acc = summary.get(m, {}).get("test_accuracy") if isinstance(summary, dict) else None
             if not isinstance(summary.get(m) if isinstance(summary, dict) else None, dict) \
-                    or not _num(acc) or not 0 <= acc <= 1:
+                    or not tracemod.is_number(acc, 0, 1):
                 _fail(f"{w}.summary.{m}.test_accuracy", "expected a number in [0, 1]")
     return doc
 
@@ -301,45 +286,9 @@ def write_files(doc: dict, out: Path) -> None:
 
 # ----------------------------------------------------------------------------- reading results
 
-def gap_recovered(summary: dict) -> float:
-    """Share of the teacher–scratch accuracy gap the distilled student closes (0 when there is no gap)."""
-    t, sc, d = (summary[m]["test_accuracy"] for m in MODELS)
-    return 0.0 if abs(t - sc) < 1e-12 else (d - sc) / (t - sc)
-
-
-def chapter_view(doc: dict) -> dict:
-    """What the sweep chapter reads: the axes, the common settings and each run's three accuracies."""
-    return {
-        "axes": doc["axes"],
-        "epochs": doc["base"].get("epochs"),
-        "runs": [{"tau": r["tau"], "alpha": r["alpha"], "seed": r["seed"],
-                  **{m: r["summary"][m]["test_accuracy"] for m in MODELS}} for r in doc["runs"]],
-    }
-
-
-def cells(view: dict) -> list[dict]:
-    """One entry per (τ, α) in grid order: accuracies and gap recovered over seeds (mean, min, max).
-
-    ``view`` is :func:`chapter_view` of a sweep document.
-    """
-    groups: dict[tuple, list] = {}
-    for r in view["runs"]:
-        groups.setdefault((r["tau"], r["alpha"]), []).append(r)
-    out = []
-    for (t, a), rs in groups.items():
-        acc = [r["distilled"] for r in rs]
-        gap = [gap_recovered({m: {"test_accuracy": r[m]} for m in MODELS}) for r in rs]
-        out.append({"tau": t, "alpha": a, "n": len(rs),
-                    "acc_mean": statistics.fmean(acc), "acc_min": min(acc), "acc_max": max(acc),
-                    "gap_mean": statistics.fmean(gap), "gap_min": min(gap), "gap_max": max(gap),
-                    "teacher": statistics.fmean(r["teacher"] for r in rs),
-                    "scratch": statistics.fmean(r["scratch"] for r in rs)})
-    return out
-
-
 def format_table(doc: dict) -> str:
     """The mean over seeds per (τ, α), with the spread (min–max) across seeds."""
-    rows = cells(chapter_view(doc))
+    rows = sweep_cells(sweep_view(doc))
     n = len(doc["axes"]["seed"])
     lines = [f"{'τ':>6} {'α':>6} {'distilled acc (mean, min–max)':>32} {'gap recovered (mean, min–max)':>32}"]
     for c in rows:
@@ -352,20 +301,53 @@ def format_table(doc: dict) -> str:
     return "\n".join(lines)
 
 
-def findings(view: dict) -> dict:
-    """What the sweep chapter says: best and worst (τ, α) by mean gap recovered, each seed's best τ,
-    and how much the seed moves a setting's accuracy (max − min over seeds)."""
-    cs = cells(view)
-    best = max(cs, key=lambda c: (c["gap_mean"], -c["tau"], -c["alpha"]))
-    worst = min(cs, key=lambda c: (c["gap_mean"], c["tau"], c["alpha"]))
-    per_seed = {}
-    for r in view["runs"]:
-        b = per_seed.get(r["seed"])
-        if b is None or r["distilled"] > b["distilled"]:
-            per_seed[r["seed"]] = r
-    spreads = [c["acc_max"] - c["acc_min"] for c in cs]
-    means = [c["acc_mean"] for c in cs]
-    return {"cells": cs, "best": best, "worst": worst,
-            "best_tau_by_seed": {s: r["tau"] for s, r in sorted(per_seed.items())},
-            "seed_spread_max": max(spreads), "seed_spread_mean": statistics.fmean(spreads),
-            "setting_range": max(means) - min(means)}
+def seed_traces(path, seed: int | None = None) -> tuple[int, list[dict]]:
+    """(seed, the saved trace of every (τ, α) of the sweep file at ``path`` for that seed).
+
+    ``seed`` None is the sweep's first. Each trace is loaded and checked against the content
+    hash the sweep recorded; a missing, damaged or changed run raises SweepError naming it.
+    """
+    doc = load(path)
+    seeds = doc["axes"]["seed"]
+    if seed is None:
+        seed = seeds[0]
+    elif seed not in seeds:
+        raise SweepError(f"{seed} is not a seed of the sweep ({', '.join(map(str, seeds))})")
+    traces = []
+    for run in (r for r in doc["runs"] if r["seed"] == seed):
+        where = Path(path).parent / run["trace"]
+        try:
+            tr = tracemod.load(where)
+        except (tracemod.TraceError, OSError, ValueError) as e:
+            raise SweepError(f"{path}: run {run['trace']}: {getattr(e, 'strerror', None) or e}") from None
+        if tracemod.content_hash(tr) != run["content_hash"]:
+            raise SweepError(f"{path}: run {run['trace']} is not the run the sweep recorded "
+                             f"(content hash): run `kdanim sweep` again")
+        traces.append(tr)
+    return seed, traces
+
+
+def run(grid: Grid, out: Path, scheduler: str | None = None, workers: int | None = None,
+        say: Callable[[str], None] = lambda s: None) -> tuple[dict, int]:
+    """`kdanim sweep`: run what is missing of ``grid`` in ``out`` on Dask, saying how it goes; (doc, skipped).
+
+    The cluster is ``scheduler``'s, else a local one of ``workers`` processes (none when every run is
+    done). An interrupt raises SweepInterrupted; a failed run SweepError; finished runs stay saved.
+    """
+    done, todo = pending(grid, out)
+    say(f"{len(grid)} runs ({len(grid.tau)} τ × {len(grid.alpha)} α × {len(grid.seed)} seeds)"
+        + (f": skipping {len(done)} already done" if done else ""))
+    filed = []
+
+    def on_run(c, n, total):
+        filed.append(c)
+        say(f"[{n}/{total}] τ = {c.tau:g}, α = {c.alpha:g}, seed {c.seed}")
+
+    try:
+        with client(scheduler, workers) if todo else contextlib.nullcontext() as dask:
+            return run_sweep(grid, out, dask, on_run=on_run)
+    except SweepError as e:
+        raise SweepError(f"{e}; the runs already done are kept in {out / 'runs'}") from None
+    except KeyboardInterrupt:
+        raise SweepInterrupted(f"interrupted: {len(done) + len(filed)} of {len(grid)} runs are saved in "
+                               f"{out / 'runs'}; run the same command again to finish.") from None

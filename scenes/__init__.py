@@ -1,16 +1,16 @@
 """The lesson's chapters, one per file, in the order they are played."""
 
-from scenes.ch01_title import TitleAndIdea
-from scenes.ch02_task import TheTask
-from scenes.ch03_networks import TeacherAndStudent
-from scenes.ch04_soft_labels import SoftLabels
-from scenes.ch05_loss import DistillationLoss
-from scenes.ch06_training import Training
-from scenes.ch07_kl import KLDivergence
-from scenes.ch08_results import CompressionResults
-from scenes.ch08b_choosing import ChoosingTauAlpha
-from scenes.ch09_prediction import APrediction
-from scenes.ch10_summary import Summary
+from kdanim.scenes.ch01_title import TitleAndIdea
+from kdanim.scenes.ch02_task import TheTask
+from kdanim.scenes.ch03_networks import TeacherAndStudent
+from kdanim.scenes.ch04_soft_labels import SoftLabels
+from kdanim.scenes.ch05_loss import DistillationLoss
+from kdanim.scenes.ch06_training import Training
+from kdanim.scenes.ch07_kl import KLDivergence
+from kdanim.scenes.ch08_results import CompressionResults
+from kdanim.scenes.ch11_choosing import ChoosingTauAlpha
+from kdanim.scenes.ch09_prediction import APrediction
+from kdanim.scenes.ch10_summary import Summary
 
 SCENES_IN_ORDER = [
     TitleAndIdea,

@@ -1,68 +1,93 @@
 """Chapter 7: KL(teacher ‖ student) over the epochs, and the two distributions at start, middle and end."""
 
-from manim import DOWN, RIGHT, UL, UP, FadeIn, ValueTracker, VGroup, linear
+from manim import DL, DOWN, DR, LEFT, RIGHT, UL, UP, UR, FadeIn, ValueTracker, VGroup, linear
 
-from kdanim import facts
-from kdanim.chapter import Chapter
-from kdanim.narration import speech as say
+from kdanim.lesson import Chapter
 from kdanim.viz import ComparedBars, CurvePlot, layout, theme as T
+
+
+def stops(n: int) -> dict[int, str]:
+    """The epochs the chapter stops at, each with its beat ("start", "middle", "end"); a short run has
+    fewer distinct stops (the same ones as the script's kl.stops)."""
+    out: dict[int, str] = {}
+    for name, epoch in (("start", 1), ("middle", (n + 1) // 2), ("end", n)):
+        out.setdefault(epoch, name)
+    return out
+
+
+def _box(m):
+    """(left, right, bottom, top) of a mobject."""
+    return m.get_left()[0], m.get_right()[0], m.get_bottom()[1], m.get_top()[1]
+
+
+def _place(label, dot, sides, taken, area, buff=0.1, gap=0.15):
+    """Put ``label`` next to ``dot`` on the first of ``sides`` where it stays inside ``area`` and at least
+    ``gap`` clear of every box in ``taken`` (else on the first side); then add its box to ``taken``."""
+    others = [t for t in taken if t != _box(dot)]  # its own dot is meant to be near
+
+    def fits(b):
+        inside = b[0] >= area[0] and b[1] <= area[1] and b[2] >= area[2] and b[3] <= area[3]
+        return inside and all(min(b[1], t[1]) + gap <= max(b[0], t[0]) or min(b[3], t[3]) + gap <= max(b[2], t[2])
+                              for t in others)
+    for side in sides:
+        label.next_to(dot, side, buff=buff)
+        if fits(_box(label)):
+            break
+    else:
+        label.next_to(dot, sides[0], buff=buff)
+    taken.append(_box(label))
 
 
 class KLDivergence(Chapter):
     number = 7
-    title = "KL divergence"
-    reads = ("classes.names", "dataset.image_shape", "data.probe_images", "config.tau", "epochs", "probes.teacher_probs_tau")
+    key = "kl"
+    reads = ("classes.names", "dataset.image_shape", "data.probe_images", "epochs", "probes.teacher_probs_tau")
 
     def body(self):
-        cfg, names, k = self.config_, self.class_names, self.probe
+        names, k = self.class_names, self.probe
         rows = self.trace["epochs"]
         n = len(rows)
         kl = [r["kl"] for r in rows]
-        tau = facts.fmt_num(cfg["tau"])
-        plot = CurvePlot(n, None, x_label="epoch", y_label=f"KL at τ = {tau}",
-                         series={"KL(teacher ‖ student)": (kl, T.KL)}, width=6.2, height=3.6)
-        goal = T.text("goal: KL → 0", size=T.LABEL, color=T.KL)
+        series = self.words("series")
+        plot = CurvePlot(n, None, x_label=self.words("x"), y_label=self.words("y"),
+                         series={series: (kl, T.KL)}, width=6.2, height=3.6)
+        goal = self.text("goal", size=T.LABEL, color=T.KL)
         left = VGroup(plot, goal).arrange(DOWN, buff=0.25)
         layout.fit_in(left, self.regions.left)
         plot.reveal(0)
-        self.beat(
-            f"How close is the student to the teacher? The KL divergence from teacher to student, "
-            f"measured on the test set at tau {say.number(cfg['tau'])}, answers that. The goal is zero.",
-            [FadeIn(plot), FadeIn(goal)],
-        )
+        self.beat("intro", [FadeIn(plot), FadeIn(goal)])
         e = ValueTracker(0.0)
         plot.add_updater(lambda m: m.reveal(e.get_value()))
-        with self.narrated(
-            f"It starts at {say.decimal(kl[0], places=3)} after the first epoch and falls to "
-            f"{say.decimal(kl[-1], places=3)} after {n}."
-        ) as timer:
+        with self.narrated("curve") as timer:
             self.play(e.animate.set_value(n), run_time=timer.duration, rate_func=linear)
         plot.clear_updaters()
 
         target = self.trace["probes"]["teacher_probs_tau"][k]
-        t_key, s_key = "teacher target", "student"
+        t_key, s_key = self.words("teacher_bars"), self.words("student_bars")
         bars = ComparedBars({t_key: target, s_key: rows[0]["probe_probs_tau"][k]}, names,
-                            colors={t_key: T.TEACHER, s_key: T.DISTILLED}, title=f"a {self.cname(k)}, τ = {tau}",
+                            colors={t_key: T.TEACHER, s_key: T.DISTILLED}, title=self.words("bars_title"),
                             width=6.0, max_height=3.0)
         layout.fit_in(bars, self.regions.right)
-        stops = {}
-        for epoch, words in ((1, "At the start"), ((n + 1) // 2, "Halfway"), (n, "At the end")):
-            stops.setdefault(epoch, words)  # a short run has fewer distinct stops
-        for i, (epoch, words) in enumerate(sorted(stops.items())):
+        marks = self.words("marks").split("\n")  # one label per stop, in order
+        at = stops(n)
+        dots = {epoch: plot.mark(epoch, series) for epoch in at}
+        taken = [_box(d) for d in dots.values()]  # what a label must not cover: the dots, earlier labels
+        fell = kl[-1] <= kl[0]
+        for i, ((epoch, name), mark) in enumerate(zip(at.items(), marks)):
             row = rows[epoch - 1]
-            dot = plot.mark(epoch, "KL(teacher ‖ student)")
-            # the first point sits high on the left, the last at the right edge
-            side = RIGHT if epoch == 1 else UL if epoch == n else UP
-            label = T.text(f"epoch {epoch}", size=T.SMALL, color=T.KL).next_to(dot, side, buff=0.1)
+            dot = dots[epoch]
+            # off the curve: the first point's label to its right, the last one's below it when the curve
+            # came down to it (above when it rose), a one-epoch run's only point (at the right edge) left
+            sides = ([LEFT, DL, DOWN] if n == 1 else
+                     [DL, UL, LEFT, DOWN, UP] if epoch == n and fell else
+                     [UL, DL, LEFT, UP, DOWN] if epoch == n else
+                     [RIGHT, DR, UR, DOWN] if epoch == 1 else [UP, DOWN, UR, DR, UL, DL])
+            label = T.text(mark, size=T.SMALL, color=T.KL)
+            _place(label, dot, sides, taken, _box(plot.plot_area))
             label.allow_overlap = True  # an annotation on the curve, meant to sit inside the plot
             steps = [[FadeIn(dot), FadeIn(label)], bars.animate.set_values(s_key, row["probe_probs_tau"][k])]
             if i == 0:
                 badge = self.probe_badge()
                 steps.insert(0, [FadeIn(bars)] + ([FadeIn(badge)] if badge else []))
-            p = row["probe_probs_tau"][k]
-            self.beat(
-                f"{words}, epoch {epoch}: the KL is {say.decimal(row['kl'], places=3)}, "
-                f"and the student gives {self.cname(k)} {say.percent(p[k])} where the teacher gives {say.percent(target[k])}.",
-                *steps,
-            )
+            self.beat(name, *steps)
         self.finish()

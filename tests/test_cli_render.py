@@ -1,9 +1,11 @@
-"""The `kdanim` command line around rendering: usage errors, --help examples, the cache commands.
+"""The `kdanim` command line around rendering: usage errors, --help examples, the cache commands, the error boundary.
 
-Nothing here renders a video (see test_render.py): every bad invocation must
-stop before any work, with one line, exit status 2, and nothing written.
+Nothing here draws a chapter with Manim (see test_render.py): every bad invocation must
+stop before any work, with one line, exit status 2, and nothing written; a failure of the
+work is one line with exit status 1.
 """
 
+import ast
 import os
 import re
 from pathlib import Path
@@ -15,22 +17,7 @@ from click.testing import CliRunner
 from kdanim import trace as tracemod
 from kdanim.cli import main
 
-
-@pytest.fixture(scope="module")
-def trace_file(tmp_path_factory):
-    from kdanim.sim.config import SimConfig
-    from kdanim.trace import simulate_trace
-
-    path = tmp_path_factory.mktemp("trace") / "trace.json"
-    tracemod.save(simulate_trace(SimConfig(epochs=3), measure_latency=False), path)
-    return path
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    root = tmp_path / "cache"
-    monkeypatch.setenv("KDANIM_CACHE", str(root))
-    return root
+TESTS = Path(__file__).resolve().parent
 
 
 def invoke(*args):
@@ -144,6 +131,7 @@ def test_unwritable_cache_is_one_line(trace_file, tmp_path, monkeypatch):
 # -- --help ends with an example -----------------------------------------------------
 
 def _commands(group, path=()):
+    """Every command path of ``group``: the group itself, its commands, and those of its subgroups."""
     yield path
     for name, cmd in group.commands.items():
         if isinstance(cmd, click.Group):
@@ -152,12 +140,39 @@ def _commands(group, path=()):
             yield path + (name,)
 
 
+def _leaves(group, path=()):
+    """The command paths of ``group`` that run something (not groups), subgroups' included."""
+    for name, cmd in group.commands.items():
+        yield from _leaves(cmd, path + (name,)) if isinstance(cmd, click.Group) else [path + (name,)]
+
+
 ALL_COMMANDS = list(_commands(main))
+LEAF_COMMANDS = list(_leaves(main))
+
+
+def invocations_in_tests() -> set[tuple[str, ...]]:
+    """The leading words of every literal list, tuple and call argument list in the tests' sources:
+    ``invoke("cache", "clear")``, ``["sweep", "--tau", ...]``, ``("render", "--trace", ...)``."""
+    found = set()
+    for path in TESTS.glob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            elts = node.elts if isinstance(node, (ast.List, ast.Tuple)) else node.args if isinstance(node, ast.Call) else ()
+            words = []
+            for e in elts:
+                if not (isinstance(e, ast.Constant) and isinstance(e.value, str)):
+                    break
+                words.append(e.value)
+            if words and words[-1] not in ("--help", "-h"):
+                found.add(tuple(words))
+    return found
 
 
 def test_every_command_is_covered():
-    names = {" ".join(p) for p in ALL_COMMANDS}
-    assert {"", "simulate", "render", "chapters", "doctor", "cache", "cache clear", "cache path"} <= names
+    """Every command of `kdanim` (those of its subgroups too) is run by some test, beyond its --help."""
+    assert {("simulate",), ("sweep",), ("render",), ("slides",), ("publish",), ("cache", "clear")} <= set(LEAF_COMMANDS)
+    run = invocations_in_tests()
+    untested = [" ".join(p) for p in LEAF_COMMANDS if not any(words[:len(p)] == p for words in run)]
+    assert not untested, f"no test runs `kdanim {untested[0]}`: add one (with CliRunner) to tests/"
 
 
 @pytest.mark.parametrize("path", ALL_COMMANDS, ids=lambda p: " ".join(p) or "kdanim")
@@ -173,7 +188,7 @@ def test_help_ends_with_an_example(path):
 
 # -- kdanim chapters, cache path / clear ---------------------------------------------
 
-def test_chapters_lists_ten():
+def test_chapters_lists_eleven_with_the_sweep_chapter_after_8():
     result = invoke("chapters")
     assert result.exit_code == 0
     # the sweep chapter (11) is listed where it plays with --sweep: after chapter 8
@@ -279,34 +294,16 @@ def test_full_disk_while_filing_the_trace_is_one_line(cache, tmp_path, monkeypat
     assert not (tmp_path / "out").exists()
 
 
-@pytest.fixture
-def fake_chapters(tmp_path, monkeypatch):
-    """Chapters 1 and 2 'rendered' as two real one-second H.264 videos (no Manim): the assembly is real."""
-    from test_media import make_video
-
-    from kdanim import render as render_mod
-
-    videos = [make_video(tmp_path / f"ch{n}.mp4", [(200, 40 * n, 40)], 1.0) for n in (1, 2)]
-
-    def rendered(trace, opts, events=None):
-        return [render_mod.ChapterResult(n, f"Chapter {n}", v, None, {
-            "chapter": n, "beats": [f"Beat {n}."], "beat_spans": [[0.0, 0.6]], "duration": 1.0,
-            "lines": [{"start": 0.1, "duration": 0.5, "text": f"Beat {n}.", "path": None}]})
-            for n, v in zip((1, 2), videos)]
-
-    monkeypatch.setattr(render_mod, "render_chapters", rendered)
-    return rendered
-
-
 def render_fake(trace_file, out, *extra):
+    """`kdanim render` of chapters 1 and 2 drawn by the fake renderer (the ``fake_chapters`` fixture)."""
     return invoke("render", "--trace", trace_file, "--quality", "low", "--voice", "none", "-q", "--jobs", "1",
-                  "--out", out, *extra)
+                  "--chapters", "1,2", "--out", out, *extra)
 
 
-def test_encoder_failure_is_one_line(trace_file, cache, fake_chapters, tmp_path, monkeypatch):
+def test_encoder_failure_is_one_line(trace_file, fake_chapters, tmp_path, monkeypatch):
     import av
 
-    from kdanim import media
+    from kdanim.publish import media
 
     def broken_encoder(video, audio, out, **kw):
         Path(out).write_bytes(b"half a video")
@@ -318,11 +315,11 @@ def test_encoder_failure_is_one_line(trace_file, cache, fake_chapters, tmp_path,
     assert not (tmp_path / "out").exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_full_disk_while_assembling_keeps_the_previous_folder(trace_file, cache, fake_chapters, tmp_path,
+def test_full_disk_while_assembling_keeps_the_previous_folder(trace_file, fake_chapters, tmp_path,
                                                               monkeypatch):
     import errno
 
-    from kdanim import media
+    from kdanim.publish import media
 
     out = tmp_path / "out"
     assert render_fake(trace_file, out).exit_code == 0
@@ -349,7 +346,7 @@ def test_unusable_voice_is_one_line(trace_file, cache, tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists()
 
 
-def test_a_file_kdanim_did_not_write_is_never_replaced(trace_file, cache, fake_chapters, tmp_path):
+def test_a_file_kdanim_did_not_write_is_never_replaced(trace_file, fake_chapters, tmp_path):
     """An output folder holding the user's own lesson.mp4 (no kdanim manifest lists it): refuse, keep it."""
     out = tmp_path / "out"
     out.mkdir()
@@ -360,26 +357,28 @@ def test_a_file_kdanim_did_not_write_is_never_replaced(trace_file, cache, fake_c
 
 
 def test_the_trace_cache_has_one_home(cache, monkeypatch):
-    """`kdanim render` and plain `manim render` (chapter.default_context) read and file the same entry."""
-    from kdanim import chapter
-    from kdanim.paths import cached_trace
+    """`kdanim render` and plain `manim render` (the chapter base's context, found through the
+    kdanim.context entry point) read and file the same entry."""
+    from kdanim.lesson import plain_context
+    from kdanim.render.context import from_environment
     from kdanim.sim.config import SimConfig
 
     said = []
-    first = cached_trace(SimConfig(), on_simulate=lambda: said.append("simulating"))
+    first = tracemod.cached_trace(SimConfig(), on_simulate=lambda: said.append("simulating"))
     assert said == ["simulating"] and len(list((cache / "traces").iterdir())) == 1
     monkeypatch.setattr(tracemod, "simulate_trace", lambda *a, **kw: pytest.fail("simulated again"))
     monkeypatch.setenv("KDANIM_VOICE", "none")
     monkeypatch.setenv("KDANIM_PROBE_CLASS", "dog")
-    ctx = chapter.default_context()
-    assert tracemod.content_hash(ctx.trace) == tracemod.content_hash(first) and ctx.probe_class == 1
+    for ctx in (from_environment(), plain_context()):
+        assert tracemod.content_hash(ctx.trace) == tracemod.content_hash(first) and ctx.probe_class == 1
+        assert " ".join(u.text for u in ctx.narrator.speak("One. Two.")) == "One. Two." and ctx.add_sound
     monkeypatch.setenv("KDANIM_PROBE_CLASS", "zebra")
     with pytest.raises(ValueError, match="KDANIM_PROBE_CLASS: 'zebra' is not a class: choose one of cat, dog"):
-        chapter.default_context()
+        plain_context()
     # a damaged entry is simulated again
     entry = next((cache / "traces").iterdir())
     entry.write_text("{damaged")
     monkeypatch.undo()
     monkeypatch.setenv("KDANIM_CACHE", str(cache))
-    again = cached_trace(SimConfig(), on_simulate=lambda: said.append("again"))
+    again = tracemod.cached_trace(SimConfig(), on_simulate=lambda: said.append("again"))
     assert said == ["simulating", "again"] and tracemod.content_hash(again) == tracemod.content_hash(first)

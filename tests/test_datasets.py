@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from kdanim import facts
 from kdanim import trace as tr
 from kdanim.cli import main
-from kdanim.paths import config_key
+from kdanim.trace import config_key
 from kdanim.sim import ConfigError, SimConfig, datasets
 from kdanim.sim.data import make_dataset
 from kdanim.sim.datasets import digits

@@ -9,7 +9,7 @@ import av
 import pytest
 from click.testing import CliRunner
 
-from kdanim import doctor
+from kdanim.publish import doctor
 from kdanim.cli import main
 
 EXPECTED = ["Python", "cairo", "pango", "Manim", "PyAV", "encoder libx264", "encoder aac",

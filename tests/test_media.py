@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kdanim.media import (
+from kdanim.publish.media import (
     MediaError, build_audio_track, concat_videos, grab_frame, mp4_atoms, mux, probe, to_gif,
 )
 from kdanim.narration.subtitles import timeline

@@ -1,11 +1,10 @@
 """The lesson page (index.html in every lesson folder) and the explorer page, in a real headless chromium.
 
-One real 2 × 2 sweep (τ 1, 4 × α 0.25, 0.75, one seed, 3 epochs; `kdanim sweep`)
-is published per module (`kdanim publish --sweep`) as two low-quality silent
-chapters, in three chapter renders: chapter 4 reads τ but not α (rendered once
-per τ), the comparison chapter 11 reads only the sweep (rendered once, part of
-every variant). Each variant folder is an ordinary lesson folder with its own
-index.html.
+A real 2 × 2 sweep (τ 1, 4 × α 0.25, 0.75, one seed, 3 epochs; run on an in-process Dask
+client) is published (`kdanim publish --sweep`) as two chapters drawn without Manim
+(tests/fake_chapters.py): chapter 4 reads τ but not α (drawn once per τ, and longer for the
+larger τ), the comparison chapter 11 reads only the sweep (drawn once, part of every
+variant). Each variant folder is an ordinary lesson folder with its own index.html.
 """
 
 import hashlib
@@ -18,29 +17,36 @@ import pytest
 from click.testing import CliRunner
 
 from browser import DESKTOP, PHONE, low_contrast, open_page, overflow, serve
-from kdanim import page as pagemod
+from conftest import use_fake_chapters
+from kdanim import facts
 from kdanim import sweep
 from kdanim.cli import main
-from kdanim.render import RenderOptions, render_lesson
+from kdanim.publish import page as pagemod
+from kdanim.publish import render_lesson
+from kdanim.render import RenderOptions
+from kdanim.sim.config import SimConfig
 from kdanim.trace import load
 
 TAUS, ALPHAS, CHAPTERS = (1.0, 4.0), (0.25, 0.75), [4, 11]  # as in the fixture's sweep and `kdanim publish`
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(fake_renderer, tmp_path_factory):
+    from distributed import Client
+
     root = tmp_path_factory.mktemp("site")
     sweep_dir = tmp_path_factory.mktemp("sweep")
+    grid = sweep.Grid(TAUS, ALPHAS, (0,), SimConfig(epochs=3))
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as client:
+        sweep.run_sweep(grid, sweep_dir, client)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KDANIM_CACHE", str(tmp_path_factory.mktemp("cache")))
-        mp.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
-        result = CliRunner().invoke(main, ["sweep", "--tau", "1,4", "--alpha", "0.25,0.75", "--seeds", "0",
-                                           "--epochs", "3", "--workers", "1", "--out", str(sweep_dir), "-q"])
-        assert result.exit_code == 0, result.output
+        use_fake_chapters(mp, fake_renderer, tmp_path_factory.mktemp("cache"))  # a cache of its own: all cold
+        fake_renderer.calls.clear()
         result = CliRunner().invoke(main, ["publish", "--sweep", str(sweep_dir / "sweep.json"),
-                                           "--chapters", "4,11", "--quality", "low", "--voice", "none",
-                                           "--jobs", "2", "--out", str(root), "-q"])
+                                           "--chapters", "4,11", "--quality", "low", "--voice", "piper",
+                                           "--jobs", "1", "--out", str(root), "-q"])
         assert result.exit_code == 0, result.output
+        calls = list(fake_renderer.calls)
         dirs = [root / pagemod.variant_name(t, a) for t in TAUS for a in ALPHAS]
         traces = [load(d / "trace.json") for d in dirs]
         # one lesson rendered again into a copy of its folder, now with a WebM beside the mp4
@@ -48,11 +54,19 @@ def site(tmp_path_factory):
         shutil.copytree(dirs[0], lesson)
         before = (lesson / "index.html").read_text()
         sweep_doc = sweep.load(sweep_dir / "sweep.json")
-        opts = RenderOptions(quality="low", voice="none", chapters=CHAPTERS, jobs=2,
-                             sweep=sweep.chapter_view(sweep_doc))
+        opts = RenderOptions(quality="low", voice="piper", chapters=CHAPTERS, jobs=1,
+                             sweep=facts.sweep_view(sweep_doc))
         render_lesson(traces[0], opts, lesson, webm=True)
     return {"root": root, "dirs": dirs, "traces": traces, "lesson": lesson, "before": before,
-            "sweep_dir": sweep_dir, "sweep": sweep_doc}
+            "sweep_dir": sweep_dir, "sweep": sweep_doc, "calls": calls}
+
+
+def read_vtt(path):
+    """[[start, end, text], ...] of a WebVTT file, read by webvtt-py."""
+    import webvtt
+
+    return [[c.start_time.in_milliseconds() / 1000, c.end_time.in_milliseconds() / 1000, " ".join(c.text.split())]
+            for c in webvtt.read(str(path))]
 
 
 def manifest(folder):
@@ -120,7 +134,7 @@ def test_lesson_page_plays_seeks_and_follows(browser, site):
         assert st["src"].endswith("/lesson.mp4")
         assert abs(st["d"] - m["duration"]) <= 0.1, (st["d"], m["duration"])
         # captions: a showing track with every cue of lesson.vtt
-        cues = pagemod.read_vtt(folder / "lesson.vtt")
+        cues = read_vtt(folder / "lesson.vtt")
         assert showing_cues(tab) == ["captions", len(cues)]
         # clicking chapter N seeks to its start and marks it
         buttons = tab.page.locator("#chapters button")
@@ -155,7 +169,7 @@ def test_layout_fits_and_contrast(browser, site, viewport, which):
     path = site["dirs"][0] / "index.html" if which == "lesson" else site["root"] / "index.html"
     with open_page(browser, path, viewport=viewport) as tab:
         wait_ready(tab)
-        set_time(tab, 20.0)
+        set_time(tab, round(manifest(path.parent if which == "lesson" else site["dirs"][0])["duration"] / 2, 2))
         assert overflow(tab.page) == []
         assert low_contrast(tab.page) == []
         # every control is reachable with Tab and shows a focus outline
@@ -186,7 +200,7 @@ def test_static_host_loads_the_vtt_track(browser, site):
         tab.page.wait_for_function("() => { const t = document.querySelector('#video track');"
                                    " return t && t.readyState === 2 && t.track.cues.length > 0; }")
         n = tab.page.evaluate("document.querySelector('#video track').track.cues.length")
-        assert n == len(pagemod.read_vtt(folder / "lesson.vtt"))
+        assert n == len(read_vtt(folder / "lesson.vtt"))
         assert tab.page.get_attribute("#video track", "src") == "lesson.vtt"
         assert tab.errors == [] and tab.outside == []
 
@@ -226,8 +240,12 @@ def test_variants_are_the_sweeps_runs_with_the_comparison_chapter(site):
         assert pagemod.reproduce_command(manifest(d)) == (
             "kdanim sweep --tau 1,4 --alpha 0.25,0.75 --seeds 0 --epochs 3 --out sweep/ && kdanim render "
             f"--tau {tr['config']['tau']:g} --alpha {tr['config']['alpha']:g} --epochs 3 --quality low "
-            "--voice none --chapters 4,11 --sweep sweep/sweep.json")
-    # the comparison chapter is the same in every variant (one render, from the cache)
+            "--chapters 4,11 --sweep sweep/sweep.json")
+    # chapter 4 drawn once per τ (its length follows τ), the comparison chapter once for all four
+    assert sorted((n, tau) for n, tau, _ in site["calls"] if n == 4) == [(4, t) for t in TAUS]
+    assert [n for n, _, _ in site["calls"]].count(11) == 1
+    lengths = {(tr["config"]["tau"], manifest(d)["chapters"][0]["length"]) for d, tr in zip(site["dirs"], site["traces"])}
+    assert len(lengths) == len(TAUS) and len({length for _, length in lengths}) == len(TAUS)
     assert len({manifest(d)["chapters"][1]["length"] for d in site["dirs"]}) == 1
 
 
@@ -257,7 +275,7 @@ def test_explorer_sliders_switch_variant_at_same_chapter_and_time(browser, site)
             assert abs(st["d"] - manifest(new)["duration"]) <= 0.1
             assert current(tab, "chapters") == [manifest(new)["chapters"][1]["start"]]
             assert table_rows(tab) == expected_rows(by_key[new_key])
-            assert showing_cues(tab) == ["captions", len(pagemod.read_vtt(new / "lesson.vtt"))]
+            assert showing_cues(tab) == ["captions", len(read_vtt(new / "lesson.vtt"))]
             assert f"τ\u00a0=\u00a0{new_key[0]:g}, α\u00a0=\u00a0{new_key[1]:g}" in tab.page.text_content("#heading")
             assert tab.page.get_attribute("#variant-link a", "href") == pagemod.variant_name(*new_key) + "/index.html"
             key = new_key

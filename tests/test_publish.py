@@ -12,8 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_cli_render import cache, fake_chapters, render_fake, trace_file  # noqa: F401  (fixtures)
+from test_cli_render import render_fake
 
+from kdanim import files
 from kdanim import publish as P
 
 OLD = {"lesson.mp4": b"old video", "lesson.srt": b"old subtitles", "slides/deck.html": b"old deck"}
@@ -85,7 +86,7 @@ def test_an_unreadable_manifest_makes_every_file_the_users(tmp_path):
 # -- interruptions at every step ---------------------------------------------------------
 
 STEPS = [("os", "link"), ("os", "symlink"), ("shutil", "copy2"), ("json", "dump"), ("os", "chmod"),
-         ("os", "rename"), ("P", "_exchange"), ("shutil", "rmtree")]
+         ("os", "rename"), ("files", "exchange_dirs"), ("shutil", "rmtree")]
 
 
 class Stop(Exception):
@@ -95,7 +96,7 @@ class Stop(Exception):
 def count_steps(monkeypatch, stop_at, how):
     """Wrap every step a publish takes; at call number ``stop_at`` interrupt in the manner ``how``."""
     calls = []
-    modules = {"os": os, "shutil": shutil, "json": json, "P": P}
+    modules = {"os": os, "shutil": shutil, "json": json, "files": files}
     for mod, name in STEPS:
         real = getattr(modules[mod], name)
 
@@ -114,7 +115,7 @@ def count_steps(monkeypatch, stop_at, how):
 @pytest.fixture(params=["exchange", "two renames"])
 def swap(request, monkeypatch):
     if request.param == "two renames":
-        monkeypatch.setattr(P, "_exchange", lambda a, b: False)
+        monkeypatch.setattr(files, "exchange_dirs", lambda a, b: False)
     return request.param
 
 
@@ -131,7 +132,7 @@ def steps_of_one_publish(tmp_path, monkeypatch):
 @pytest.mark.parametrize("how", ["interrupt", "error"])
 def test_interrupted_at_every_step_is_all_old_or_all_new(tmp_path, monkeypatch, swap, how):
     calls = steps_of_one_publish(tmp_path, monkeypatch)
-    assert {"os.link", "json.dump", "os.rename" if swap == "two renames" else "P._exchange"} <= set(calls)
+    assert {"os.link", "json.dump", "os.rename" if swap == "two renames" else "files.exchange_dirs"} <= set(calls)
     outcomes = []
     for k in range(1, len(calls) + 1):
         out = tmp_path / f"out{k}"
@@ -181,7 +182,7 @@ def test_killed_at_every_step_is_all_old_or_all_new(tmp_path, monkeypatch, swap)
 
 # -- through the command line ------------------------------------------------------------
 
-def test_render_to_webm_after_mp4_leaves_exactly_the_manifest_files(trace_file, cache, fake_chapters, tmp_path):
+def test_render_to_webm_after_mp4_leaves_exactly_the_manifest_files(trace_file, fake_chapters, tmp_path):
     """`--format webm` after an mp4 render: no stale lesson.mp4; the user's own file stays."""
     out = tmp_path / "out"
     names = {}

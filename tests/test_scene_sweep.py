@@ -3,15 +3,11 @@
 import copy
 
 import pytest
-import test_scenes
 
-from kdanim.chapter import LessonContext, render_scene
-from kdanim.narration.voices import get_voice
-from kdanim.render import RenderOptions, chapter_key
-from scenes import SWEEP_SCENES, ChoosingTauAlpha, lesson_order
-
-FAST = {"quality": "low_quality", "pixel_width": 320, "pixel_height": 180, "save_last_frame": True,
-        "write_to_movie": False, "disable_caching": True, "verbosity": "ERROR", "progress_bar": "none"}
+from kdanim import facts
+from kdanim.render import ChapterJob, RenderOptions, chapter_key, make_context, render_scene
+from kdanim.scenes import SWEEP_SCENES, ChoosingTauAlpha, lesson_order
+from chapter_runs import FAST, Tracked, uncovered
 
 
 def make_view(taus, alphas, seeds, epochs=30):
@@ -26,95 +22,91 @@ def make_view(taus, alphas, seeds, epochs=30):
     return {"axes": {"tau": list(taus), "alpha": list(alphas), "seed": list(seeds)}, "epochs": epochs, "runs": runs}
 
 
-@pytest.fixture(scope="module")
-def trace():
-    from kdanim.sim.config import SimConfig
-    from kdanim.trace import simulate_trace
-
-    return simulate_trace(SimConfig(epochs=3), measure_latency=False)
-
-
-def run(view, trace, tmp_path):
-    ctx = LessonContext(trace=trace, voice=get_voice("none", cache_dir=tmp_path / "voice"), sweep=view,
-                        add_sound=False, check_layout=True)
+def run(view, trace, tmp_path, drawn_from=None):
+    """The chapter of ``view`` with animations skipped: (context, scene). ``drawn_from``: a recording
+    wrapper of (trace, view) the chapter draws from (the words are filled from the plain ones)."""
+    ctx = make_context(trace, RenderOptions(voice="none", sweep=view), add_sound=False, check_layout=True)
+    if drawn_from is not None:
+        ctx.trace, ctx.sweep = drawn_from
     scene = render_scene(ChoosingTauAlpha, ctx, {**FAST, "media_dir": str(tmp_path / "media")})
     return ctx, scene
 
 
-class Tracked(test_scenes.Tracked):
-    """test_scenes.Tracked that also follows lists of objects (the sweep's runs)."""
-
-    def __getitem__(self, key):
-        value = super().__getitem__(key)
-        if isinstance(value, list):
-            return [Tracked(v, self._log, self._prefix + (key,)) if isinstance(v, dict) else v for v in value]
-        return value
+def seen_and_said(ctx, scene):
+    return " | ".join(ctx.seen_text).replace(" ", ""), " ".join(scene.beats)
 
 
-@pytest.mark.parametrize("shape", [([1.0, 2.0, 3.0, 5.0, 8.0], [0.25, 0.5, 0.75], [0, 1, 2, 3, 4]),
+@pytest.mark.parametrize("taus, alphas, seeds", [pytest.param([1.0, 2.0, 3.0, 5.0, 8.0], [0.25, 0.5, 0.75],
+                                                             [0, 1, 2, 3, 4], marks=pytest.mark.slow),
                                    ([3.0], [0.5], [0]),
-                                   ([0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0], [0.0, 0.5, 1.0], [0, 1])],
+                                   pytest.param([0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0], [0.0, 0.5, 1.0], [0, 1],
+                                                marks=pytest.mark.slow)],
                          ids=["5x3x5", "1x1x1", "7x3x2"])
-def test_beats_are_narrated_laid_out_and_read_only_what_they_declare(shape, trace, tmp_path):
+def test_beats_are_narrated_laid_out_and_read_only_what_they_declare(taus, alphas, seeds, rings_trace, tmp_path):
     used = set()
-    ctx, scene = run(Tracked(make_view(*shape), used, ("sweep",)), Tracked(trace, used), tmp_path)
+    view = make_view(taus, alphas, seeds)
+    ctx, scene = run(view, rings_trace, tmp_path, drawn_from=(Tracked(rings_trace, used),
+                                                              Tracked(view, used, ("sweep",))))
     assert len(scene.beats) >= 3
     for text in scene.beats:
-        assert "{" not in text and "nan" not in text.lower().split()
+        assert text and "{" not in text and "nan" not in text.lower().split()
     assert ctx.layout_problems == []
     # the render cache keys this chapter by `reads`: they must cover every value it uses (no trace at all)
-    uncovered = sorted(u for u in used if not any(u == r or u.startswith(r + ".") for r in ChoosingTauAlpha.reads))
-    assert not uncovered, uncovered
+    assert any(u.startswith("sweep.runs") for u in used)
+    assert not uncovered(used, ChoosingTauAlpha.reads)
+    if seeds == [0]:
+        assert "single seed" in " ".join(scene.beats)
 
 
-def test_numbers_come_from_the_sweep(trace, tmp_path):
+def words(view, trace):
+    """The sweep chapter's words for ``view``, as a render fills them (no drawing)."""
+    return make_context(trace, RenderOptions(voice="none", sweep=view)).words
+
+
+def test_numbers_come_from_the_sweep(rings_trace, tmp_path):
     view = make_view([1.0, 3.0, 8.0], [0.25, 0.75], [0, 1, 2])
-    ctx, scene = run(view, trace, tmp_path / "a")
-    seen, said = " | ".join(ctx.seen_text), " ".join(scene.beats)
-    assert "18runs,30epochseach" in seen.replace(" ", "")
+    assert words(view, rings_trace).show("choosing.grid_card").splitlines()[0] == "18 runs, 30 epochs each"
     # one run of τ = 8, α = 0.25 becomes much better: the cell, the best setting and the speech follow
     changed = copy.deepcopy(view)
     r = next(r for r in changed["runs"] if (r["tau"], r["alpha"], r["seed"]) == (8.0, 0.25, 1))
     r["distilled"] = 0.95
-    ctx2, scene2 = run(changed, trace, tmp_path / "b")
-    seen2, said2 = " | ".join(ctx2.seen_text), " ".join(scene2.beats)
-    from kdanim.sweep import findings
-
-    best = findings(changed)["best"]
+    seen, said = seen_and_said(*run(changed, rings_trace, tmp_path))
+    best = facts.sweep_facts(changed)["best"]
     assert (best["tau"], best["alpha"]) == (8.0, 0.25)
-    pct = f"{best['gap_mean']:.0%}"
-    assert pct in seen2 and f"best:τ=8,α=0.25,{pct}" in seen2.replace(" ", "")
-    assert "tau 8 with alpha 0.25" in said2 and said2 != said
-    assert f"{round(100 * best['gap_mean'])} percent of the gap" in said2
+    pct = facts.fmt_pct(best["gap"], 0)
+    assert pct in seen and f"best:τ=8,α=0.25,{pct}" in seen  # the heatmap's cell and the mark beside it
+    assert "best setting is tau 8 with alpha 0.25" in said and f"{round(100 * best['gap'])} percent of the gap" in said
+    assert "best setting is tau 8" not in words(view, rings_trace).say("choosing.extremes")  # it was the worst
 
 
-def test_the_best_tau_changing_with_the_seed_is_said():
-    from kdanim.sweep import findings
-
+def test_whether_the_best_tau_changes_with_the_seed_is_said_and_shown(rings_trace):
     view = make_view([1.0, 3.0], [0.5], [0, 1])
-    for r in view["runs"]:
+    for r in view["runs"]:  # seed 0 does best at τ = 1, seed 1 at τ = 3
         r["distilled"] = 0.9 if (r["tau"] == 1.0) == (r["seed"] == 0) else 0.88
-    said, lines, _ = ChoosingTauAlpha._seed_story(findings(view), 2, True)
-    assert "The best tau changes from seed to seed: tau 1 for one seed, tau 3 for one seed." in said
-    assert "best τ for each seed: 1, 3" in [t for t, _ in lines]
-    for r in view["runs"]:
+    w = words(view, rings_trace)
+    assert "best τ for each seed: 1, 3" in w.show("choosing.seed_notes").splitlines()
+    assert "Every seed's best run" not in w.say("choosing.seed")
+    for r in view["runs"]:  # both seeds do best at τ = 3, by 2 points
         r["distilled"] = 0.9 if r["tau"] == 3.0 else 0.88
-    said, lines, verdict = ChoosingTauAlpha._seed_story(findings(view), 2, True)
-    assert "Every seed's best run has tau 3." in said
-    assert "2 points" in said and "tau 3 with alpha 0.5" in verdict  # 90% vs 88%: the choice beats the seed
-    said, lines, verdict = ChoosingTauAlpha._seed_story(findings(make_view([3.0], [0.5], [0])), 1, False)
-    assert "single seed" in said and verdict is None
+    w = words(view, rings_trace)
+    assert "best τ for each seed: 3, 3" in w.show("choosing.seed_notes").splitlines()
+    assert "Every seed's best run has tau 3." in w.say("choosing.seed")
+    assert w.show("choosing.verdict_note") == "start from τ = 3, α = 0.5"  # the choice beats the seed
+    assert "tau 3 with alpha 0.5" in w.say("choosing.verdict")
 
 
-def test_the_cache_key_follows_the_sweep_not_the_trace(trace):
+def test_the_cache_key_follows_the_sweep_not_the_trace(rings_trace):
     view = make_view([1.0, 3.0], [0.5], [0, 1])
-    key = chapter_key(ChoosingTauAlpha, trace, RenderOptions(sweep=view), "code")
-    other = copy.deepcopy(trace)
+
+    def key(trace, view):
+        return chapter_key(ChapterJob(ChoosingTauAlpha, trace, RenderOptions(sweep=view), "code"))
+
+    other = copy.deepcopy(rings_trace)
     other["summary"]["distilled"]["test_accuracy"] = 0.1234
-    assert chapter_key(ChoosingTauAlpha, other, RenderOptions(sweep=view), "code") == key
+    assert key(other, view) == key(rings_trace, view)
     changed = copy.deepcopy(view)
     changed["runs"][0]["distilled"] = 0.5
-    assert chapter_key(ChoosingTauAlpha, trace, RenderOptions(sweep=changed), "code") != key
+    assert key(rings_trace, changed) != key(rings_trace, view)
 
 
 def test_played_after_chapter_8_only_with_a_sweep():

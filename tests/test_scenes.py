@@ -1,187 +1,178 @@
-"""Every chapter, run through all its beats without drawing frames: narration, layout, numbers on screen."""
+"""Every chapter, run through all its beats without drawing frames: narration, layout, numbers on screen,
+and the trace values it reads.
+
+Each chapter runs once per dataset (the session's default runs of the rings and of the digits;
+tests/chapter_runs.py, in a worker process started at collection) with a trace that records
+every value read from it; the tests below check those runs from several sides. The digits runs
+and the renders of real frames are marked slow.
+"""
 
 import copy
 
 import numpy as np
 import pytest
-from kdanim.chapter import LessonContext, render_scene
-from kdanim.narration.voices import get_voice
-from scenes import SCENES_IN_ORDER
 
-FAST = {"quality": "low_quality", "pixel_width": 320, "pixel_height": 180, "save_last_frame": True,
-        "write_to_movie": False, "disable_caching": True, "verbosity": "ERROR", "progress_bar": "none"}
+from chapter_runs import FAST, PROBE, Tracked, context, run_chapter, uncovered
+from kdanim.render import render_scene
+from kdanim.scenes import SCENES_IN_ORDER
 
 
-@pytest.fixture(scope="module")
-def trace():
-    from kdanim.sim.config import SimConfig
-    from kdanim.trace import simulate_trace
+def test_the_tracked_trace_sees_every_way_of_reading():
+    used = set()
+    t = Tracked({"a": {"b": 1, "c": [{"d": 2}]}, "e": 3, "f": {"g": 4}}, used)
+    assert t["a"]["b"] == 1 and t["a"]["c"][0]["d"] == 2
+    assert "x" not in t["f"] and dict(t["f"].items()) == {"g": 4}
+    assert used == {"a.b", "a.c", "a.c.d", "?f.x", "f.g"}  # a list is read as a whole (its length too)
+    used.clear()
+    assert sorted(t) == ["a", "e", "f"] and used == {"a", "e", "f"}  # a loop over the trace reads every part
+    used.clear()
+    assert len(t["f"]) == 1 and list(t["f"].values()) == [4] and used == {"f", "f.g"}
+    used.clear()
+    assert t.get("e") == 3 and t.get("zz") is None and t.get("a") is not None and used == {"?e", "e", "?zz", "?a"}
+    assert uncovered({"?a", "a.b", "?zz", "e"}, ("a.b.c", "e")) == ["?zz", "a.b"]
 
-    return simulate_trace(SimConfig(epochs=12), measure_latency=False)
 
+# -- one run of every chapter per dataset ------------------------------------------------------------
 
-def run_chapter(chapter_cls, trace, tmp_path, probe_class=0):
-    """Run a chapter's construct with animations skipped; return its context and scene."""
-    ctx = LessonContext(trace=trace, voice=get_voice("none", cache_dir=tmp_path / "voice"),
-                        probe_class=probe_class, add_sound=False, check_layout=True)
-    return ctx, render_scene(chapter_cls, ctx, {**FAST, "media_dir": str(tmp_path / "media")})
+CHAPTERS = pytest.mark.parametrize("chapter_cls", SCENES_IN_ORDER, ids=lambda c: c.__name__)
 
 
 def test_ten_chapters_in_order():
     assert [c.number for c in SCENES_IN_ORDER] == list(range(1, 11))
-    assert len({c.title for c in SCENES_IN_ORDER}) == 10
+    assert len({c.__name__ for c in SCENES_IN_ORDER}) == 10
 
 
-@pytest.mark.parametrize("chapter_cls", SCENES_IN_ORDER, ids=lambda c: c.__name__)
-def test_chapter_beats_are_narrated_and_laid_out(chapter_cls, trace, tmp_path):
-    ctx, scene = run_chapter(chapter_cls, trace, tmp_path)
-    assert len(scene.beats) >= 2, "a chapter is made of several narrated beats"
-    for text in scene.beats:
+def test_the_runs_are_of_the_sessions_traces(chapter_run, rings_trace):
+    from kdanim.trace import content_hash
+
+    assert chapter_run("rings", SCENES_IN_ORDER[0])["trace_hash"] == content_hash(rings_trace)
+
+
+@CHAPTERS
+def test_chapter_beats_are_narrated_and_laid_out(chapter_cls, chapter_run):
+    run = chapter_run("rings", chapter_cls)
+    assert len(run["beats"]) >= 2, "a chapter is made of several narrated beats"
+    for text in run["beats"]:
         assert len(text.split()) >= 5
         assert "{" not in text and "}" not in text, f"unfilled template: {text}"
         assert "nan" not in text.lower().split()
-    assert ctx.layout_problems == []
+    assert run["layout_problems"] == []
     # Every spoken cue has a time and they never overlap.
-    tl = scene.timeline()
+    tl = run["timeline"]
     lines = tl["lines"]
     assert lines and all(b["start"] >= a["start"] + a["duration"] - 1e-9 for a, b in zip(lines, lines[1:]))
     # No dead air over a second: between cues, before the first and after the last (chapters play back to back).
     gaps = [b["start"] - (a["start"] + a["duration"]) for a, b in zip(lines, lines[1:])]
     gaps += [lines[0]["start"], tl["duration"] - (lines[-1]["start"] + lines[-1]["duration"])]
     assert max(gaps) <= 1.0, f"{max(gaps):.2f} s of silence"
+    assert run["title"] and tl["title"] == run["title"] and tl["beats"] == run["beats"]
 
 
-def _seen_and_said(chapter_cls, trace, tmp_path):
-    ctx, scene = run_chapter(chapter_cls, trace, tmp_path)
+def test_titles_are_distinct(chapter_run):
+    titles = [chapter_run("rings", c)["title"] for c in SCENES_IN_ORDER]
+    assert len(set(titles)) == len(titles), titles
+
+
+@pytest.mark.parametrize("dataset", ["rings", pytest.param("digits", marks=pytest.mark.slow)])
+@CHAPTERS
+def test_chapter_declares_what_it_reads(chapter_cls, dataset, chapter_run, rings_trace):
+    """The render cache keys a chapter by `reads`: they must cover every trace value the chapter uses,
+    and a chapter that reads "*" (the whole trace) must use every part of it."""
+    used = set(chapter_run(dataset, chapter_cls)["used"])
+    if "*" in chapter_cls.reads:
+        parts = {u.split(".")[0] for u in used if not u.startswith("?")}
+        assert parts >= set(rings_trace), \
+            f"{chapter_cls.__name__} reads '*' but uses only {sorted(parts)} of the trace: narrow its reads"
+    missed = uncovered(used, chapter_cls.reads)
+    assert not missed, f"{chapter_cls.__name__}.reads misses {missed}"
+
+
+def seen_and_said(ctx, scene):
     return " | ".join(ctx.seen_text), " ".join(scene.beats)
 
 
-def test_a_changed_trace_number_changes_screen_and_speech(trace, tmp_path):
-    from scenes import CompressionResults
+@pytest.mark.slow
+def test_a_changed_trace_number_changes_screen_and_speech(rings_trace, chapter_run, tmp_path):
+    from kdanim.scenes import CompressionResults
 
-    changed = copy.deepcopy(trace)
+    changed = copy.deepcopy(rings_trace)
     changed["summary"]["distilled"]["test_accuracy"] = 0.4321
-    before_seen, before_said = _seen_and_said(CompressionResults, trace, tmp_path / "a")
-    seen, said = _seen_and_said(CompressionResults, changed, tmp_path / "b")
-    assert "43.2%" in seen and "43.2%" not in before_seen
-    assert said != before_said and "43.2 percent" in said
+    before = chapter_run("rings", CompressionResults)
+    seen, said = seen_and_said(*run_chapter(CompressionResults, changed, tmp_path))
+    assert "43.2%" in seen and "43.2%" not in " | ".join(before["seen_text"])
+    assert said != " ".join(before["beats"]) and "43.2 percent" in said
 
 
-def test_probe_class_changes_the_prediction_chapter(trace, tmp_path):
-    from scenes import APrediction
+@pytest.mark.slow
+def test_probe_class_changes_the_prediction_chapter(rings_trace, chapter_run, tmp_path):
+    from kdanim.scenes import APrediction
 
-    names = trace["classes"]["names"]
-    seen0, _ = _seen_and_said(APrediction, trace, tmp_path / "a")
-    ctx, scene = run_chapter(APrediction, trace, tmp_path / "c", probe_class=3)
+    names = rings_trace["classes"]["names"]
+    seen0 = " | ".join(chapter_run("rings", APrediction)["seen_text"])
+    seen3, _ = seen_and_said(*run_chapter(APrediction, rings_trace, tmp_path, probe_class=3))
     # Manim's Text keeps its string without spaces.
-    assert f"trueclass:{names[0]}" in seen0
-    assert f"trueclass:{names[3]}" in " | ".join(ctx.seen_text)
+    assert PROBE["rings"] == 0 and f"trueclass:{names[0]}" in seen0
+    assert f"trueclass:{names[3]}" in seen3
 
 
-class Tracked(dict):
-    """A trace that records the dotted path of every value read from it."""
-
-    def __init__(self, data, log, prefix=()):
-        super().__init__(data)
-        self._log, self._prefix = log, prefix
-
-    def __getitem__(self, key):
-        value = super().__getitem__(key)
-        path = self._prefix + (key,)
-        if isinstance(value, dict):
-            return Tracked(value, self._log, path)
-        self._log.add(".".join(path))
-        return value
-
-    def get(self, key, default=None):
-        return self[key] if key in self else default
-
-
-@pytest.mark.parametrize("chapter_cls", SCENES_IN_ORDER, ids=lambda c: c.__name__)
-def test_chapter_declares_what_it_reads(chapter_cls, trace, tmp_path):
-    """The render cache keys a chapter by `reads`: it must cover every trace value the chapter uses."""
-    used = set()
-    run_chapter(chapter_cls, Tracked(trace, used), tmp_path)
-    if "*" in chapter_cls.reads:
-        return
-    uncovered = sorted(u for u in used
-                       if not any(u == r or u.startswith(r + ".") for r in chapter_cls.reads))
-    assert not uncovered, f"{chapter_cls.__name__}.reads misses {uncovered}"
-
-
-def test_every_chapter_renders_real_frames(trace, tmp_path):
-    """A smoke render of the whole lesson at a tiny size: updaters and tweens run frame by frame."""
-    import av
-
-    tiny = {**FAST, "save_last_frame": False, "write_to_movie": True, "pixel_width": 192,
-            "pixel_height": 108, "frame_rate": 4}
-    for chapter_cls in SCENES_IN_ORDER:
-        ctx = LessonContext(trace=trace, voice=get_voice("none", cache_dir=tmp_path / "voice"),
-                            add_sound=False)
-        scene = render_scene(chapter_cls, ctx, {**tiny, "media_dir": str(tmp_path / "media")})
-        path = scene.renderer.file_writer.movie_file_path
-        with av.open(str(path)) as c:
-            stream = c.streams.video[0]
-            seconds = float(stream.duration * stream.time_base)
-        # the video is as long as the chapter's timeline says (whole frames at 4 fps)
-        assert abs(seconds - scene.timeline()["duration"]) <= 0.5, chapter_cls.__name__
-
-
-def test_lesson_plays_every_chapter_in_one_scene_with_a_section_each(trace, tmp_path):
-    from scenes.lesson import Lesson
-
-    class Recorded(Lesson):  # Manim keeps no sections when it writes no movie: record them
-        def next_section(self, name="unnamed", *args, **kwargs):
-            self.section_names = getattr(self, "section_names", []) + [name]
-            super().next_section(name, *args, **kwargs)
-
-    ctx = LessonContext(trace=trace, voice=get_voice("none", cache_dir=tmp_path / "voice"),
-                        add_sound=False, check_layout=True)
-    scene = render_scene(Recorded, ctx, {**FAST, "media_dir": str(tmp_path / "media")})
-    assert scene.section_names == [f"{c.number:02d} {c.title}" for c in SCENES_IN_ORDER]
-    assert len(scene.beats) >= 3 * len(SCENES_IN_ORDER)
-    assert ctx.layout_problems == []
-
-
-# -- the lesson on another dataset: handwritten digits --------------------------------------------
-
-@pytest.fixture(scope="module")
-def digits_trace():
-    from kdanim.sim.config import SimConfig
-    from kdanim.trace import simulate_trace
-
-    return simulate_trace(SimConfig(dataset="digits", epochs=6), measure_latency=False)
-
+# -- the lesson on another dataset: handwritten digits (slow) -------------------------------------------
 
 PROBE_CHAPTERS = {1, 3, 4, 6, 7, 9}  # the chapters that show the probe input
 
 
-@pytest.mark.parametrize("chapter_cls", SCENES_IN_ORDER, ids=lambda c: c.__name__)
-def test_digits_chapters_draw_the_input_and_name_digits(chapter_cls, digits_trace, tmp_path):
-    from kdanim.viz import PixelImage
-
-    ctx = LessonContext(trace=digits_trace, voice=get_voice("none", cache_dir=tmp_path / "voice"),
-                        probe_class=3, add_sound=False, check_layout=True, preview=True)
-    scene = render_scene(chapter_cls, ctx, {**FAST, "media_dir": str(tmp_path / "media")})
-    assert ctx.layout_problems == []
-    said = " ".join(scene.beats).lower().replace(",", " ").replace(".", " ").split()
+@pytest.mark.slow
+@CHAPTERS
+def test_digits_chapters_draw_the_input_and_name_digits(chapter_cls, chapter_run, digits_trace):
+    run = chapter_run("digits", chapter_cls)
+    assert run["layout_problems"] == []
+    said = " ".join(run["beats"]).lower().replace(",", " ").replace(".", " ").split()
     assert not {"cat", "dog", "fox", "car", "truck", "animals", "vehicles", "families"} & set(said)
-    pictures = [m for top in scene.mobjects for m in top.get_family() if isinstance(m, PixelImage)]
     if chapter_cls.number in PROBE_CHAPTERS:
-        probe = digits_trace["data"]["probe_images"][3]
-        assert any(np.allclose([c.get_fill_opacity() for c in p.cells], probe) for p in pictures), \
-            "the probe is drawn as its own 8×8 image"
+        probe = digits_trace["data"]["probe_images"][PROBE["digits"]]
+        assert any(np.allclose(p, probe) for p in run["pictures"]), "the probe is drawn as its own 8×8 image"
         if chapter_cls.number != 3:  # chapter 3's words are about the networks
-            assert "digit 3" in " ".join(scene.beats)
+            assert f"digit {PROBE['digits']}" in " ".join(run["beats"])
 
 
-def test_digits_task_chapter_speaks_of_the_pairs_this_teacher_confuses(digits_trace, tmp_path):
+@pytest.mark.slow
+def test_digits_task_chapter_speaks_of_the_pairs_this_teacher_confuses(chapter_run, digits_trace):
     from kdanim import facts
-    from scenes import TheTask
+    from kdanim.scenes import TheTask
 
-    ctx, scene = run_chapter(TheTask, digits_trace, tmp_path)
+    run = chapter_run("digits", TheTask)
     i, j, _ = facts.confused_pairs(digits_trace, 1)[0]
-    said = " ".join(scene.beats)
-    assert f"{i} with {j}" in said and "ten classes" in said
-    seen = " | ".join(ctx.seen_text)
-    assert f"{i}and{j}" in seen  # Manim's Text keeps its string without spaces
+    said = " ".join(run["beats"])
+    assert f"digit {i} with digit {j}" in said and "ten classes" in said
+    assert f"{i}and{j}" in " | ".join(run["seen_text"])  # Manim's Text keeps its string without spaces
+
+
+# -- real frames (slow) ---------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_the_lesson_scene_plays_every_chapter_frame_by_frame_with_a_section_each(rings_trace, tmp_path):
+    """The whole lesson as one Manim scene (`manim render scenes/lesson.py Lesson`), rendered at a tiny size:
+    every chapter's updaters and tweens run frame by frame, each chapter in a section of its own."""
+    import av
+
+    from kdanim.scenes.lesson import Lesson
+
+    class Recorded(Lesson):
+        def next_section(self, name="unnamed", *args, **kwargs):
+            self.section_names = getattr(self, "section_names", []) + [name]
+            super().next_section(name, *args, **kwargs)
+
+    tiny = {**FAST, "save_last_frame": False, "write_to_movie": True, "pixel_width": 192, "pixel_height": 108,
+            "frame_rate": 4, "media_dir": str(tmp_path / "media")}
+    ctx = context(rings_trace)
+    scene = render_scene(Recorded, ctx, tiny)
+    numbers = [t.split(" ", 1)[0] for t in scene.section_names]
+    titles = [t.split(" ", 1)[1] for t in scene.section_names]
+    assert numbers == [f"{c.number:02d}" for c in SCENES_IN_ORDER]
+    assert len(set(titles)) == len(SCENES_IN_ORDER) and all(titles)
+    assert len(scene.beats) >= 3 * len(SCENES_IN_ORDER)
+    assert ctx.layout_problems == []
+    with av.open(str(scene.renderer.file_writer.movie_file_path)) as c:
+        stream = c.streams.video[0]
+        seconds = float(stream.duration * stream.time_base)
+    # the video is as long as the lesson played (whole frames at 4 fps, a rounding per animation)
+    assert abs(seconds - scene.renderer.time) <= 2.0, (seconds, scene.renderer.time)

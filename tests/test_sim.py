@@ -111,9 +111,9 @@ def test_explicit_widths_and_presets_reach_the_trace():
     assert t["config"]["student_preset"] is None
 
 
-def test_default_run_teaches_the_lesson():
+def test_default_run_teaches_the_lesson(rings_trace):
     """The defaults (seed 0): distilled > scratch, and soft targets move the student toward the teacher."""
-    t = simulate(SimConfig(), measure_latency=False)
+    t = rings_trace  # the session's simulate_trace(SimConfig(), measure_latency=False)
     tr.validate(t)
     s = t["summary"]
     assert s["teacher"]["params"] == 120_389 and s["distilled"]["params"] == 7_985
@@ -154,17 +154,5 @@ def test_scratch_student_learns_nothing_from_unlabelled_inputs():
     assert not np.array_equal(d.W[0], models[0].W[0])
 
 
-def test_sim_imports_nothing_outside_itself():
-    """kdanim/sim is the bottom layer: NumPy, threadpoolctl, the standard library and its own modules."""
-    import ast
-    import sys
-    from pathlib import Path
-
-    allowed = {"numpy", "threadpoolctl"} | set(sys.stdlib_module_names)
-    for path in Path(__file__).parent.parent.joinpath("kdanim", "sim").glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level:
-                assert node.level == 1, f"{path.name} imports from outside kdanim/sim"
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
-                assert all(n.split(".")[0] in allowed for n in names), f"{path.name}: {names}"
+# kdanim/sim importing nothing but NumPy, threadpoolctl and the standard library (datasets included):
+# tests/test_layout.py

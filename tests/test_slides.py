@@ -1,9 +1,9 @@
-"""`kdanim slides`: a real deck from a low-quality two-chapter lesson, read back from every side.
+"""`kdanim slides`: a deck read back from every side (manim-slides' own loader, python-pptx, the HTML,
+a real headless browser), and how the slides are cut from the chapter videos.
 
-The lesson (chapters 5 and 9, silent voice: the notes are the narration text all
-the same) is rendered once per module into a private cache; the deck is then
-built from those cached chapter renders, and checked through manim-slides' own
-loader, python-pptx, the HTML and a real headless browser.
+Every check runs on two decks: one of chapters rendered without Manim (tests/fake_chapters.py,
+a key frame at every beat), and, marked slow, the deck of the session's real lesson
+(conftest.py ``real_lesson``), built from its cached chapters: a chapter render then would fail.
 """
 
 import json
@@ -17,44 +17,53 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from kdanim import media, render as render_mod, slides as slides_mod
+from conftest import REAL_CHAPTERS, chapter_entries, use_fake_chapters
 from kdanim.cli import main
-from test_render import cache, trace_file  # noqa: F401 (fixtures: a short run, a private chapter cache)
+from kdanim.publish import media
+from kdanim.publish import slides as slides_mod
 
-CHAPTERS = [5, 9]
+CHAPTERS = REAL_CHAPTERS
 
 
 def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
-def common(trace_file, out, chapters=CHAPTERS):
-    return ["--trace", trace_file, "--quality", "low", "--voice", "none", "--jobs", "1", "-q",
+def common(trace_file, out, chapters=CHAPTERS, voice="none"):
+    return ["--trace", trace_file, "--quality", "low", "--voice", voice, "--jobs", "1", "-q",
             "--chapters", ",".join(map(str, chapters)), "--out", out]
 
 
-@pytest.fixture(scope="module")
-def deck(cache, trace_file, tmp_path_factory):
-    """Render the lesson, then the deck from its cached chapters (a chapter render now would fail)."""
-    lesson, out = tmp_path_factory.mktemp("lesson"), tmp_path_factory.mktemp("deck")
-    t0 = time.perf_counter()
-    result = run("render", *common(trace_file, lesson))
-    t1 = time.perf_counter()
-    assert result.exit_code == 0, result.output
+@pytest.fixture(scope="module", params=["fake", pytest.param("real", marks=pytest.mark.slow)])
+def deck(request, trace_file, tmp_path_factory):
+    """The deck of chapters 5 and 9 and the chapter renders it was cut from."""
+    out = tmp_path_factory.mktemp(f"deck-{request.param}")
     with pytest.MonkeyPatch.context() as mp:
-        def no_render(*a, **kw):
-            raise AssertionError("the deck must reuse the lesson's chapter renders")
-        mp.setattr(render_mod, "render_chapter", no_render)
-        result = run("slides", *common(trace_file, out))
-    t2 = time.perf_counter()
+        if request.param == "fake":
+            fake_cache = request.getfixturevalue("fake_cache")
+            use_fake_chapters(mp, request.getfixturevalue("fake_renderer"), fake_cache)
+            args = common(trace_file, out) + ["--no-cache"]  # filed now: the latest entries of the cache
+        else:
+            lesson = request.getfixturevalue("real_lesson")
+
+            def no_render(*a, **kw):
+                raise AssertionError("the deck must reuse the lesson's chapter renders")
+
+            mp.setattr("kdanim.render.workers.render_chapter", no_render)
+            args = common(trace_file, out, voice="piper")  # the lesson's options
+        t0 = time.perf_counter()
+        result = run("slides", *args)
+        seconds = time.perf_counter() - t0
     assert result.exit_code == 0, result.output
-    chapters = {}
-    for meta in (cache / "chapters").glob("*/timeline.json"):
-        tl = json.loads(meta.read_text())
-        chapters[tl["chapter"]] = {"timeline": tl, "video": meta.parent / "chapter.mp4"}
-    print(f"\nlesson render of chapters {CHAPTERS}: {t1 - t0:.1f} s; deck after it: {t2 - t1:.1f} s")
-    return {"out": out, "chapters": [chapters[n] for n in CHAPTERS],
-            "beats": [b for n in CHAPTERS for b in chapters[n]["timeline"]["beats"]]}
+    if request.param == "fake":
+        entries = chapter_entries(fake_cache)
+        chapters = [{"timeline": entries[n]["timeline"], "video": entries[n]["video"]} for n in CHAPTERS]
+    else:
+        chapters = [{"timeline": lesson["timelines"][n], "video": lesson["videos"][n]} for n in CHAPTERS]
+    print(f"\n{request.param} deck of chapters {CHAPTERS}: {seconds:.1f} s")
+    return {"kind": request.param, "out": out, "chapters": chapters,
+            "manifest": json.loads((out / "manifest.json").read_text()),
+            "beats": [b for ch in chapters for b in ch["timeline"]["beats"]]}
 
 
 def test_deck_folder_holds_the_published_files(deck):
@@ -62,11 +71,17 @@ def test_deck_folder_holds_the_published_files(deck):
     assert sorted(p.name for p in out.iterdir()) == sorted(slides_mod.PUBLISHED)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["deck"]["slides"] == len(deck["beats"]) and manifest["parameters"]["render"]["theme"] == "dark"
+    assert manifest["deck"]["reencoded"] == 0, "every cut on a key frame: the slides are stream copies"
     listed = {f["name"] for f in manifest["files"]}
     assert listed == {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}
     assert (out / "SCENES.txt").read_text().split() == ["05_DistillationLoss", "09_APrediction"]
     lib = out / slides_mod.ASSETS / f"reveal.js-{slides_mod.REVEAL_VERSION}"
     assert all((lib / f).is_file() for f in slides_mod.REVEAL_FILES)
+
+
+def size_of(video):
+    v = media.probe(video, rms=False)["video"]
+    return v["width"], v["height"]
 
 
 def test_presentation_files_load_with_manim_slides_one_slide_per_beat(deck):
@@ -77,8 +92,8 @@ def test_presentation_files_load_with_manim_slides_one_slide_per_beat(deck):
     assert [len(c.slides) for c in configs] == [len(ch["timeline"]["beats"]) for ch in deck["chapters"]]
     assert sum(len(c.slides) for c in configs) == len(deck["beats"]) >= 4
     assert [s.notes for c in configs for s in c.slides] == deck["beats"]
-    for c in configs:
-        assert tuple(c.resolution) == (854, 480)
+    for c, ch in zip(configs, deck["chapters"]):
+        assert tuple(c.resolution) == size_of(ch["video"])
         for s in c.slides:
             assert s.file.is_file() and s.file.is_relative_to(deck["out"])
 
@@ -108,12 +123,15 @@ def first_frame(path, index=0):
 
 
 def test_cuts_are_frame_exact(deck):
+    """Each slide after the first starts on its beat's first frame, not one before."""
     ch = deck["chapters"][0]
     fps = media.probe(ch["video"], rms=False)["video"]["fps"]
-    start = round(ch["timeline"]["beat_spans"][1][0] * fps)
-    clip = sorted((deck["out"] / "slides" / "files" / "05_DistillationLoss").glob("*.mp4"))[1]
-    assert np.abs(first_frame(clip) - first_frame(ch["video"], start)).mean() < 1.0
-    assert np.abs(first_frame(clip) - first_frame(ch["video"], start - 1)).mean() > 0.0
+    clips = sorted((deck["out"] / "slides" / "files" / "05_DistillationLoss").glob("*.mp4"))
+    assert len(clips) == len(ch["timeline"]["beats"])
+    for clip, (start, _) in zip(clips[1:], ch["timeline"]["beat_spans"][1:]):
+        frame = round(start * fps)
+        assert np.abs(first_frame(clip) - first_frame(ch["video"], frame)).mean() < 1.0
+        assert np.abs(first_frame(clip) - first_frame(ch["video"], frame - 1)).mean() > 0.0
 
 
 def test_pptx_has_a_video_and_the_narration_on_every_slide(deck):
@@ -125,7 +143,8 @@ def test_pptx_has_a_video_and_the_narration_on_every_slide(deck):
     for slide, narration in zip(prs.slides, deck["beats"]):
         assert [s.shape_type for s in slide.shapes] == [MSO_SHAPE_TYPE.MEDIA]
         assert slide.notes_slide.notes_text_frame.text == narration
-    assert (prs.slide_width, prs.slide_height) == (854 * 9525, 480 * 9525)
+    w, h = size_of(deck["chapters"][0]["video"])
+    assert (prs.slide_width, prs.slide_height) == (w * 9525, h * 9525)
 
 
 def test_pdf_has_one_page_per_slide(deck):
@@ -219,11 +238,12 @@ def test_missing_extra_or_reveal_js_exit_2_with_what_to_install(trace_file, tmp_
     assert not out.exists()
 
 
-def test_interrupted_deck_keeps_the_previous_one(deck, cache, trace_file, tmp_path, monkeypatch):
+def test_interrupted_deck_keeps_the_previous_one(fake_chapters, trace_file, tmp_path, monkeypatch):
     from manim_slides.convert import PDF
 
     out = tmp_path / "deck"
-    assert run("slides", *common(trace_file, out)).exit_code == 0
+    result = run("slides", *common(trace_file, out))
+    assert result.exit_code == 0, result.output
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     def interrupted(self, dest):

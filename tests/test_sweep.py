@@ -1,8 +1,6 @@
 """`kdanim sweep`: usage errors, the sweep file, and real runs on Dask (a local cluster and a real one)."""
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -67,18 +65,21 @@ def test_bad_grid_is_one_line_and_writes_nothing(args, words, tmp_path):
     assert not out.exists()
 
 
-def test_unreachable_scheduler_fails_fast_in_one_line(tmp_path):
+@pytest.mark.dask
+def test_unreachable_scheduler_fails_fast_in_one_line(tmp_path, monkeypatch):
     import time
 
     from dask_cluster import free_port
-    from kdanim.cluster import CONNECT_TIMEOUT, ClusterError, client
+    from kdanim import cluster
+    from kdanim.cluster import ClusterError, client
 
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 1)  # the default waits 6 s, twice here
     address = f"tcp://127.0.0.1:{free_port()}"
     t0 = time.monotonic()
     with pytest.raises(ClusterError, match="cannot reach the Dask scheduler"):
         with client(address):
             pass
-    assert time.monotonic() - t0 < CONNECT_TIMEOUT + 10  # generous: the test machine may be loaded
+    assert time.monotonic() - t0 < cluster.CONNECT_TIMEOUT + 10  # generous: the test machine may be loaded
     result = invoke("sweep", *GRID, "--scheduler", address, "--out", tmp_path / "s")
     assert result.exit_code == 1, result.output
     errors = [l for l in result.output.splitlines() if l.startswith("Error")]
@@ -230,9 +231,7 @@ def test_render_on_the_cluster_brings_the_chapter_back(dask_cluster, remote_swee
     """`render --scheduler`: the sweep chapter is drawn on a worker and comes back as bytes."""
     import av
 
-    from kdanim import render as render_mod
-
-    monkeypatch.setattr(render_mod, "render_chapter", lambda *a, **kw: pytest.fail("rendered locally"))
+    monkeypatch.setattr("kdanim.render.workers.render_chapter", lambda *a, **kw: pytest.fail("rendered locally"))
     out = tmp_path / "lesson"
     result = invoke("render", "--sweep", remote_sweep / "sweep.json", "--chapters", "11", "--quality", "low",
                     "--voice", "none", "--epochs", "3", "--scheduler", dask_cluster.address, "--out", out, "-q")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from kdanim import render as render_mod
+from kdanim.render import ChapterJob, RenderOptions, chapter_key
 from kdanim.viz import theme as T
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,8 +66,9 @@ COLOUR_LITERAL = re.compile(
 
 def test_no_colour_literal_outside_the_theme_module():
     found = []
-    for folder in ("scenes", "kdanim/viz", "kdanim/chapter.py"):
-        for p in sorted((ROOT / folder).rglob("*.py")) if (ROOT / folder).is_dir() else [ROOT / folder]:
+    for folder in ("scenes", "kdanim/viz", "kdanim/lesson"):
+        assert (ROOT / folder).is_dir(), folder
+        for p in sorted((ROOT / folder).rglob("*.py")):
             if p.name == "theme.py":
                 continue
             for n, line in enumerate(p.read_text().splitlines(), 1):
@@ -76,13 +77,11 @@ def test_no_colour_literal_outside_the_theme_module():
     assert not found, "colours belong in kdanim/viz/theme.py:\n" + "\n".join(found)
 
 
-def test_theme_is_part_of_the_chapter_cache_key():
-    from scenes import SCENES_IN_ORDER
+def test_theme_is_part_of_the_chapter_cache_key(rings_trace):
+    from kdanim.scenes import SCENES_IN_ORDER
 
-    trace = {"config": {"tau": 3.0}}
-    ch = SCENES_IN_ORDER[0]
-    ch_reads = type("C", (), {"__name__": ch.__name__, "reads": ("config.tau",)})
-    keys = {render_mod.chapter_key(ch_reads, trace, render_mod.RenderOptions(theme=t), "code") for t in T.THEMES}
+    keys = {chapter_key(ChapterJob(SCENES_IN_ORDER[0], rings_trace, RenderOptions(theme=t), "code"))
+            for t in T.THEMES}
     assert len(keys) == len(T.THEMES)
 
 

@@ -183,7 +183,7 @@ def test_get_voice_names_and_cache_dir(monkeypatch, tmp_path):
 
 def test_a_registered_voice_is_offered_everywhere(monkeypatch):
     """A new voice is one class and one registration: get_voice, `--voice` and `kdanim doctor` read VOICES."""
-    from kdanim import doctor
+    from kdanim.publish import doctor
     from kdanim.cli import render
 
     option = next(p for p in render.params if p.name == "voice")

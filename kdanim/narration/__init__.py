@@ -6,6 +6,7 @@ is cut into cues), `voices` (the voice registry: Piper / espeak-ng / silent, cac
 """
 
 from .speech import count, decimal, micros, percent, points, points_vs, ratio, split_cues, wrap_cue
+from .narrator import Narrator
 from .subtitles import Cue, timeline, write_chapters_txt, write_srt, write_transcript, write_vtt
 from .voices import (
     DEFAULT_VOICE, VOICES, EspeakVoice, PiperVoice, SilentVoice, Utterance, Voice, VoiceUnavailable,
@@ -14,7 +15,7 @@ from .voices import (
 
 __all__ = [
     "count", "decimal", "micros", "percent", "points", "points_vs", "ratio", "split_cues", "wrap_cue",
-    "Cue", "timeline", "write_chapters_txt", "write_srt", "write_transcript", "write_vtt",
+    "Narrator", "Cue", "timeline", "write_chapters_txt", "write_srt", "write_transcript", "write_vtt",
     "VOICES", "EspeakVoice", "PiperVoice", "SilentVoice", "Utterance", "Voice", "VoiceUnavailable",
     "get_voice", "register", "DEFAULT_VOICE",
 ]

@@ -173,6 +173,8 @@ def ratio(x) -> str:
 def micros(x) -> str:
     """A time given in microseconds: 3.21 -> '3.2 microseconds', 48.7 -> '49 microseconds'."""
     v = _finite(x, "micros")
+    if 0 < v < 0.05:
+        return "under 0.1 microseconds"  # not "0 microseconds"
     digits = 0 if abs(v) >= 9.95 else 1
     s = _fmt(v, digits)
     return f"{s} microsecond" if s == "1" else f"{s} microseconds"
@@ -200,18 +202,26 @@ def sentences(text: str) -> list[str]:
     return [s for s in out if s]
 
 
-def _split_words(text: str, max_chars: int) -> list[str]:
-    """Greedy word packing into pieces of at most max_chars (a lone longer word stays whole)."""
+def _pack(atoms, max_chars: int) -> list[str]:
+    """Greedy packing of (text, fresh) atoms into pieces of at most max_chars; a fresh atom starts a piece.
+
+    An atom longer than max_chars stays whole, on a piece of its own.
+    """
     pieces, cur = [], ""
-    for w in text.split():
-        if cur and len(cur) + 1 + len(w) > max_chars:
+    for a, fresh in atoms:
+        if cur and (fresh or len(cur) + 1 + len(a) > max_chars):
             pieces.append(cur)
-            cur = w
+            cur = a
         else:
-            cur = f"{cur} {w}" if cur else w
+            cur = f"{cur} {a}" if cur else a
     if cur:
         pieces.append(cur)
     return pieces
+
+
+def _split_words(text: str, max_chars: int) -> list[str]:
+    """Greedy word packing into pieces of at most max_chars (a lone longer word stays whole)."""
+    return _pack(((w, False) for w in text.split()), max_chars)
 
 
 def _clauses(sentence: str) -> list[str]:
@@ -234,24 +244,14 @@ def _clauses(sentence: str) -> list[str]:
 def _split_sentence(sentence: str, max_chars: int) -> list[str]:
     if len(sentence) <= max_chars:
         return [sentence]
-    # Pack clauses greedily; a clause that is itself too long is cut at words.
-    pieces, cur = [], ""
+    # Pack clauses greedily; a clause that is itself too long is cut at words, from a piece of its own.
+    atoms = []
     for clause in _clauses(sentence):
         if len(clause) > max_chars:
-            if cur:
-                pieces.append(cur)
-                cur = ""
-            words = _split_words(clause, max_chars)
-            pieces.extend(words[:-1])
-            cur = words[-1]
-        elif cur and len(cur) + 1 + len(clause) > max_chars:
-            pieces.append(cur)
-            cur = clause
+            atoms += [(w, i == 0) for i, w in enumerate(clause.split())]
         else:
-            cur = f"{cur} {clause}" if cur else clause
-    if cur:
-        pieces.append(cur)
-    return pieces
+            atoms.append((clause, False))
+    return _pack(atoms, max_chars)
 
 
 def split_cues(text: str, max_chars: int = 84, line_chars: int = 42) -> list[str]:

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import srt
 
-from kdanim.paths import atomic_write
+from kdanim.files import atomic_write
 
 from .speech import wrap_cue
 
 __all__ = ["Cue", "timeline", "write_srt", "write_vtt", "write_transcript", "write_chapters_txt",
-           "srt_time", "vtt_time", "chapter_time"]
+           "srt_time", "vtt_time", "chapter_time", "cue_rows"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,12 @@ def _checked(cues, line_chars: int) -> list[tuple[Cue, str]]:
         text = wrap_cue(str(c.text).replace("-->", "→"), line_chars)
         out.append((c, text))
     return out
+
+
+def cue_rows(cues, line_chars: int = 42) -> list[list]:
+    """``[start, end, text]`` per cue, exactly as the subtitle files state them (times in whole ms)."""
+    return [[_ms(c.start).total_seconds(), _ms(c.end).total_seconds(), " ".join(text.splitlines())]
+            for c, text in _checked(cues, line_chars)]
 
 
 def write_srt(cues, path, line_chars: int = 42) -> Path:

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kdanim.paths import atomic_path, cache_dir
+from kdanim.files import atomic_path, cache_dir
 
 __all__ = [
     "Utterance", "Voice", "PiperVoice", "EspeakVoice", "SilentVoice",
@@ -63,7 +63,7 @@ class Utterance:
 
 
 def default_cache_dir() -> Path:
-    """The voice clips' folder inside kdanim's cache (see kdanim.paths.cache_dir)."""
+    """The voice clips' folder inside kdanim's cache (see kdanim.files.cache_dir)."""
     return cache_dir() / "voice"
 
 

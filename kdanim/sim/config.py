@@ -4,11 +4,12 @@ import math
 from dataclasses import asdict, dataclass, replace
 
 from . import datasets
+from .errors import ConfigError
 
 __all__ = [
     "SimConfig", "ConfigError", "TEACHER_PRESETS", "STUDENT_PRESETS",
     "DEFAULT_TEACHER", "DEFAULT_STUDENT",
-    "MAX_EPOCHS", "parse_widths", "resolve_hidden",
+    "MAX_EPOCHS", "parse_widths", "resolve_hidden", "config_from_options",
 ]
 
 # Named architectures mirroring the explorer page ("Small Teacher (3 layers) · Tiny Student (1 layer)").
@@ -27,15 +28,6 @@ DEFAULT_STUDENT = "tiny"
 
 MAX_EPOCHS = 10_000
 MAX_WIDTH = 4096
-
-
-class ConfigError(ValueError):
-    """A bad simulation parameter; `option` is the CLI option that carries it (e.g. "--tau")."""
-
-    def __init__(self, option, message):
-        super().__init__(f"{option}: {message}")
-        self.option = option
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -108,6 +100,8 @@ class SimConfig:
         _int_range("--transfer-batch-size", self.transfer_batch_size, 1, 1_000_000)
         _int_range("--n-test", self.n_test, self.n_classes, 1_000_000)
         _int_range("--n-features", self.n_features, 2, 4096)
+        if source.check is not None:  # the dataset's own limits (e.g. how many images it has)
+            source.check(self)
 
     def to_dict(self):
         d = asdict(self)
@@ -159,6 +153,19 @@ def resolve_hidden(role, preset, hidden):
     if name not in presets:
         raise ConfigError(f"--{role}", f"unknown preset {name!r}; choose from {', '.join(presets)}")
     return name, presets[name]
+
+
+def config_from_options(**kw) -> "SimConfig":
+    """SimConfig from the command line's simulator options (other keys are ignored).
+
+    ``teacher``/``student`` are preset names and ``teacher_hidden``/``student_hidden`` widths (one of
+    each at most); bad values raise ConfigError naming the option.
+    """
+    teacher_preset, teacher_hidden = resolve_hidden("teacher", kw.get("teacher"), kw.get("teacher_hidden"))
+    student_preset, student_hidden = resolve_hidden("student", kw.get("student"), kw.get("student_hidden"))
+    fields = {k: kw[k] for k in CLI_FIELDS if kw.get(k) is not None}
+    return SimConfig(teacher_hidden=teacher_hidden, student_hidden=student_hidden,
+                     teacher_preset=teacher_preset, student_preset=student_preset, **fields)
 
 
 # ----------------------------------------------------------------------------- the command line

@@ -54,7 +54,52 @@ class _ValuesTween(Animation):
         self.setter(np.clip((1 - a) * self.start + a * self.end, 0.0, 1.0))  # rate funcs may overshoot
 
 
-class ProbabilityBars(VGroup):
+class _Bars(VGroup):
+    """What both charts share: class slots along a baseline, names under it, bars that move to new values."""
+
+    def _slots(self, width: float, max_height: float, decimals: int, value_size: float):
+        """Slot width and centres, and the baseline, for ``self.class_names`` across ``width``."""
+        k = len(self.class_names)
+        self.max_height, self.decimals, self.value_size = max_height, decimals, value_size
+        self.slot = width / k
+        self.centers = (np.arange(k) - (k - 1) / 2) * self.slot
+        self.baseline = Line([-width / 2, 0, 0], [width / 2, 0, 0], stroke_color=T.MUTED, stroke_width=2)
+
+    def _bar(self, x: float, width: float, color, p: float) -> Rectangle:
+        bar = Rectangle(width=width, height=1.0, stroke_width=0, fill_color=color, fill_opacity=0.9).move_to([x, 0, 0])
+        _set_bar(bar, p, self.max_height, 0.0)
+        return bar
+
+    def _add_axis(self, bars: VGroup, label_size: float):
+        """Add ``bars``, the baseline and the class names."""
+        self.bars = bars
+        self.class_labels = _class_labels(self.class_names, self.centers, 0.0, self.slot, label_size)
+        self.add(self.bars, self.baseline, self.class_labels)
+        self.plot_area = VGroup(self.bars, self.baseline)  # foreign text must not cover the bars
+
+    def _add_title(self, title: str | None, bottom: float, color=None):
+        self.title = None
+        if title:
+            self.title = T.text(title, size=T.LABEL, color=color)
+            self.title.move_to([0, bottom + self.title.height / 2, 0])
+            self.add(self.title)
+
+    def _move(self, bars, labels, values, new_label):
+        """Move ``bars`` to ``values`` and their value ``labels`` with them; ``new_label(i, scale)`` redraws one."""
+        # work in the current geometry: the chart may have been moved or scaled since
+        scale = self.baseline.width / (self.slot * len(self.class_names))
+        y0 = self.baseline.get_center()[1]
+        for bar, p in zip(bars, values):
+            _set_bar(bar, p, self.max_height * scale, y0)
+        for i, lab in enumerate(labels):
+            if _fmt(values[i], self.decimals) != lab.original_text:  # rebuilding a Text is costly
+                new = new_label(i, scale)
+                lab.become(new)
+                lab.original_text = new.original_text
+            lab.next_to(bars[i], UP, buff=0.08 * scale)
+
+
+class ProbabilityBars(_Bars):
     """Vertical bars of one probability distribution, with values above and class names below.
 
     Parameters
@@ -113,59 +158,28 @@ class ProbabilityBars(VGroup):
         if len(colors) != k:
             raise ValueError(f"colors: expected {k}, got {len(colors)}")
         self.colors = list(colors)
-        self.max_height, self.decimals, self.value_size = max_height, decimals, value_size
         self.show_values = show_values
-        self.slot = width / k
-        self.centers = (np.arange(k) - (k - 1) / 2) * self.slot
+        self._slots(width, max_height, decimals, value_size)
         self.baseline_y = 0.0
-        self.baseline = Line([-width / 2, 0, 0], [width / 2, 0, 0], stroke_color=T.MUTED, stroke_width=2)
-        self.bars = self._build_bars(bar_fill)
-        self.class_labels = _class_labels(self.class_names, self.centers, 0.0, self.slot, label_size)
-        self.add(self.bars, self.baseline, self.class_labels)
-        self.plot_area = VGroup(self.bars, self.baseline)  # foreign text must not cover the bars
+        self._add_axis(VGroup(*[self._bar(x, self.slot * bar_fill, c, p)
+                                for x, p, c in zip(self.centers, self.values, self.colors)]), label_size)
         self.value_labels = VGroup()
         if show_values:
             self.value_labels = VGroup(*[self._value_label(i, p) for i, p in enumerate(self.values)])
             self.add(self.value_labels)
             self._declutter()
-        self.title = None
-        if title:
-            self.title = T.text(title, size=T.LABEL, color=title_color or T.TEXT)
-            self.title.move_to([0, max_height + 0.45 + self.title.height / 2, 0])
-            self.add(self.title)
-
-    def _build_bars(self, bar_fill) -> VGroup:
-        bars = VGroup()
-        for x, p, c in zip(self.centers, self.values, self.colors):
-            bar = Rectangle(width=self.slot * bar_fill, height=1.0, stroke_width=0,
-                            fill_color=c, fill_opacity=0.9).move_to([x, 0, 0])
-            _set_bar(bar, p, self.max_height, self.baseline_y)
-            bars.add(bar)
-        return bars
+        self._add_title(title, max_height + 0.45, title_color or T.TEXT)
 
     def _value_label(self, i: int, p: float):
         lab = T.text(_fmt(p, self.decimals), size=self.value_size, color=T.TEXT)
         lab.next_to(self.bars[i], UP, buff=0.08)
         return lab
 
-    def _baseline_y_now(self) -> float:
-        return self.baseline.get_center()[1]
-
     def set_values(self, probs):
         """Move the bars (and value labels) to ``probs``; returns self."""
         self.values = _check_probs(probs, len(self.class_names), "probs")
-        # work in the current geometry: the chart may have been moved or scaled since
-        scale = self.baseline.width / (self.slot * len(self.class_names))
-        y0 = self._baseline_y_now()
-        for bar, p in zip(self.bars, self.values):
-            _set_bar(bar, p, self.max_height * scale, y0)
-        for i, lab in enumerate(self.value_labels):
-            s = _fmt(self.values[i], self.decimals)
-            if s != lab.original_text:  # rebuilding a Text is costly: only when the number changes
-                new = T.text(s, size=self.value_size, color=T.TEXT).scale(scale)
-                lab.become(new)
-                lab.original_text = new.original_text
-            lab.next_to(self.bars[i], UP, buff=0.08 * scale)
+        self._move(self.bars, self.value_labels, self.values, lambda i, scale: T.text(
+            _fmt(self.values[i], self.decimals), size=self.value_size, color=T.TEXT).scale(scale))
         self._declutter()
         return self
 
@@ -204,7 +218,7 @@ class ProbabilityBars(VGroup):
         return self
 
 
-class ComparedBars(VGroup):
+class ComparedBars(_Bars):
     """Several distributions side by side, grouped by class, with a legend.
 
     Parameters
@@ -253,16 +267,11 @@ class ComparedBars(VGroup):
         self.names = list(groups)
         self.values = {g: _check_probs(p, k, f"groups[{g!r}]") for g, p in groups.items()}
         self.colors = dict(colors)
-        self.max_height, self.decimals, self.value_size = max_height, decimals, value_size
-        self.slot = width / k
-        self.centers = (np.arange(k) - (k - 1) / 2) * self.slot
-        n = len(self.names)
-        self.bar_width = self.slot * 0.8 / n
-        self.baseline = Line([-width / 2, 0, 0], [width / 2, 0, 0], stroke_color=T.MUTED, stroke_width=2)
-        self.bars = self._build_bars()
-        self.class_labels = _class_labels(self.class_names, self.centers, 0.0, self.slot, label_size)
-        self.add(self.bars, self.baseline, self.class_labels)
-        self.plot_area = VGroup(self.bars, self.baseline)  # foreign text must not cover the bars
+        self._slots(width, max_height, decimals, value_size)
+        self.bar_width = self.slot * 0.8 / len(self.names)
+        self._add_axis(VGroup(*[VGroup(*[self._bar(self._x(gi, i), self.bar_width * 0.9, self.colors[g], p)
+                                         for i, p in enumerate(self.values[g])])
+                                for gi, g in enumerate(self.names)]), label_size)
         if show_values is None:
             probe = T.text("0." + "0" * decimals, size=value_size)
             show_values = probe.width <= self.bar_width * 0.95
@@ -273,11 +282,8 @@ class ComparedBars(VGroup):
                 self.value_labels.add(VGroup(*[self._value_label(g, i) for i in range(k)]))
             self.add(self.value_labels)
         top = max_height + (0.35 if show_values else 0.1)
-        self.title = None
-        if title:
-            self.title = T.text(title, size=T.LABEL)
-            self.title.move_to([0, top + 0.15 + self.title.height / 2, 0])
-            self.add(self.title)
+        self._add_title(title, top + 0.15)
+        if self.title:
             top = self.title.get_top()[1]
         self.legend = VGroup()
         if legend:
@@ -289,18 +295,6 @@ class ComparedBars(VGroup):
         n = len(self.names)
         return self.centers[i] + (g_index - (n - 1) / 2) * self.bar_width
 
-    def _build_bars(self) -> VGroup:
-        bars = VGroup()
-        for gi, g in enumerate(self.names):
-            row = VGroup()
-            for i, p in enumerate(self.values[g]):
-                bar = Rectangle(width=self.bar_width * 0.9, height=1.0, stroke_width=0,
-                                fill_color=self.colors[g], fill_opacity=0.9).move_to([self._x(gi, i), 0, 0])
-                _set_bar(bar, p, self.max_height, 0.0)
-                row.add(bar)
-            bars.add(row)
-        return bars
-
     def _value_label(self, g, i, scale: float = 1.0):
         gi = self.names.index(g)
         lab = T.text(_fmt(self.values[g][i], self.decimals), size=self.value_size)
@@ -310,30 +304,22 @@ class ComparedBars(VGroup):
     def _build_legend(self) -> VGroup:
         return T.legend([(g, self.colors[g]) for g in self.names], kind="square", size=T.LABEL)
 
-    def set_values(self, name, probs):
-        """Move the bars of group ``name`` to ``probs``; returns self."""
+    def _group(self, name, probs):
+        """(index of group ``name``, ``probs`` checked); ValueError for an unknown group."""
         if name not in self.values:
             raise ValueError(f"unknown group {name!r}; groups are {self.names}")
-        self.values[name] = _check_probs(probs, len(self.class_names), f"probs for {name!r}")
-        gi = self.names.index(name)
-        scale = self.baseline.width / (self.slot * len(self.class_names))
-        y0 = self.baseline.get_center()[1]
-        for bar, p in zip(self.bars[gi], self.values[name]):
-            _set_bar(bar, p, self.max_height * scale, y0)
-        if self.show_values:
-            for i, lab in enumerate(self.value_labels[gi]):
-                if _fmt(self.values[name][i], self.decimals) != lab.original_text:
-                    new = self._value_label(name, i, scale)
-                    lab.become(new)
-                    lab.original_text = new.original_text
-                lab.next_to(self.bars[gi][i], UP, buff=0.08 * scale)
+        return self.names.index(name), _check_probs(probs, len(self.class_names), f"probs for {name!r}")
+
+    def set_values(self, name, probs):
+        """Move the bars of group ``name`` to ``probs``; returns self."""
+        gi, self.values[name] = self._group(name, probs)
+        labels = self.value_labels[gi] if self.show_values else []
+        self._move(self.bars[gi], labels, self.values[name], lambda i, scale: self._value_label(name, i, scale))
         return self
 
     @override_animate(set_values)
     def _animate_set_values(self, name, probs, anim_args=None):
         """``chart.animate.set_values(name, p)``: that group's bars glide (and labels count) to ``p``."""
-        if name not in self.values:
-            raise ValueError(f"unknown group {name!r}; groups are {self.names}")
-        end = _check_probs(probs, len(self.class_names), f"probs for {name!r}")
+        _, end = self._group(name, probs)
         return _ValuesTween(self, self.values[name].copy(), end,
                             lambda p: self.set_values(name, p), **(anim_args or {}))

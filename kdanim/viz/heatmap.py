@@ -51,32 +51,37 @@ class Heatmap(VGroup):
         # colours are read from the theme at draw time (low: the lifted panel shade, high: the distilled student's)
         self.fmt, self.size = fmt, size
         self.low, self.high = ManimColor(low or T.PANEL), ManimColor(high or T.DISTILLED)
-        rows, cols = v.shape
-        self.cells = VGroup()
-        for i in range(rows):
-            for j in range(cols):
-                r = Rectangle(width=cell_width, height=cell_height, stroke_color=T.BACKGROUND, stroke_width=3,
-                              fill_opacity=1.0)
-                r.move_to([j * cell_width, -i * cell_height, 0])
-                self.cells.add(r)
+        self.cells = self._grid(*v.shape, cell_width, cell_height)
         self.plot_area = self.cells
         self.value_labels = VGroup()
+        self._axis_labels(row_labels, col_labels, row_title, col_title)
+        self.set_values(v)
+
+    @staticmethod
+    def _grid(rows: int, cols: int, width: float, height: float) -> VGroup:
+        cells = VGroup()
+        for i in range(rows):
+            for j in range(cols):
+                r = Rectangle(width=width, height=height, stroke_color=T.BACKGROUND, stroke_width=3, fill_opacity=1.0)
+                cells.add(r.move_to([j * width, -i * height, 0]))
+        return cells
+
+    def _axis_labels(self, row_labels, col_labels, row_title: str, col_title: str) -> None:
+        """Row labels on the left, column labels below, and the axis titles beyond them."""
+        size, cols = self.size, len(col_labels)
         self.row_labels = VGroup(*[T.text(s, size=size, color=T.TEXT) for s in row_labels])
         for i, lab in enumerate(self.row_labels):
             lab.next_to(self.cells[i * cols], LEFT, buff=0.2)
         self.col_labels = VGroup(*[T.text(s, size=size, color=T.TEXT) for s in col_labels])
         for j, lab in enumerate(self.col_labels):
-            lab.next_to(self.cells[(rows - 1) * cols + j], DOWN, buff=0.15)
+            lab.next_to(self.cells[(len(row_labels) - 1) * cols + j], DOWN, buff=0.15)
         self.add(self.cells, self.value_labels, self.row_labels, self.col_labels)
         self.row_title = T.text(row_title, size=size, color=T.SOFT) if row_title else VGroup()
         if row_title:
-            self.row_title.next_to(self.row_labels, LEFT, buff=0.3)
-            self.add(self.row_title)
+            self.add(self.row_title.next_to(self.row_labels, LEFT, buff=0.3))
         self.col_title = T.text(col_title, size=size, color=T.SOFT) if col_title else VGroup()
         if col_title:
-            self.col_title.next_to(self.col_labels, DOWN, buff=0.15)
-            self.add(self.col_title)
-        self.set_values(v)
+            self.add(self.col_title.next_to(self.col_labels, DOWN, buff=0.15))
 
     @property
     def shape(self) -> tuple[int, int]:

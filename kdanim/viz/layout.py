@@ -221,35 +221,45 @@ def check_layout(mobjects, frame=None, tol: float = 0.03, keep_free=()) -> list[
     problems: list[str] = []
     texts, plots, seen = [], [], set()
     for mob in mobjects:
-        bbox = visible_bbox(mob)
-        if bbox is not None and not frame.contains(bbox, tol):
-            l, r, b, t = bbox
-            problems.append(f"{_describe(mob)} leaves the frame: x [{l:.2f}, {r:.2f}], y [{b:.2f}, {t:.2f}]")
-        for region in keep_free if bbox is not None else ():
-            dx, dy = _overlap(bbox, (region.left, region.right, region.bottom, region.top))
-            if dx > tol and dy > tol:
-                problems.append(f"{_describe(mob)} enters a region kept free (y [{region.bottom:.2f}, {region.top:.2f}])")
+        problems += _placement(mob, frame, tol, keep_free)
         _collect(mob, False, (), texts, plots, seen)
-    for i in range(len(texts)):
-        a, abox, aok, _ = texts[i]
-        if aok:
-            continue
-        for j in range(i + 1, len(texts)):
-            b, bbox, bok, _ = texts[j]
-            if bok:
-                continue
+    return problems + _text_overlaps(texts, tol) + _plot_overlaps(texts, plots, tol)
+
+
+def _placement(mob, frame: "Region", tol: float, keep_free) -> list[str]:
+    """A top-level mobject that leaves the frame or enters a region kept free."""
+    bbox = visible_bbox(mob)
+    if bbox is None:
+        return []
+    out = []
+    if not frame.contains(bbox, tol):
+        l, r, b, t = bbox
+        out.append(f"{_describe(mob)} leaves the frame: x [{l:.2f}, {r:.2f}], y [{b:.2f}, {t:.2f}]")
+    for region in keep_free:
+        dx, dy = _overlap(bbox, (region.left, region.right, region.bottom, region.top))
+        if dx > tol and dy > tol:
+            out.append(f"{_describe(mob)} enters a region kept free (y [{region.bottom:.2f}, {region.top:.2f}])")
+    return out
+
+
+def _text_overlaps(texts, tol: float) -> list[str]:
+    out = []
+    for i, (a, abox, aok, _) in enumerate(texts):
+        for b, bbox, bok, _ in texts[i + 1:] if not aok else ():
             dx, dy = _overlap(abox, bbox)
-            if dx > tol and dy > tol:
-                problems.append(f"{_describe(a)} overlaps {_describe(b)} ({dx:.2f} × {dy:.2f})")
+            if not bok and dx > tol and dy > tol:
+                out.append(f"{_describe(a)} overlaps {_describe(b)} ({dx:.2f} × {dy:.2f})")
+    return out
+
+
+def _plot_overlaps(texts, plots, tol: float) -> list[str]:
+    out = []
     for owner, area in plots:
-        abox = visible_bbox(owner)
-        if abox is None:  # the whole plot is invisible
+        if visible_bbox(owner) is None:  # the whole plot is invisible
             continue
         pbox = (area.get_left()[0], area.get_right()[0], area.get_bottom()[1], area.get_top()[1])
         for t, tbox, ok, owners in texts:
-            if ok or id(owner) in owners:
-                continue
             dx, dy = _overlap(tbox, pbox)
-            if dx > tol and dy > tol:
-                problems.append(f"{_describe(t)} overlaps the plot area of {_describe(owner)}")
-    return problems
+            if not ok and id(owner) not in owners and dx > tol and dy > tol:
+                out.append(f"{_describe(t)} overlaps the plot area of {_describe(owner)}")
+    return out

@@ -39,7 +39,8 @@ class Source:
 
     `families` (one name per class, or None) says which classes resemble each other;
     `defaults` are SimConfig values for this dataset (sizes of the pool, test set, ...);
-    `requires` names the Python module it imports and `install` how to get it.
+    `requires` names the Python module it imports and `install` how to get it;
+    `check(config)`, if given, raises ConfigError for settings the dataset cannot meet (SimConfig calls it).
     """
 
     name: str
@@ -52,6 +53,7 @@ class Source:
     view: str = "2-D view"                # what the 2-D view is, as said in the lesson
     requires: str | None = None
     install: str = ""
+    check: Callable | None = None         # (config) -> None, on construction: a bad size fails there, not in draw
 
     def check_available(self):
         """Raise DatasetUnavailable (a one-line "install ..." message) when `requires` cannot be imported."""

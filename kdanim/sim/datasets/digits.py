@@ -7,9 +7,10 @@ random from the 1,797 images; the rest is the teacher's pool.
 
 import numpy as np
 
+from ..errors import ConfigError
 from .base import Examples, Source, pca_2d, register
 
-__all__ = ["SOURCE", "load_images", "draw"]
+__all__ = ["SOURCE", "load_images", "check", "draw"]
 
 N_IMAGES = 1797
 INSTALL = "pip install 'kdanim[digits]' (or pip install scikit-learn)"
@@ -24,13 +25,15 @@ def load_images():
     return (d.images / 16.0), d.target.astype(np.int64)
 
 
-def draw(config, rng):
-    from ..config import ConfigError
-
-    images, labels = load_images()
-    if config.teacher_n_train + config.n_test > len(labels):
-        raise ConfigError("--n-test", f"the digits dataset has {len(labels)} images: teacher_n_train "
+def check(config):
+    """ConfigError unless the pool and the test set fit in the images there are."""
+    if config.teacher_n_train + config.n_test > N_IMAGES:
+        raise ConfigError("--n-test", f"the digits dataset has {N_IMAGES} images: teacher_n_train "
                           f"{config.teacher_n_train} + n_test {config.n_test} is too many")
+
+
+def draw(config, rng):
+    images, labels = load_images()
     order = rng.permutation(len(labels))
     test, pool = order[:config.n_test], order[config.n_test:config.n_test + config.teacher_n_train]
     x = images.reshape(len(labels), -1)
@@ -48,5 +51,6 @@ SOURCE = register(Source(
     view="first two principal components",
     requires="sklearn",
     install=INSTALL,
+    check=check,
     defaults=dict(n_features=64, n_classes=10, n_train=100, teacher_n_train=1297, n_test=500),
 ))

@@ -19,8 +19,6 @@ preview stills, a page, slides) publishes through here.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import errno
 import hashlib
 import json
 import os
@@ -28,7 +26,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["MANIFEST", "PublishError", "publish", "staging_for", "recover", "published_files"]
+from kdanim.files import aside_name, replace_dir
+
+__all__ = ["MANIFEST", "PublishError", "OutputError", "check_out_dir", "publish", "staging_for", "recover", "published_files"]
 
 MANIFEST = "manifest.json"
 
@@ -37,15 +37,32 @@ class PublishError(Exception):
     """The output folder cannot be replaced without touching a file kdanim did not write."""
 
 
-def _old_name(out: Path) -> Path:
-    return out.parent / f".{out.name}.old"
+class OutputError(ValueError):
+    """An output folder that cannot be published at all (checked before any work is done)."""
+
+
+def check_out_dir(out) -> Path:
+    """``out`` as a folder that can be replaced as a whole, or OutputError saying why not."""
+    p = Path(os.path.realpath(out))
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"{out!r} exists and is not a folder.")
+    parent = next((a for a in p.parents if a.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise OutputError(f"{out!r} cannot be made: {str(parent)!r} is a file.")
+    if parent is None or not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{out!r} is not writable.")
+    here = Path.cwd().resolve()
+    if here == p or p in here.parents:
+        raise OutputError(f"{out!r} holds the current folder: kdanim replaces the output folder as a "
+                          f"whole, so render into a folder of its own.")
+    return p
 
 
 def recover(out) -> None:
     """Tidy up after a publish that was killed: put the old folder back if the fallback swap was cut
     between its two renames, and remove what dead processes left beside ``out``."""
     out = Path(out)
-    old = _old_name(out)
+    old = aside_name(out)
     if old.is_dir() and not out.exists():
         os.rename(old, out)
     elif old.is_dir():
@@ -127,38 +144,6 @@ def _carry_over(out: Path, staging: Path, ours: set[str], staged: set[str]) -> N
             (staging / d.relative_to(out)).mkdir(parents=True, exist_ok=True)
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where that is not available."""
-    fn = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
-    if fn is None:
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
-        return False  # this file system cannot exchange
-    raise OSError(err, os.strerror(err), str(b))
-
-
-def _swap(staging: Path, out: Path) -> None:
-    """Put ``staging`` in the place of ``out``; the old contents are removed."""
-    if not out.exists():
-        os.rename(staging, out)
-        return
-    if _exchange(staging, out):
-        shutil.rmtree(staging, ignore_errors=True)  # the old folder, now under the staging name
-        return
-    old = _old_name(out)
-    os.rename(out, old)
-    try:
-        os.rename(staging, out)
-    except BaseException:
-        os.rename(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def publish(staging, out, manifest: dict) -> dict:
     """Replace the folder ``out`` by ``staging`` (a folder from :func:`staging_for`) as a whole.
 
@@ -179,5 +164,5 @@ def publish(staging, out, manifest: dict) -> dict:
     with open(staging / MANIFEST, "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=1, ensure_ascii=False)
     os.chmod(staging, 0o755 if not out.exists() else out.stat().st_mode & 0o7777)
-    _swap(staging, out)
+    replace_dir(staging, out)
     return manifest

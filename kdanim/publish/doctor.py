@@ -18,9 +18,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from kdanim.paths import cache_dir
+from kdanim.files import cache_dir
 
-__all__ = ["Check", "checks", "MIN_FREE_BYTES", "MIN_PYTHON"]
+__all__ = ["Check", "checks", "report", "MIN_FREE_BYTES", "MIN_PYTHON"]
 
 MIN_PYTHON = (3, 10)
 MIN_FREE_BYTES = 2 * 1024 ** 3  # warn below ~2 GB: a 1080p60 lesson and its chapter cache need a few hundred MB
@@ -200,7 +200,7 @@ def _cache_writable(root: Path) -> Check:
 
 
 def _slides() -> Check:
-    from kdanim.slides import SlidesUnavailable, check_available
+    from .slides import SlidesUnavailable, check_available
 
     try:
         where = check_available()
@@ -216,3 +216,14 @@ def checks() -> list[Check]:
         _python(), _cairo(), _pango(), _manim(), *_pyav(), *_voices(), _latex(), _slides(), *_datasets(),
         _disk("cache", root), _disk("current folder", Path.cwd()), _cache_writable(root),
     ]
+
+
+def report(found: list[Check]) -> tuple[str, bool]:
+    """The checks as `kdanim doctor` prints them (✓ fine, ✗ missing, ! optional and missing), and whether a
+    required one failed."""
+    lines = []
+    for c in found:
+        lines.append(f"{'✓' if c.ok else ('✗' if c.required else '!')} {c.name:<27} {c.detail}")
+        if not c.ok:
+            lines.append(f"  {'→ install' if c.required else '→ optional'}: {c.fix}")
+    return "\n".join(lines), any(c.required and not c.ok for c in found)

@@ -1,8 +1,7 @@
 """The lesson's web page (index.html beside lesson.mp4) and the explorer page over (τ, α) variants.
 
-    names = write_page(folder, manifest, trace)          # index.html, page.css, page.js
+    names = write_page(folder, manifest, trace, cues)    # index.html, page.css, page.js
     write_explorer(site, [variants/tau1-alpha0.25, ...])  # one page with a τ and an α slider
-    render_site(traces, opts, site)                      # what `kdanim publish` does: both
 
 The pages are static: the lesson's data (chapters, cues, results, command) is
 embedded in index.html as JSON, the CSS and JS are the two files in
@@ -14,46 +13,39 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from pathlib import Path
 from string import Template
 
-from kdanim import __version__
-from kdanim.narration.voices import DEFAULT_VOICE
-from kdanim.paths import atomic_write
-from kdanim.publish import publish, staging_for
-from kdanim.sim.config import cli_args
+import srt
 
-__all__ = ["PAGE_FILES", "write_page", "write_explorer", "render_site", "variant_name", "lesson_data", "read_vtt",
-           "reproduce_command", "PageError"]
+from kdanim import __version__
+from kdanim.facts import lesson_title
+from kdanim.files import atomic_write
+from kdanim.narration.subtitles import Cue, cue_rows
+from kdanim.narration.voices import DEFAULT_VOICE
+from kdanim.sim.config import cli_args
+from kdanim.trace import MODEL_LABELS
+
+from .folder import publish, staging_for
+
+__all__ = ["PAGE_FILES", "write_page", "write_explorer", "variant_name", "lesson_data", "reproduce_command",
+           "PageError"]
 
 WEB = Path(__file__).resolve().parent / "web"
 ASSETS = ("page.css", "page.js")
 PAGE_FILES = ("index.html",) + ASSETS
 VIDEO_TYPES = {"mp4": "video/mp4", "webm": "video/webm"}
-MODELS = (("teacher", "Teacher"), ("scratch", "Student (scratch)"), ("distilled", "Student (distilled)"))
 
 
 class PageError(ValueError):
     """A lesson folder the page cannot be made from; the message names the folder and what is missing."""
 
 
-def read_vtt(path) -> list[list]:
-    """[[start, end, text], ...] from a WebVTT file (the form kdanim writes: no cue settings)."""
-    cues = []
-    for block in re.split(r"\n\s*\n", Path(path).read_text(encoding="utf-8")):
-        lines = block.strip().splitlines()
-        at = next((i for i, line in enumerate(lines) if "-->" in line), None)
-        if at is None:
-            continue
-        start, end = (_vtt_seconds(t.split()[0]) for t in lines[at].split("-->"))
-        cues.append([start, end, " ".join(lines[at + 1:])])
-    return cues
-
-
-def _vtt_seconds(stamp: str) -> float:
-    parts = [float(p) for p in stamp.strip().split(":")]
-    return round(sum(p * 60 ** i for i, p in enumerate(reversed(parts))), 3)
+def _published_cues(folder: Path) -> list[list]:
+    """The cues of a published lesson folder, read from its lesson.srt (by the `srt` library)."""
+    subs = srt.parse((folder / "lesson.srt").read_text(encoding="utf-8"))
+    return [[round(c.start.total_seconds(), 3), round(c.end.total_seconds(), 3), " ".join(c.content.splitlines())]
+            for c in subs]
 
 
 def reproduce_command(manifest: dict) -> str:
@@ -87,8 +79,11 @@ def _numbers(values) -> str:
     return ",".join(repr(v).removesuffix(".0") if isinstance(v, float) else str(v) for v in values)
 
 
-def lesson_data(folder, manifest: dict, trace: dict, base: str = "") -> dict:
-    """What the page shows of one lesson folder; every path is relative and prefixed with ``base``."""
+def lesson_data(folder, manifest: dict, trace: dict, base: str = "", cues: list[Cue] | None = None) -> dict:
+    """What the page shows of one lesson folder; every path is relative and prefixed with ``base``.
+
+    ``cues``: the lesson's subtitles (default: read from the folder's lesson.srt).
+    """
     folder = Path(folder)
     videos = [n for n in (f"lesson.{ext}" for ext in VIDEO_TYPES) if (folder / n).is_file()]
     if not videos or not (folder / "lesson.vtt").is_file():
@@ -101,7 +96,7 @@ def lesson_data(folder, manifest: dict, trace: dict, base: str = "") -> dict:
                  for n, label in labels.items() if (folder / n).is_file()]
     summary = trace["summary"]
     return {
-        "title": f"Knowledge distillation, τ\u00a0=\u00a0{sim['tau']:g}, α\u00a0=\u00a0{sim['alpha']:g}",
+        "title": lesson_title(sim, space="\u00a0"),
         "tau": sim["tau"], "alpha": sim["alpha"],
         "sources": [{"src": base + n, "type": VIDEO_TYPES[n.rsplit(".", 1)[1]]} for n in videos],
         "poster": base + "thumbnail.png" if (folder / "thumbnail.png").is_file() else None,
@@ -109,10 +104,10 @@ def lesson_data(folder, manifest: dict, trace: dict, base: str = "") -> dict:
         "page": base + "index.html",
         "duration": manifest["duration"],
         "chapters": manifest["chapters"],
-        "cues": read_vtt(folder / "lesson.vtt"),
+        "cues": cue_rows(cues) if cues is not None else _published_cues(folder),
         "results": [{"model": key, "label": label, "params": summary[key]["params"],
                      "accuracy": summary[key]["test_accuracy"], "agreement": summary[key]["agreement"],
-                     "latency_us": summary[key].get("latency_us")} for key, label in MODELS],
+                     "latency_us": summary[key].get("latency_us")} for key, label in MODEL_LABELS.items()],
         "command": reproduce_command(manifest),
         "trace_hash": manifest.get("trace_content_hash", "")[:16],
         "downloads": downloads,
@@ -143,10 +138,10 @@ def _write(folder: Path, data: dict, explorer: bool) -> list[str]:
     return list(PAGE_FILES)
 
 
-def write_page(folder, manifest: dict, trace: dict) -> list[str]:
+def write_page(folder, manifest: dict, trace: dict, cues: list[Cue] | None = None) -> list[str]:
     """Write index.html, page.css and page.js into a lesson folder; return their names."""
     folder = Path(folder)
-    lesson = lesson_data(folder, manifest, trace)
+    lesson = lesson_data(folder, manifest, trace, cues=cues)
     return _write(folder, {"variants": [lesson], "initial": 0, "taus": [lesson["tau"]],
                            "alphas": [lesson["alpha"]]}, explorer=False)
 
@@ -194,24 +189,3 @@ def write_explorer(site, variant_dirs, initial=None) -> list[str]:
 def variant_name(tau: float, alpha: float) -> str:
     """The folder of one (τ, α) variant inside a site: ``variants/tau3-alpha0.5``."""
     return f"variants/tau{tau:g}-alpha{alpha:g}"
-
-
-def render_site(traces, opts, site, webm: bool = False, events=None, message=None) -> list[Path]:
-    """Render a lesson for every trace into ``site/variants/...`` and write the explorer page over them.
-
-    Chapters that do not read τ or α are rendered once and reused from the
-    chapter cache by every other variant.
-    """
-    from kdanim.render import render_lesson
-
-    site = Path(site)
-    say = message or (lambda s: None)
-    dirs = []
-    for i, trace in enumerate(traces, 1):
-        cfg = trace["config"]
-        d = site / variant_name(cfg["tau"], cfg["alpha"])
-        say(f"variant {i}/{len(traces)}: τ = {cfg['tau']:g}, α = {cfg['alpha']:g}")
-        render_lesson(trace, opts, d, webm=webm, events=events, message=message)
-        dirs.append(d)
-    write_explorer(site, dirs)
-    return dirs

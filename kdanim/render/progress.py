@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
+from .options import BeatDone, Event, Finished
+
 __all__ = ["ChapterProgress"]
 
 
@@ -21,16 +23,17 @@ class _TimeLeft(TimeRemainingColumn):
 class ChapterProgress:
     """Receives render events and shows them; use it as a context manager around the render.
 
-    Events are tuples, sent from this process or relayed from worker processes
-    (see `kdanim.render.render_chapters`): ``("start", n)``,
-    ``("beat", n, beats_done, video_seconds)``, ``("done", n, seconds, cached)``.
+    Events (:data:`kdanim.render.Event`) are sent from this process or relayed from worker
+    processes (see `kdanim.render.render_chapters`): ``Started``, ``BeatDone``, ``Finished``.
     On a terminal every chapter has a live row: a bar that moves after every
     beat (filled against the beat count of an earlier render when one is known),
     its elapsed time and estimate; a last row does the same for the whole
     render. Elsewhere (a log, CI) each finished chapter prints one line.
     """
 
-    def __init__(self, chapters, expected_beats: dict[int, int] | None = None, console: Console | None = None):
+    def __init__(self, titles: dict[int, str], expected_beats: dict[int, int] | None = None,
+                 console: Console | None = None):
+        """``titles``: the chapters to show, number -> title, in order."""
         self.console = console or Console(stderr=True)
         self.progress = Progress(  # all ten chapters fit 80 columns
             TextColumn("{task.description}"), BarColumn(bar_width=12), TextColumn("{task.fields[status]}"),
@@ -39,10 +42,9 @@ class ChapterProgress:
             speed_estimate_period=24 * 3600)  # the estimate averages over the whole render
         # A chapter's steps: its beats (as many as in an earlier render, if known), then writing its file.
         self.expected = dict(expected_beats or {})
-        self.rows = {c.number: self.progress.add_task(f"{c.number:2d} {c.title}", start=False,
-                                                      total=self._steps(c.number), status="waiting")
-                     for c in chapters}
-        self.titles = {c.number: c.title for c in chapters}
+        self.rows = {n: self.progress.add_task(f"{n:2d} {title}", start=False, total=self._steps(n),
+                                               status="waiting") for n, title in titles.items()}
+        self.titles = dict(titles)
         # The whole render, in chapters: rendered ones count, cached ones leave the total (no work to time).
         self.all = self.progress.add_task("   all chapters", total=len(self.rows), status="")
         self.fraction: dict[int, float] = {}  # part done of each rendering chapter whose beat count is known
@@ -62,20 +64,20 @@ class ChapterProgress:
         if self.console.is_terminal:
             self.progress.stop()
 
-    def event(self, e: tuple) -> None:
+    def event(self, e: Event) -> None:
         with self._lock:
-            kind, n, line = e[0], e[1], None
+            n, line = e.number, None
             row = self.rows[n]
             self.progress.start_task(row)  # a no-op once started
-            if kind == "beat":
-                beats, video, known = e[2], e[3], self.expected.get(n)
+            if isinstance(e, BeatDone):
+                beats, video, known = e.beats, e.video, self.expected.get(n)
                 if known:
                     known = self.expected[n] = max(known, beats)  # more beats than last time
                     self.fraction[n] = beats / self._steps(n)
                 self.progress.update(row, completed=beats, total=self._steps(n),
                                      status=f"beat {beats}{f'/{known}' if known else ''} · {video:.0f} s video")
-            elif kind == "done":
-                seconds, cached = e[2], e[3]
+            elif isinstance(e, Finished):
+                seconds, cached = e.seconds, e.cached
                 self.fraction.pop(n, None)
                 self.finished += 1
                 if cached:

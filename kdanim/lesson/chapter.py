@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable, Iterator
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Protocol, Sequence
 
-from manim import LEFT, RIGHT, Animation, FadeOut, Scene, VGroup
+from manim import LEFT, RIGHT, Animation, FadeOut, MarkupText, Scene, Text, VGroup
 
-from kdanim.narration import speech
-from kdanim.narration.voices import DEFAULT_VOICE, Utterance, Voice, get_voice
 from kdanim.viz import PixelImage, layout, theme as T
 
-__all__ = ["Chapter", "LessonContext", "Line", "default_context", "render_scene"]
+__all__ = ["Chapter", "LessonContext", "Line", "Narrator", "Spoken", "Words", "plain_context"]
 
 #: Silence between two cue chunks of one beat, and after every beat (seconds).
 CHUNK_GAP = 0.15
@@ -35,12 +33,37 @@ class Line:
     path: str | None
 
 
+class Spoken(Protocol):
+    """One synthesized cue: its text, its length in seconds and its audio file (None when silent)."""
+
+    text: str
+    duration: float
+    path: Path | None
+
+
+class Words(Protocol):
+    """The lesson's words for one run (kdanim.narration.script.Words): ids are "chapter.name"."""
+
+    def say(self, beat_id: str) -> str: ...
+
+    def show(self, words_id: str) -> str: ...
+
+    def title(self, key: str) -> str: ...
+
+
+class Narrator(Protocol):
+    """What speaks a beat: cuts its text into cues and synthesizes each (kdanim.narration.Narrator)."""
+
+    def speak(self, text: str) -> Sequence[Spoken]: ...
+
+
 @dataclass
 class LessonContext:
-    """What a chapter is drawn from: the trace, the voice, and render options."""
+    """What a chapter is drawn from: the trace, the narrator, and render options."""
 
     trace: dict
-    voice: Voice
+    narrator: Narrator
+    words: Words
     sweep: dict | None = None  # kdanim.sweep.chapter_view of a sweep file, for the sweep chapter
     probe_class: int = 0
     theme: str = "dark"  # kdanim.viz.theme.THEMES: "dark" (video) or "light" (projectors, handouts)
@@ -52,64 +75,56 @@ class LessonContext:
     seen_text: list[str] = field(default_factory=list)  # tests: every Text on screen at a beat's end
 
 
-def default_context() -> LessonContext:
+#: The entry point (group, name) that builds the context of plain `manim render`, where Manim
+#: constructs the scene itself: kdanim.render.context:from_environment, found by name the way Manim
+#: finds its plugins, so the chapters never import the renderer.
+PLAIN_CONTEXT = ("kdanim.context", "environment")
+
+
+def plain_context() -> LessonContext:
     """The context for plain `manim render`, read from KDANIM_* environment variables."""
-    from kdanim import trace as tracemod
-    from kdanim.facts import probe_index
-    from kdanim.paths import cached_trace
-    from kdanim.sim.config import SimConfig
-
-    trace_path = os.environ.get("KDANIM_TRACE")
-    tr = tracemod.load(Path(trace_path)) if trace_path else cached_trace(SimConfig())
-    voice = get_voice(
-        os.environ.get("KDANIM_VOICE", DEFAULT_VOICE),
-        model_path=os.environ.get("KDANIM_VOICE_MODEL") or None,
-    )
-    try:
-        probe_class = probe_index(os.environ.get("KDANIM_PROBE_CLASS"), tr["classes"]["names"])
-    except ValueError as e:
-        raise ValueError(f"KDANIM_PROBE_CLASS: {e}") from None
-    sweep = os.environ.get("KDANIM_SWEEP")
-    if sweep:
-        from kdanim import sweep as sweepmod
-
-        sweep = sweepmod.chapter_view(sweepmod.load(sweep))
-    theme = os.environ.get("KDANIM_THEME", "dark")
-    if theme not in T.THEMES:
-        raise ValueError(f"KDANIM_THEME={theme!r} is not a theme: choose one of {', '.join(T.THEMES)}")
-    return LessonContext(trace=tr, voice=voice, probe_class=probe_class, theme=theme,
-                         sweep=sweep or None)
+    group, name = PLAIN_CONTEXT
+    found = entry_points(group=group, name=name)
+    if not found:
+        raise RuntimeError("kdanim is not installed (no kdanim.context entry point): pip install -e .")
+    return next(iter(found)).load()()
 
 
 class Chapter(Scene):
     """A chapter of the lesson: a title band, then short narrated beats.
 
-    Subclasses set ``number`` and ``title`` and write :meth:`body`, made of
+    Subclasses set ``number`` and ``key`` and write :meth:`body`, made of
     :meth:`beat` calls (narration and animations together) or
-    :meth:`narrated` blocks. Everything drawn comes from ``self.trace``.
+    :meth:`narrated` blocks, each naming a beat of the script's chapter ``key``.
+    Everything drawn comes from ``self.trace``; every word from the script
+    (:meth:`words` for what is shown, the beats for what is said).
     """
 
     number: ClassVar[int] = 0
-    title: ClassVar[str] = ""
+    #: The chapter's section of the lesson script ("# key: Title"): its title, beats and on-screen words.
+    key: ClassVar[str] = ""
     #: Dotted trace paths this chapter reads ("config.tau", "summary", "*" = all): its render
     #: is cached under them, so a change elsewhere in the trace does not re-render it.
     #: A test checks that every value a chapter uses is covered.
     reads: ClassVar[tuple[str, ...]] = ("*",)
-    #: Set by the renderer; plain `manim render` builds one from the environment.
-    context: ClassVar[LessonContext | None] = None
+
+    def __init__(self, context: LessonContext | None = None, **kwargs) -> None:
+        """``context``: what to draw; None (plain `manim render`) builds it from the environment."""
+        self.ctx = context
+        super().__init__(**kwargs)
 
     # -- set-up ---------------------------------------------------------
     def setup(self) -> None:
-        ctx = type(self).context
-        if ctx is None:
-            ctx = Chapter.context = default_context()
-        self.ctx = ctx
+        if self.ctx is None:
+            self.ctx = plain_context()
+        ctx = self.ctx
         self.trace = ctx.trace
         T.use(ctx.theme)
         self.camera.background_color = T.BACKGROUND
         self.regions = layout.regions()
         self.lines: list[Line] = []
         self.beats: list[str] = []
+        self.beat_ids: list[str] = []
         self.beat_spans: list[tuple[float, float]] = []  # (start, end) of each beat's speech
         self._chapter_start = 0.0
 
@@ -128,6 +143,18 @@ class Chapter(Scene):
 
     # -- helpers a chapter uses -------------------------------------------
     @property
+    def title(self) -> str:
+        return self.ctx.words.title(self.key)
+
+    def words(self, name: str) -> str:
+        """This chapter's on-screen words ``name`` (the script's ``chapter.name``), filled for this run."""
+        return self.ctx.words.show(f"{self.key}.{name}")
+
+    def text(self, name: str, size: float = T.BODY, color=None, **kwargs):
+        """A Text of this chapter's on-screen words ``name``."""
+        return T.text(self.words(name), size=size, color=color, **kwargs)
+
+    @property
     def config_(self) -> dict:
         return self.trace["config"]
 
@@ -142,11 +169,6 @@ class Chapter(Scene):
     @property
     def probe(self) -> int:
         return self.ctx.probe_class
-
-    def cname(self, k: int) -> str:
-        """Class ``k`` as said and written in a sentence: "cat", or "digit 3" for a class named by a digit."""
-        name = self.class_names[k]
-        return f"digit {name}" if name.isdigit() else name
 
     @property
     def image_shape(self):
@@ -166,7 +188,7 @@ class Chapter(Scene):
         pic = self.probe_picture()
         if pic is None:
             return None
-        label = T.text(f"the input: {self.class_names[self.probe]}", size=T.LABEL, color=T.MUTED)
+        label = T.text(self.ctx.words.show("lesson.the_input"), size=T.LABEL, color=T.MUTED)
         badge = VGroup(label, pic).arrange(RIGHT, buff=0.2)
         return layout.fit_in(badge, self.regions.title, buff=0.05, aligned_edge=RIGHT)
 
@@ -176,19 +198,22 @@ class Chapter(Scene):
         return layout.fit_in(head, self.regions.title, buff=0.1, aligned_edge=LEFT)
 
     # -- beats ----------------------------------------------------------
-    def speak(self, text: str) -> list[Utterance]:
+    def speak(self, text: str) -> Sequence[Spoken]:
         """Synthesize (or fetch from the cache) the narration of one beat, cue by cue."""
-        return [self.ctx.voice.synthesize(chunk) for chunk in speech.split_cues(text)]
+        return self.ctx.narrator.speak(text)
 
     @contextmanager
-    def narrated(self, text: str, *, pause: float = BEAT_PAUSE) -> Iterator["_Timer"]:
-        """Narrate ``text``; the block's animations should fill ``timer.duration``.
+    def narrated(self, name: str, *, pause: float = BEAT_PAUSE) -> Iterator["_Timer"]:
+        """Narrate the beat ``name`` of this chapter; the block's animations should fill ``timer.duration``.
 
         Whatever time the block leaves is waited out, so speech never overlaps
-        the next beat; then a short pause.
+        the next beat; then a short pause. A beat the script does not have (or
+        leaves empty) is silent: its animations play at their shortest.
         """
-        text = " ".join(text.split())
+        beat_id = f"{self.key}.{name}"
+        text = self.ctx.words.say(beat_id)
         self.beats.append(text)
+        self.beat_ids.append(beat_id)
         utts = self.speak(text)
         start = self.renderer.time
         t = start
@@ -214,8 +239,6 @@ class Chapter(Scene):
 
     def _check_beat_end(self) -> None:
         """Tests: record layout problems and the text on screen at the end of a beat."""
-        from manim import MarkupText, Text
-
         for problem in layout.check_layout(self.mobjects):
             self.ctx.layout_problems.append(f"{type(self).__name__} beat {len(self.beats)}: {problem}")
         for top in self.mobjects:
@@ -223,10 +246,10 @@ class Chapter(Scene):
                 if isinstance(m, (Text, MarkupText)):
                     self.ctx.seen_text.append(m.text)
 
-    def beat(self, text: str, *steps: Animation | Iterable[Animation], pause: float = BEAT_PAUSE,
+    def beat(self, name: str, *steps: Animation | Iterable[Animation], pause: float = BEAT_PAUSE,
              weights: Iterable[float] | None = None, min_step: float = 0.5,
              max_step: float | None = MAX_STEP) -> None:
-        """Narrate ``text`` while playing ``steps`` one after the other, paced by the speech.
+        """Narrate the beat ``name`` while playing ``steps`` one after the other, paced by the speech.
 
         A step is an animation or a list of animations played together. The
         speech time is shared between the steps by ``weights`` (equal by
@@ -237,7 +260,9 @@ class Chapter(Scene):
         stage quickly (``EXIT_TIME``) instead of taking a share.
         """
         steps = [list(s) if isinstance(s, (list, tuple)) else [s] for s in steps if s is not None]
-        with self.narrated(text, pause=pause) as timer:
+        if not steps and not self.ctx.words.say(f"{self.key}.{name}"):
+            return  # nothing to say and nothing to show: no beat at all
+        with self.narrated(name, pause=pause) as timer:
             if not steps:
                 return
             w = list(weights) if weights is not None else [1.0] * len(steps)
@@ -269,6 +294,7 @@ class Chapter(Scene):
             "title": self.title,
             "duration": self.renderer.time - self._chapter_start,
             "beats": self.beats,
+            "beat_ids": self.beat_ids,
             "beat_spans": self.beat_spans,
             "lines": [l.__dict__ for l in self.lines],
         }
@@ -277,17 +303,3 @@ class Chapter(Scene):
 @dataclass
 class _Timer:
     duration: float
-
-
-def render_scene(chapter_cls: type[Chapter], ctx: LessonContext, manim_config: dict) -> Chapter:
-    """Render ``chapter_cls`` drawn from ``ctx`` under Manim settings ``manim_config``; return the scene."""
-    from manim import tempconfig
-
-    with tempconfig(manim_config):
-        chapter_cls.context = ctx
-        try:
-            scene = chapter_cls()
-            scene.render()
-        finally:
-            chapter_cls.context = None
-    return scene

@@ -31,8 +31,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
-from kdanim import media
-from kdanim.render import ChapterResult, RenderOptions, render_chapters
+from kdanim.facts import lesson_title
+from kdanim.render import ChapterResult, Event, RenderOptions, render_chapters
+from kdanim.scenes import lesson_order
+from kdanim.viz import theme as T
+
+from . import media
+from .folder import publish, staging_for
+from .lesson import parameters, versions
 
 __all__ = ["REVEAL_VERSION", "SlidesUnavailable", "build_deck", "write_deck", "split_video", "reveal_dir", "beat_cuts"]
 
@@ -107,8 +113,8 @@ def split_video(video: Path, cuts: list[int], outs: list[Path]) -> bool:
 
     if len(cuts) != len(outs) or not cuts or cuts[0] != 0:
         raise ValueError("split_video: one output per cut, and the first cut at frame 0")
-    with media._open(video) as ic:
-        vs = media._video_stream(ic, video)
+    with media.open(video) as ic:
+        vs = media.video_stream(ic, video)
         fps, tb = _frame_rate(vs), vs.time_base
         packets = [p for p in ic.demux(vs) if p.pts is not None]
         if not packets:
@@ -126,7 +132,7 @@ def split_video(video: Path, cuts: list[int], outs: list[Path]) -> bool:
             for k, out in enumerate(outs):
                 mine = [p for p, q in zip(packets, parts) if q == k]
                 base = min(p.pts for p in mine)  # the part's first frame is shown at 0
-                with media._atomic(out, out.suffix) as tmp, av.open(str(tmp), "w", format="mp4") as oc:
+                with media.atomic(out, out.suffix) as tmp, av.open(str(tmp), "w", format="mp4") as oc:
                     os_ = oc.add_stream_from_template(vs)
                     os_.time_base = tb
                     for p in mine:
@@ -158,7 +164,7 @@ def _reencode(ic, vs, fps: Fraction, cuts: list[int], outs: list[Path]) -> None:
             while k < 0 or (bounds[k] is not None and i >= bounds[k]):
                 close()
                 k += 1
-                tmp_ctx = media._atomic(outs[k], outs[k].suffix)
+                tmp_ctx = media.atomic(outs[k], outs[k].suffix)
                 oc = av.open(str(tmp_ctx.__enter__()), "w", format="mp4")
                 os_ = oc.add_stream("libx264", rate=fps)
                 os_.width, os_.height, os_.pix_fmt = vs.codec_context.width, vs.codec_context.height, "yuv420p"
@@ -200,14 +206,12 @@ def _link_html_assets(configs, assets: Path) -> None:
 
 
 def _scene_name(r: ChapterResult) -> str:
-    from scenes import SCENES_IN_ORDER
-
-    cls = next(c for c in SCENES_IN_ORDER if c.number == r.number)
+    cls = next(c for c in lesson_order(with_sweep=True) if c.number == r.number)
     return f"{r.number:02d}_{cls.__name__}"
 
 
 def build_deck(trace: dict, opts: RenderOptions, out: Path,
-               events: Callable[[tuple], None] | None = None,
+               events: Callable[[Event], None] | None = None,
                message: Callable[[str], None] | None = None) -> dict:
     """Render (or reuse) the chapters and write the deck into ``out``; return a summary.
 
@@ -215,14 +219,12 @@ def build_deck(trace: dict, opts: RenderOptions, out: Path,
     Everything is built in a staging folder inside ``out`` and moved into place
     when complete.
     """
-    from kdanim.render import _parameters
-
     check_available()
     t0 = time.perf_counter()
     results = render_chapters(trace, opts, events)
     t1 = time.perf_counter()
     deck = write_deck(results, trace, opts.theme, out, message,
-                      manifest={"parameters": _parameters(trace, opts, "deck")})
+                      manifest={"parameters": parameters(trace, opts, "deck")})
     deck["seconds"] = {"chapters": round(t1 - t0, 2), "deck": round(time.perf_counter() - t1, 2)}
     return deck
 
@@ -234,71 +236,77 @@ def write_deck(results: list[ChapterResult], trace: dict, theme: str, out: Path,
     The folder is replaced as a whole (:func:`kdanim.publish.publish`), its
     ``manifest.json`` made of ``manifest`` and the deck's summary.
     """
-    from manim_slides.config import PresentationConfig, SlideConfig
-    from manim_slides.convert import PDF, PowerPoint, RevealJS
-
-    from kdanim.publish import publish, staging_for
-    from kdanim.render import _versions
-    from kdanim.viz import theme as T
-
     reveal = check_available()
     say = message or (lambda s: None)
     background = T.THEMES[theme]["BACKGROUND"]
     with staging_for(out) as staging, tempfile.TemporaryDirectory(prefix="kdanim-stills-") as stills_dir:
         say("cutting the chapters into slides")
-        assets = staging / ASSETS
         (staging / "slides").mkdir()
-        stills_dir = Path(stills_dir)
         configs, pdf_configs, scenes, reencoded, size = [], [], [], 0, None
         for ci, r in enumerate(results):
-            tl = r.timeline
-            with media._open(r.video) as ic:
-                vs = media._video_stream(ic, r.video)
-                fps, size = _frame_rate(vs), (vs.codec_context.width, vs.codec_context.height)
-            cuts = beat_cuts(tl, fps)
-            scene = _scene_name(r)
-            clips = [staging / "slides" / "files" / scene / f"beat{b + 1:02d}.mp4" for b in range(len(cuts))]
-            reencoded += split_video(r.video, cuts, clips)
-            stills = []
-            for b, (_, end) in enumerate(tl["beat_spans"]):
-                # The beat's picture when its speech ends (its last slide frame would
-                # show the chapter's closing fade for the last beat).
-                stills.append(media.grab_frame(r.video, end - 0.5 / float(fps),
-                                               stills_dir / f"{ci:02d}-{b:02d}.png", size=size))
-            slides = [SlideConfig(file=c, rev_file=c, notes=text, dedent_notes=False, direction="vertical")
-                      for c, text in zip(clips, tl["beats"])]
-            cfg = PresentationConfig(slides=slides, resolution=size, background_color=background)
+            cfg, pdf_cfg, scene, cut, size = _chapter_slides(ci, r, staging, Path(stills_dir), background)
             configs.append(cfg)
-            pdf_configs.append(PresentationConfig(
-                slides=[s.model_copy(update={"file": p}) for s, p in zip(slides, stills)],
-                resolution=size))
+            pdf_configs.append(pdf_cfg)
             scenes.append(scene)
-            _write_config(cfg, staging / "slides" / f"{scene}.json", staging)
+            reencoded += cut
         (staging / "SCENES.txt").write_text(" ".join(scenes) + "\n")
 
         say("writing deck.html, deck.pptx and deck.pdf with manim-slides")
-        _link_html_assets(configs, assets)
-        lib = assets / f"reveal.js-{REVEAL_VERSION}"
-        for f in REVEAL_FILES:
-            (lib / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(reveal / f, lib / f)
-        title = (f"Knowledge distillation, τ = {trace['config']['tau']:g}, "
-                 f"α = {trace['config']['alpha']:g}")
-        # The HTML template inserts the notes as they are: escape them (a reader unescapes).
-        html_configs = [c.model_copy(update={"slides": [
-            s.model_copy(update={"notes": html.escape(s.notes, quote=False)}) for s in c.slides]}) for c in configs]
-        with contextlib.redirect_stderr(io.StringIO()):  # manim-slides' progress bars
-            RevealJS(presentation_configs=html_configs, assets_dir=ASSETS, cdn_url=f"{ASSETS}/{lib.name}",
-                     reveal_version=REVEAL_VERSION, reveal_theme=REVEAL_THEMES[theme],
-                     background_color=background, title=title,
-                     navigation_mode="linear", slide_number="c/t", show_slide_number="speaker",
-                     ).convert_to(staging / "deck.html")
-            PowerPoint(presentation_configs=configs, width=size[0], height=size[1]).convert_to(staging / "deck.pptx")
-            PDF(presentation_configs=pdf_configs, resolution=100.0).convert_to(staging / "deck.pdf")
+        _convert(configs, pdf_configs, staging, reveal, theme, background, lesson_title(trace["config"]), size)
         summary = {"slides": sum(len(c.slides) for c in configs), "chapters": len(configs),
                    "reencoded": reencoded, "theme": theme}
-        publish(staging, out, {**_versions(), **(manifest or {}), "deck": {**summary, "scenes": scenes}})
+        publish(staging, out, {**versions(), **(manifest or {}), "deck": {**summary, "scenes": scenes}})
     return summary
+
+
+def _chapter_slides(ci: int, r: ChapterResult, staging: Path, stills_dir: Path, background):
+    """A chapter cut into slides/, a slide per beat: (presentation, its PDF of stills, scene, re-encoded, size)."""
+    from manim_slides.config import PresentationConfig, SlideConfig  # the optional `slides` extra
+
+    tl = r.timeline
+    with media.open(r.video) as ic:
+        vs = media.video_stream(ic, r.video)
+        fps, size = _frame_rate(vs), (vs.codec_context.width, vs.codec_context.height)
+    cuts = beat_cuts(tl, fps)
+    scene = _scene_name(r)
+    clips = [staging / "slides" / "files" / scene / f"beat{b + 1:02d}.mp4" for b in range(len(cuts))]
+    reencoded = split_video(r.video, cuts, clips)
+    stills = []
+    for b, (_, end) in enumerate(tl["beat_spans"]):
+        # The beat's picture when its speech ends (its last slide frame would
+        # show the chapter's closing fade for the last beat).
+        stills.append(media.grab_frame(r.video, end - 0.5 / float(fps),
+                                       stills_dir / f"{ci:02d}-{b:02d}.png", size=size))
+    slides = [SlideConfig(file=c, rev_file=c, notes=text, dedent_notes=False, direction="vertical")
+              for c, text in zip(clips, tl["beats"])]
+    cfg = PresentationConfig(slides=slides, resolution=size, background_color=background)
+    pdf_cfg = PresentationConfig(slides=[s.model_copy(update={"file": p}) for s, p in zip(slides, stills)],
+                                 resolution=size)
+    _write_config(cfg, staging / "slides" / f"{scene}.json", staging)
+    return cfg, pdf_cfg, scene, reencoded, size
+
+
+def _convert(configs, pdf_configs, staging: Path, reveal: Path, theme: str, background, title: str, size) -> None:
+    """deck.html (with reveal.js and the clips in deck_assets/), deck.pptx and deck.pdf, by manim-slides."""
+    from manim_slides.convert import PDF, PowerPoint, RevealJS  # the optional `slides` extra
+
+    assets = staging / ASSETS
+    _link_html_assets(configs, assets)
+    lib = assets / f"reveal.js-{REVEAL_VERSION}"
+    for f in REVEAL_FILES:
+        (lib / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(reveal / f, lib / f)
+    # The HTML template inserts the notes as they are: escape them (a reader unescapes).
+    html_configs = [c.model_copy(update={"slides": [
+        s.model_copy(update={"notes": html.escape(s.notes, quote=False)}) for s in c.slides]}) for c in configs]
+    with contextlib.redirect_stderr(io.StringIO()):  # manim-slides' progress bars
+        RevealJS(presentation_configs=html_configs, assets_dir=ASSETS, cdn_url=f"{ASSETS}/{lib.name}",
+                 reveal_version=REVEAL_VERSION, reveal_theme=REVEAL_THEMES[theme],
+                 background_color=background, title=title,
+                 navigation_mode="linear", slide_number="c/t", show_slide_number="speaker",
+                 ).convert_to(staging / "deck.html")
+        PowerPoint(presentation_configs=configs, width=size[0], height=size[1]).convert_to(staging / "deck.pptx")
+        PDF(presentation_configs=pdf_configs, resolution=100.0).convert_to(staging / "deck.pdf")
 
 
 def _write_config(cfg, path: Path, root: Path) -> None:

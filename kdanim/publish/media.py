@@ -24,7 +24,7 @@ import av
 import numpy as np
 
 from kdanim.narration.voices import read_wav, write_wav
-from kdanim.paths import atomic_path
+from kdanim.files import atomic_path
 
 __all__ = ["build_audio_track", "concat_videos", "mux", "to_gif", "grab_frame", "probe",
            "mp4_atoms", "FORMATS", "MediaError"]
@@ -38,7 +38,7 @@ class MediaError(Exception):
 
 
 @contextlib.contextmanager
-def _atomic(out, suffix: str = ""):
+def atomic(out, suffix: str = ""):
     """`kdanim.paths.atomic_path`, with a MediaError naming `out` when it cannot be written."""
     try:
         with atomic_path(out, suffix) as tmp:
@@ -47,7 +47,7 @@ def _atomic(out, suffix: str = ""):
         raise MediaError(f"cannot write {out}: {e.strerror or e}") from None
 
 
-def _open(path):
+def open(path):
     path = Path(path)
     if not path.is_file():
         raise MediaError(f"{path}: no such file")
@@ -59,7 +59,7 @@ def _open(path):
 
 # ---------------------------------------------------------------- audio
 
-def _video_stream(container, path):
+def video_stream(container, path):
     """The first video stream of an open container; MediaError if it has none."""
     if not container.streams.video:
         raise MediaError(f"{path}: has no video stream")
@@ -101,7 +101,7 @@ def build_audio_track(placements, duration: float, out_wav, sample_rate: int = 2
     peak = float(np.max(np.abs(track))) if n else 0.0
     if peak > 1.0:
         track /= peak
-    with _atomic(out_wav, ".wav") as tmp:
+    with atomic(out_wav, ".wav") as tmp:
         write_wav(tmp, track, sample_rate)
     return Path(out_wav)
 
@@ -133,81 +133,100 @@ def concat_videos(paths, out) -> list[float]:
         raise ValueError("concat_videos: no input files")
     out = Path(out)
     fmt = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}.get(out.suffix.lower(), "mp4")
-    inputs = [_open(p) for p in paths]
+    inputs = [open(p) for p in paths]
     try:
-        streams = []
-        for p, c in zip(paths, inputs):
-            streams.append(_video_stream(c, p))
-        ref = streams[0]
-        for p, s in zip(paths[1:], streams[1:]):
-            # The nominal rate: a file's *average* rate drifts with its length (15.0001 fps).
-            a = (ref.codec_context.name, ref.codec_context.width, ref.codec_context.height,
-                 ref.base_rate or ref.guessed_rate)
-            b = (s.codec_context.name, s.codec_context.width, s.codec_context.height,
-                 s.base_rate or s.guessed_rate)
-            if a != b:
-                raise MediaError(f"{p}: {b[0]} {b[1]}x{b[2]} at {b[3]} fps cannot be joined to "
-                                 f"{paths[0].name} ({a[0]} {a[1]}x{a[2]} at {a[3]} fps) without re-encoding")
-        starts: list[float] = []
-        with _atomic(out, out.suffix) as tmp:
+        streams = [video_stream(c, p) for p, c in zip(paths, inputs)]
+        _check_joinable(paths, streams)
+        with atomic(out, out.suffix) as tmp:
             with av.open(str(tmp), "w", format=fmt) as oc:
-                ostream = oc.add_stream_from_template(ref)
-                tb = ostream.time_base = ref.time_base
-                offset = 0          # in tb units: where the current input starts
-                last_dts = None
-                for path, c, s in zip(paths, inputs, streams):
-                    scale = Fraction(s.time_base) / Fraction(tb)
-
-                    def conv(v, scale=scale):
-                        return None if v is None else int(round(v * scale))
-                    # first pass: where this input's timestamps begin (packets are not kept)
-                    first_pts = first_dts = None
-                    for pk in c.demux(s):
-                        if pk.pts is not None:
-                            first_pts = conv(pk.pts) if first_pts is None else min(first_pts, conv(pk.pts))
-                        d = pk.dts if pk.dts is not None else pk.pts
-                        if d is not None:
-                            first_dts = conv(d) if first_dts is None else min(first_dts, conv(d))
-                    if first_pts is None:
-                        raise MediaError(f"{path}: has no video packets")
-                    c.seek(0)
-                    shift = offset - first_pts
-                    if last_dts is not None and first_dts + shift <= last_dts:
-                        shift = last_dts + 1 - first_dts   # keep decode order strictly increasing
-                    starts.append(float((first_pts + shift) * tb))
-                    end = offset
-                    # second pass: copy the packets, shifted
-                    for pk in c.demux(s):
-                        if pk.pts is None and pk.dts is None:
-                            continue   # the flushing packet demux yields at the end
-                        pts, dts, dur = conv(pk.pts), conv(pk.dts), conv(pk.duration) or 0
-                        pk.stream = ostream
-                        pk.time_base = tb
-                        pk.pts = None if pts is None else pts + shift
-                        pk.dts = None if dts is None else dts + shift
-                        pk.duration = dur
-                        if pk.dts is not None:
-                            last_dts = pk.dts if last_dts is None else max(last_dts, pk.dts)
-                        if pk.pts is not None:
-                            end = max(end, pk.pts + dur)
-                        oc.mux(pk)
-                    offset = end
+                joined = _Joined(oc, streams[0])
+                return [joined.append(path, c, s) for path, c, s in zip(paths, inputs, streams)]
     finally:
         for c in inputs:
             c.close()
-    return starts
+
+
+def _check_joinable(paths, streams):
+    """MediaError unless every stream has the first one's codec, size and frame rate."""
+    def kind(s):
+        # The nominal rate: a file's *average* rate drifts with its length (15.0001 fps).
+        return s.codec_context.name, s.codec_context.width, s.codec_context.height, s.base_rate or s.guessed_rate
+
+    a = kind(streams[0])
+    for p, s in zip(paths[1:], streams[1:]):
+        b = kind(s)
+        if a != b:
+            raise MediaError(f"{p}: {b[0]} {b[1]}x{b[2]} at {b[3]} fps cannot be joined to "
+                             f"{paths[0].name} ({a[0]} {a[1]}x{a[2]} at {a[3]} fps) without re-encoding")
+
+
+def _rescale(v, scale):
+    return None if v is None else int(round(v * scale))
+
+
+class _Joined:
+    """One output video stream that inputs are appended to, each shifted to start where the last ended."""
+
+    def __init__(self, oc, ref):
+        self.oc = oc
+        self.stream = oc.add_stream_from_template(ref)
+        self.tb = self.stream.time_base = ref.time_base
+        self.offset = 0          # in tb units: where the next input starts
+        self.last_dts = None
+
+    def append(self, path, c, s) -> float:
+        """Copy the packets of stream ``s`` of the open input ``c``; its start time in seconds."""
+        scale = Fraction(s.time_base) / Fraction(self.tb)
+        first_pts, first_dts = _first_times(path, c, s, scale)
+        shift = self.offset - first_pts
+        if self.last_dts is not None and first_dts + shift <= self.last_dts:
+            shift = self.last_dts + 1 - first_dts   # keep decode order strictly increasing
+        self.offset = self._copy(c, s, scale, shift)
+        return float((first_pts + shift) * self.tb)
+
+    def _copy(self, c, s, scale, shift) -> int:
+        """Mux the packets with their times in tb units, shifted; returns where the last one ends."""
+        end = self.offset
+        for pk in c.demux(s):
+            if pk.pts is None and pk.dts is None:
+                continue   # the flushing packet demux yields at the end
+            pts, dts, dur = _rescale(pk.pts, scale), _rescale(pk.dts, scale), _rescale(pk.duration, scale) or 0
+            pk.stream = self.stream
+            pk.time_base = self.tb
+            pk.pts = None if pts is None else pts + shift
+            pk.dts = None if dts is None else dts + shift
+            pk.duration = dur
+            if pk.dts is not None:
+                self.last_dts = pk.dts if self.last_dts is None else max(self.last_dts, pk.dts)
+            if pk.pts is not None:
+                end = max(end, pk.pts + dur)
+            self.oc.mux(pk)
+        return end
+
+
+def _first_times(path, c, s, scale) -> tuple[int, int]:
+    """(earliest pts, earliest dts) of a stream in the output's time base; a first pass, packets not kept."""
+    first_pts = first_dts = None
+    for pk in c.demux(s):
+        if pk.pts is not None:
+            pts = _rescale(pk.pts, scale)
+            first_pts = pts if first_pts is None else min(first_pts, pts)
+        d = pk.dts if pk.dts is not None else pk.pts
+        if d is not None:
+            dts = _rescale(d, scale)
+            first_dts = dts if first_dts is None else min(first_dts, dts)
+    if first_pts is None:
+        raise MediaError(f"{path}: has no video packets")
+    c.seek(0)
+    return first_pts, first_dts
 
 
 def _audio_samples(audio_wav, sample_rate: int | None) -> tuple[np.ndarray, int]:
-    """The WAV's samples, converted to `sample_rate` by libswresample if needed."""
+    """The WAV's samples, resampled to `sample_rate` if given (as the narration track is); (samples, rate)."""
     x, rate = read_wav(audio_wav)
-    if not sample_rate or sample_rate == rate or x.size == 0:
+    if not sample_rate or x.size == 0:
         return x, rate
-    frame = av.AudioFrame.from_ndarray(x.astype(np.float32).reshape(1, -1), format="flt", layout="mono")
-    frame.sample_rate = rate
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-    parts = [f.to_ndarray().ravel() for f in resampler.resample(frame) + resampler.resample(None)]
-    return np.concatenate(parts).astype(np.float32), sample_rate
+    return _resample(x, rate, sample_rate), sample_rate
 
 
 def _audio_stream(oc, rate: int, codec: str, bit_rate: int):
@@ -265,9 +284,9 @@ def mux(video, audio_wav, out, *, chapters=(), fmt: str = "mp4", title: str | No
     if fmt not in ("mp4", "webm"):
         raise ValueError(f"mux: format must be mp4 or webm, got {fmt!r} (use to_gif for gif)")
     video, out = Path(video), Path(out)
-    ic = _open(video)
+    ic = open(video)
     with ic:
-        vin = _video_stream(ic, video)
+        vin = video_stream(ic, video)
         v_end = _video_end(ic, vin)
         if v_end <= 0:
             raise MediaError(f"{video}: video stream is empty")
@@ -277,45 +296,56 @@ def mux(video, audio_wav, out, *, chapters=(), fmt: str = "mp4", title: str | No
             n = int(round(v_end * rate))
             samples = samples[:n] if samples.size >= n else np.pad(samples, (0, n - samples.size))
         options = {"movflags": "+faststart"} if fmt == "mp4" else {}
-        with _atomic(out, f".{fmt}") as tmp:
+        with atomic(out, f".{fmt}") as tmp:
             with av.open(str(tmp), "w", format=fmt, options=options) as oc:
-                if title:
-                    oc.metadata["title"] = str(title)
-                for k, v in (metadata or {}).items():
-                    oc.metadata[str(k)] = str(v)
+                _set_tags(oc, title, metadata)
                 _set_chapters(oc, chapters, v_end)
-                if fmt == "mp4":
-                    vout = oc.add_stream_from_template(vin)
-                else:
-                    vout = oc.add_stream("libvpx-vp9", rate=vin.average_rate or 30)
-                    vout.width, vout.height = vin.codec_context.width, vin.codec_context.height
-                    vout.pix_fmt = "yuv420p"
-                    vout.options = {"crf": str(crf), "b": "0", "deadline": "realtime",
-                                    "cpu-used": "8", "row-mt": "1"}
-                if samples is not None:
+                vout = _video_out(oc, vin, fmt, crf)
+                if samples is not None:  # every stream is added before the first packet is written
                     acodec = "aac" if fmt == "mp4" else "libopus"
                     aout, afmt, fsize = _audio_stream(oc, rate, acodec, audio_bit_rate)
-                # video
-                if fmt == "mp4":
-                    for pk in ic.demux(vin):
-                        if pk.dts is None and pk.pts is None:
-                            continue
-                        pk.stream = vout
-                        oc.mux(pk)
-                else:
-                    ic.seek(0)
-                    vtb = Fraction(1, 1) / Fraction(vout.codec_context.framerate or vin.average_rate)
-                    for i, frame in enumerate(ic.decode(vin)):
-                        frame = frame.reformat(format="yuv420p")
-                        frame.pts, frame.time_base = i, vtb
-                        oc.mux(vout.encode(frame))
-                    oc.mux(vout.encode(None))
-                # audio
+                _write_video(oc, ic, vin, vout, fmt)
                 if samples is not None:
                     for frame in _audio_frames(samples, rate, afmt, fsize):
                         oc.mux(aout.encode(frame))
                     oc.mux(aout.encode(None))
     return out
+
+
+def _set_tags(oc, title, metadata):
+    if title:
+        oc.metadata["title"] = str(title)
+    for k, v in (metadata or {}).items():
+        oc.metadata[str(k)] = str(v)
+
+
+def _video_out(oc, vin, fmt: str, crf: int):
+    """The output video stream: a copy of ``vin``'s for mp4, a VP9 encoder for webm."""
+    if fmt == "mp4":
+        return oc.add_stream_from_template(vin)
+    vout = oc.add_stream("libvpx-vp9", rate=vin.average_rate or 30)
+    vout.width, vout.height = vin.codec_context.width, vin.codec_context.height
+    vout.pix_fmt = "yuv420p"
+    vout.options = {"crf": str(crf), "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}
+    return vout
+
+
+def _write_video(oc, ic, vin, vout, fmt: str):
+    """The video into ``vout``: its packets copied (mp4), or every frame re-encoded (webm)."""
+    if fmt == "mp4":
+        for pk in ic.demux(vin):
+            if pk.dts is None and pk.pts is None:
+                continue
+            pk.stream = vout
+            oc.mux(pk)
+        return
+    ic.seek(0)
+    vtb = Fraction(1, 1) / Fraction(vout.codec_context.framerate or vin.average_rate)
+    for i, frame in enumerate(ic.decode(vin)):
+        frame = frame.reformat(format="yuv420p")
+        frame.pts, frame.time_base = i, vtb
+        oc.mux(vout.encode(frame))
+    oc.mux(vout.encode(None))
 
 
 # ---------------------------------------------------------------- pictures
@@ -350,9 +380,9 @@ def to_gif(video, out, fps: float = 10, width: int = 640) -> Path:
     if fps <= 0 or width < 16:
         raise ValueError(f"to_gif: fps must be > 0 and width ≥ 16 (got {fps}, {width})")
     out = Path(out)
-    ic = _open(video)
+    ic = open(video)
     with ic:
-        vs = _video_stream(ic, video)
+        vs = video_stream(ic, video)
         end = _video_end(ic, vs)
         w0, h0 = vs.codec_context.width, vs.codec_context.height
         w = int(width) // 2 * 2
@@ -372,7 +402,7 @@ def to_gif(video, out, fps: float = 10, width: int = 640) -> Path:
         pal[: raw.size // 3] = raw.reshape(-1, 3)
         argb = np.concatenate([np.full((256, 1), 255, np.uint8), pal], axis=1)
 
-        with _atomic(out, ".gif") as tmp:
+        with atomic(out, ".gif") as tmp:
             with av.open(str(tmp), "w", format="gif") as oc:
                 gs = oc.add_stream("gif", rate=Fraction(fps).limit_denominator(1000))
                 gs.width, gs.height, gs.pix_fmt = w, h, "pal8"
@@ -397,9 +427,9 @@ def grab_frame(video, t: float, out_png, size=(1280, 720)) -> Path:
     W, H = (int(size[0]), int(size[1]))
     if W < 1 or H < 1:
         raise ValueError(f"grab_frame: bad size {size}")
-    ic = _open(video)
+    ic = open(video)
     with ic:
-        vs = _video_stream(ic, video)
+        vs = video_stream(ic, video)
         t = max(0.0, float(t))
         if t > 0:
             ic.seek(int(t / vs.time_base), stream=vs, backward=True, any_frame=False)
@@ -411,7 +441,7 @@ def grab_frame(video, t: float, out_png, size=(1280, 720)) -> Path:
     im = im.resize((max(W, round(im.width * k)), max(H, round(im.height * k))), Image.LANCZOS)
     x, y = (im.width - W) // 2, (im.height - H) // 2
     im = im.crop((x, y, x + W, y + H))
-    with _atomic(out_png, ".png") as tmp:
+    with atomic(out_png, ".png") as tmp:
         im.save(tmp, format="PNG")
     return out_png
 
@@ -421,7 +451,7 @@ def grab_frame(video, t: float, out_png, size=(1280, 720)) -> Path:
 def mp4_atoms(path) -> list[str]:
     """The names of the top-level MP4 boxes in file order (e.g. ['ftyp', 'moov', 'free', 'mdat'])."""
     names = []
-    with open(path, "rb") as f:
+    with Path(path).open("rb") as f:  # not open(): this module's open() opens a container
         size_total = os.fstat(f.fileno()).st_size
         pos = 0
         while pos + 8 <= size_total:
@@ -449,7 +479,7 @@ def probe(path, rms: bool = True) -> dict:
     audio to measure its loudness (0 = silence, 1 = full scale).
     """
     path = Path(path)
-    c = _open(path)
+    c = open(path)
     with c:
         info = {"path": str(path), "format": c.format.name, "size": path.stat().st_size,
                 "duration": (c.duration / 1e6) if c.duration else None,

@@ -1,0 +1,152 @@
+"""The lesson folder: the rendered chapters joined into one video with its narration track, subtitles,
+transcript, chapters, thumbnail, trace, page and manifest, published as a whole. `kdanim render` calls this.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import manim
+import numpy
+
+from kdanim import __version__
+from kdanim import trace as tracemod
+from kdanim.facts import lesson_title
+from kdanim.narration.subtitles import Cue, write_chapters_txt, write_srt, write_transcript, write_vtt
+from kdanim.render import ChapterResult, Event, RenderOptions, render_chapters
+
+from . import media, page
+from .folder import publish, staging_for
+
+__all__ = ["render_lesson", "versions", "parameters", "Assembly"]
+
+
+def versions() -> dict:
+    """The versions every manifest records."""
+    return {"kdanim": __version__, "manim": manim.__version__, "numpy": numpy.__version__}
+
+
+def parameters(trace: dict, opts: RenderOptions, fmt: str) -> dict:
+    """Every parameter of a render, as its manifest records it (and the page's reproduce line reads)."""
+    return {
+        "simulation": trace["config"],
+        "render": {"quality": opts.quality, "format": fmt, "voice": opts.voice,
+                   "voice_model": opts.voice_model, "probe_class": opts.probe_class,
+                   "chapters": opts.chapters, "theme": opts.theme,
+                   "sweep_axes": opts.sweep["axes"] if opts.sweep else None},
+    }
+
+
+@dataclass
+class Assembly:
+    """The rendered chapters laid end to end: where each starts, and what is said when."""
+
+    offsets: list[float]
+    total: float
+    chapters: list[tuple[float, str]] = field(default_factory=list)  # (start, "N. Title")
+    transcript: list[tuple[str, list[str]]] = field(default_factory=list)  # ("N. Title", beats)
+    cues: list[Cue] = field(default_factory=list)
+    placements: list[tuple[float, Path]] = field(default_factory=list)  # (start, voice clip)
+
+    @classmethod
+    def of(cls, results: list[ChapterResult], offsets: list[float], total: float) -> "Assembly":
+        a = cls(offsets, total)
+        for r, off in zip(results, offsets):
+            a.chapters.append((round(off, 3), f"{r.number}. {r.title}"))  # ms, as in the manifest
+            a.transcript.append((f"{r.number}. {r.title}", r.timeline["beats"]))
+            for line in r.timeline["lines"]:
+                start = off + line["start"]
+                a.cues.append(Cue(start, start + line["duration"], line["text"]))
+                if line["path"]:
+                    a.placements.append((start, Path(line["path"])))
+        return a
+
+
+def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
+                  events: Callable[[Event], None] | None = None,
+                  message: Callable[[str], None] | None = None, webm: bool = False) -> dict:
+    """Render the lesson into the folder ``out`` and return its manifest.
+
+    ``webm`` also writes lesson.webm (VP9/Opus) beside an mp4, for browsers without H.264.
+
+    The new folder is built beside ``out`` and swapped in as a whole
+    (:func:`kdanim.publish.publish`): an interrupted render leaves the previous
+    folder as it was, and afterwards ``out`` holds exactly the files its
+    manifest lists, plus any files kdanim did not write.
+    """
+    results = render_chapters(trace, opts, events)
+    with staging_for(out) as staging:
+        if opts.preview:
+            return _publish_stills(results, trace, opts, staging, out)
+        (message or (lambda s: None))("assembling video, narration, subtitles and chapters")
+        joined = staging / "joined.mp4"
+        offsets = media.concat_videos([r.video for r in results], joined)
+        lesson = Assembly.of(results, offsets, media.probe(joined, rms=False)["video_duration"])
+        _write_media(joined, lesson, staging, fmt, webm, lesson_title(trace["config"]))
+        _write_texts(lesson, trace, staging)
+        # The thumbnail: the first chapter at the end of its first beat (the title card in chapter 1).
+        thumb_t = offsets[0] + max(results[0].timeline["beat_spans"][0][1] - 0.1, 0.0)
+        media.grab_frame(joined, thumb_t, staging / "thumbnail.png")
+        tracemod.save(trace, staging / "trace.json")
+        joined.unlink()
+        manifest = _manifest(trace, opts, fmt, staging, results, lesson)
+        if fmt != "gif":  # the page plays a video with sound; a gif is just the file
+            page.write_page(staging, manifest, trace, lesson.cues)
+        return publish(staging, out, manifest)
+
+
+def _publish_stills(results, trace, opts, staging: Path, out: Path) -> dict:
+    written = []
+    for r in results:
+        name = f"preview-{r.number:02d}.png"
+        shutil.copy2(r.still, staging / name)
+        written.append(name)
+    return publish(staging, out, {**versions(), "parameters": parameters(trace, opts, "png"), "preview": written})
+
+
+def _write_media(joined: Path, lesson: Assembly, staging: Path, fmt: str, webm: bool, title: str) -> None:
+    """lesson.FMT (and lesson.webm): the joined video with the narration track and chapter markers."""
+    video = staging / f"lesson.{fmt}"
+    if fmt == "gif":
+        media.to_gif(joined, video)
+        return
+    wav = None
+    if lesson.placements:
+        wav = media.build_audio_track(lesson.placements, lesson.total, staging / "narration.wav")
+    media.mux(joined, wav, video, chapters=lesson.chapters, fmt=fmt, title=title)
+    if webm and fmt == "mp4":
+        media.mux(joined, wav, staging / "lesson.webm", chapters=lesson.chapters, fmt="webm", title=title)
+    if wav is not None:
+        wav.unlink()
+
+
+def _write_texts(lesson: Assembly, trace: dict, staging: Path) -> None:
+    """Subtitles, the transcript and chapters.txt."""
+    write_srt(lesson.cues, staging / "lesson.srt")
+    write_vtt(lesson.cues, staging / "lesson.vtt")
+    header = (f"# {lesson_title(trace['config'])}\n\nNarration of the lesson rendered by kdanim {__version__} "
+              f"from trace `{tracemod.content_hash(trace)[:16]}`.")
+    write_transcript(lesson.transcript, staging / "transcript.md", header=header,
+                     chapter_times=[c[0] for c in lesson.chapters])
+    write_chapters_txt(lesson.chapters, staging / "chapters.txt")
+
+
+def _manifest(trace, opts, fmt, staging: Path, results, lesson: Assembly) -> dict:
+    """The lesson's manifest, but for "files", which :func:`kdanim.publish.publish` adds."""
+    offsets, total = lesson.offsets, lesson.total
+    return {
+        **versions(),
+        "parameters": parameters(trace, opts, fmt),
+        "trace_sha256": hashlib.sha256((staging / "trace.json").read_bytes()).hexdigest(),
+        "trace_content_hash": tracemod.content_hash(trace),
+        "duration": round(total, 3),
+        "chapters": [
+            {"number": r.number, "title": r.title, "start": round(off, 3),
+             "length": round((offsets[i + 1] if i + 1 < len(offsets) else total) - off, 3)}
+            for i, (r, off) in enumerate(zip(results, offsets))
+        ],
+    }

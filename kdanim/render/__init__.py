@@ -1,0 +1,13 @@
+"""Rendering: one chapter with Manim, the chapter cache, and the workers that render a lesson's chapters
+(serial, a pool of processes, or Dask), with live progress. The lesson folder is `kdanim.publish`'s.
+"""
+
+from .cache import cached_chapter, chapter_key, code_version, expected_beats, file_chapter
+from .chapter import make_context, make_words, render_chapter, render_scene
+from .options import (QUALITIES, BeatDone, ChapterJob, ChapterResult, Event, Finished, RenderOptions, Started,
+                      default_jobs)
+from .workers import chapter_jobs, chapter_titles, render_chapters, selected_chapters, spoken_words
+
+__all__ = ["QUALITIES", "RenderOptions", "ChapterJob", "ChapterResult", "Event", "Started", "BeatDone", "Finished",
+           "default_jobs", "render_chapter", "render_scene", "make_context", "make_words", "render_chapters", "selected_chapters",
+           "chapter_jobs", "chapter_titles", "spoken_words", "cached_chapter", "file_chapter", "chapter_key", "code_version", "expected_beats"]

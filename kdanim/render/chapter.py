@@ -1,0 +1,70 @@
+"""Render one chapter with Manim into a folder of its own; return its video (or still) and timeline."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from manim import tempconfig
+
+from kdanim.facts import run_facts
+from kdanim.lesson import Chapter, LessonContext
+from kdanim.narration import Narrator, get_voice
+from kdanim.narration.script import Words, load_cached
+
+from .options import QUALITIES, ChapterResult, RenderOptions
+
+__all__ = ["make_context", "make_words", "render_scene", "render_chapter", "manim_config"]
+
+
+def make_words(trace: dict, opts: RenderOptions) -> Words:
+    """The lesson's words for this run: ``opts.script`` filled with the run's facts."""
+    return load_cached(opts.script).fill(run_facts(trace, opts.probe_class, opts.sweep))
+
+
+def make_context(trace: dict, opts: RenderOptions, on_beat: Callable[[int, float], None] | None = None,
+                 **extra) -> LessonContext:
+    """The context a chapter is drawn from under ``opts`` (``extra``: other LessonContext fields)."""
+    return LessonContext(trace=trace, narrator=Narrator(get_voice(opts.voice, model_path=opts.voice_model)),
+                         words=make_words(trace, opts), probe_class=opts.probe_class, sweep=opts.sweep,
+                         theme=opts.theme, preview=opts.preview, on_beat=on_beat, **extra)
+
+
+def manim_config(quality: str, media_dir: Path, preview: bool, verbose: bool) -> dict:
+    return {
+        "quality": QUALITIES[quality],
+        "media_dir": str(media_dir),
+        "disable_caching": True,
+        "verbosity": "INFO" if verbose else "ERROR",
+        "progress_bar": "display" if verbose else "none",
+        "write_to_movie": not preview,
+        "save_last_frame": preview,
+        "format": "mp4",
+    }
+
+
+def render_scene(chapter_cls: type[Chapter], ctx: LessonContext, config: dict) -> Chapter:
+    """Render ``chapter_cls`` drawn from ``ctx`` under Manim settings ``config``; return the scene."""
+    with tempconfig(config):
+        scene = chapter_cls(ctx)
+        scene.render()
+    return scene
+
+
+def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path,
+                   on_beat: Callable[[int, float], None] | None = None) -> ChapterResult:
+    """Render one chapter into ``work`` (a folder of its own); return its video and timeline.
+
+    ``on_beat(beats_done, seconds_of_video)`` is called after every beat (live progress).
+    """
+    t0 = time.perf_counter()
+    work.mkdir(parents=True, exist_ok=True)
+    # add_sound=False: the narration track is assembled and muxed by kdanim.publish.media
+    ctx = make_context(trace, opts, on_beat, add_sound=False)
+    scene = render_scene(chapter_cls, ctx, manim_config(opts.quality, work / "media", opts.preview, opts.verbose))
+    writer = scene.renderer.file_writer
+    video, still = (None, Path(writer.image_file_path)) if opts.preview else (Path(writer.movie_file_path), None)
+    timeline = scene.timeline()
+    return ChapterResult(chapter_cls.number, timeline["title"], video, still, timeline,
+                         seconds=time.perf_counter() - t0)

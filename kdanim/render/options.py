@@ -1,0 +1,101 @@
+"""The typed values the renderer passes around: options, one chapter's job and result, progress events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from kdanim.narration.voices import DEFAULT_VOICE
+
+__all__ = ["QUALITIES", "RenderOptions", "ChapterJob", "ChapterResult", "Started", "BeatDone", "Finished",
+           "Event", "default_jobs"]
+
+#: --quality name -> Manim's quality preset.
+QUALITIES = {
+    "low": "low_quality",  # 854x480 15 fps
+    "medium": "medium_quality",  # 1280x720 30 fps
+    "high": "high_quality",  # 1920x1080 60 fps
+    "4k": "fourk_quality",  # 3840x2160 60 fps
+}
+
+
+def default_jobs(cpus: int | None) -> int:
+    """Parallel chapter renders when --jobs is not given: one per core, at most 8."""
+    return max(1, min(cpus or 1, 8))
+
+
+@dataclass
+class RenderOptions:
+    """How to render: quality, voice, probe class, which chapters, preview stills."""
+
+    quality: str = "high"
+    voice: str = DEFAULT_VOICE
+    voice_model: str | None = None
+    probe_class: int = 0
+    theme: str = "dark"
+    chapters: list[int] | None = None  # 1-based chapter numbers, None = all
+    preview: bool = False
+    jobs: int = 1
+    verbose: bool = False
+    use_cache: bool = True
+    sweep: dict | None = None  # kdanim.facts.sweep_view of --sweep: adds the sweep chapter
+    scheduler: str | None = None  # render chapters on this Dask scheduler (None: local processes)
+    script: str = "en"  # the lesson's words: a shipped language or a script file (kdanim.narration.script)
+
+
+@dataclass(frozen=True)
+class ChapterJob:
+    """One chapter to render: its class, the trace it is drawn from, the options, the code's hash."""
+
+    chapter: type
+    trace: dict
+    opts: RenderOptions
+    code: str
+
+    @property
+    def number(self) -> int:
+        return self.chapter.number
+
+
+@dataclass
+class ChapterResult:
+    number: int
+    title: str
+    video: Path | None  # None in preview mode
+    still: Path | None
+    timeline: dict
+    cached: bool = False
+    seconds: float = 0.0
+
+    @property
+    def file(self) -> Path:
+        """The rendered file: the still in preview mode, else the video."""
+        return self.still if self.still is not None else self.video
+
+
+@dataclass(frozen=True)
+class Started:
+    """A chapter began rendering (or was looked up in the cache)."""
+
+    number: int
+
+
+@dataclass(frozen=True)
+class BeatDone:
+    """A chapter finished a beat: ``beats`` done so far, ``video`` seconds of video made."""
+
+    number: int
+    beats: int
+    video: float
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A chapter is done: rendered in ``seconds``, or taken from the cache."""
+
+    number: int
+    seconds: float
+    cached: bool
+
+
+Event = Started | BeatDone | Finished
