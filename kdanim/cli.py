@@ -11,16 +11,19 @@ import click
 
 from . import __version__, facts, files, sweep as sweepmod, trace as tracemod
 from .cluster import ClusterError
-from .cli_options import (LESSON_OPTIONS, QUIET, RENDER_OPTIONS, WORDS_OPTIONS, AlphaList, Parsed, TauList, bad,
-                          check_scheduler, config_from_options, opt, options, prepare_run, quality_option,
+from .cli_options import (EXPORT_OPTIONS, LESSON_OPTIONS, LOUDNESS, OWN_OPTIONS, QUIET, check_written, RENDER_OPTIONS, WORDS_OPTIONS, AlphaList, Parsed, TauList, bad,
+                          check_scheduler, checked_words, config_from_options, opt, options, own_script,
+                          prepare_run, quality_option,
                           say_to_stderr, scheduler_option, sim_options, sweep_view_option)
-from .narration import script
-from .narration.voices import VoiceUnavailable, get_voice
+from .narration import locale, script
+from .narration.voices import VoiceUnavailable
 from .publish import (FORMATS, MediaError, PageError, PublishError, check_out_dir, render_lesson, render_site,
                       simulated_traces)
 from .publish import doctor as doctormod
+from .publish.check import CheckError, check_folder
 from .publish.slides import SlidesUnavailable, build_deck, check_available
-from .render import RenderOptions, default_jobs, spoken_words
+from .narration.authoring import export
+from .render import RenderOptions, default_jobs, facts_listing, make_voice, spoken_words
 from .scenes import lesson_order
 from .sim import datasets
 from .sim.config import MAX_EPOCHS, ConfigError
@@ -28,7 +31,7 @@ from .sim.config import MAX_EPOCHS, ConfigError
 __all__ = ["main", "sim_options", "config_from_options"]
 
 #: Failures of the work itself, each said in one line with exit status 1 (anything else is a bug).
-EXPECTED_ERRORS = (OSError, MediaError, VoiceUnavailable, tracemod.TraceError, PublishError, PageError,
+EXPECTED_ERRORS = (OSError, MediaError, CheckError, VoiceUnavailable, tracemod.TraceError, PublishError, PageError,
                    av.FFmpegError, ClusterError, sweepmod.SweepError, datasets.DatasetUnavailable,
                    script.ScriptError)
 
@@ -164,12 +167,36 @@ def narration(ctx, as_json, **kw):
         click.echo(f"## {n}. {title}\n" + "".join(f"\n[{i}] {text}\n" for i, text in beats))
 
 
+@main.command("script", epilog="\b\nExamples:\n  kdanim script --out my-lesson.md   # then: kdanim render --script "
+                               "my-lesson.md\n  kdanim script --facts --alpha 0\n  kdanim script --lang de --out mein.md")
+@sim_options
+@options(EXPORT_OPTIONS)
+@click.pass_context
+def script_command(ctx, out, force, list_facts, **kw):
+    """Export the lesson's script to reword it, or list the facts its words may use.
+
+    Writes the shipped script: every beat with its variants and their conditions,
+    and the on-screen words, after a comment on the format. Reword it and render
+    it with --script FILE (render, narration, slides, publish): it is checked in
+    full first, and numbers written in it are checked against the run. --facts
+    lists every fact with this run's value and meaning (the run chosen as for
+    `narration`), and the formatters.
+    """
+    if list_facts:
+        tr, opts, _ = prepare_run(ctx, kw, words_only=True)
+        return click.echo(facts_listing(tr, opts))
+    text = bad("--out", export, kw["lang"], out, force)
+    if out is None:
+        return click.echo(text, nl=False)
+    say_to_stderr(kw["quiet"])(f"wrote {out}: reword it, then render it with --script {out}")
+
+
 @main.command(epilog="\b\nExamples:\n  kdanim render --tau 3 --alpha 0.5\n"
                      "  kdanim render --trace trace.json --quality low --chapters 4,6 --out preview/\n"
                      "  kdanim render --preview --out stills/\n"
                      "  kdanim render --sweep sweep/sweep.json --chapters 11 --quality low")
 @sim_options
-@options(RENDER_OPTIONS, LESSON_OPTIONS)
+@options(RENDER_OPTIONS, LESSON_OPTIONS, [LOUDNESS])
 @opt("--out", type=click.Path(file_okay=False), default="kdanim-out",
      help="Output folder: lesson.mp4, subtitles, transcript, chapters, thumbnail, trace, manifest.")
 @opt("--format", "fmt", type=click.Choice(list(FORMATS)), default="mp4", help="Container of the video (gif has no audio).")
@@ -191,6 +218,8 @@ def render(ctx, fmt, webm, preview, **kw):
     say_to_stderr(kw["quiet"])(f"wrote {len(manifest['preview'])} preview stills to {out}/" if preview else
                       f"wrote {out}/lesson.{fmt} ({manifest['duration']:.0f} s, {n} chapter{'s' if n != 1 else ''}) "
                       f"and its subtitles, transcript and manifest")
+    if not preview:
+        check_written(out, kw["quiet"])
 
 
 @main.command(epilog="\b\nExamples:\n  kdanim slides --tau 3 --alpha 0.5 --theme light --out deck/\n"
@@ -218,6 +247,7 @@ def slides(ctx, **kw):
                           message=display and display.message)
     say_to_stderr(kw["quiet"])(f"wrote {kw['out']}/deck.html, deck.pptx and deck.pdf ({deck['slides']} slides in "
                       f"{deck['chapters']} chapters; the deck took {deck['seconds']['deck']:.0f} s after the chapters)")
+    check_written(kw["out"], kw["quiet"])
 
 
 @main.command(epilog="\b\nExamples:\n  kdanim publish --sweep sweep/sweep.json --quality medium --out site/"
@@ -232,11 +262,12 @@ def slides(ctx, **kw):
      help="Root seed of the variants [default: 0; with --sweep, the sweep's first seed].")
 @opt("--out", type=click.Path(file_okay=False), default="site",
      help="Site folder: index.html (the explorer) and variants/tau…-alpha…/ (one lesson each).")
-@options(RENDER_OPTIONS, [quality_option("medium")])
+@options(RENDER_OPTIONS, [quality_option("medium"), LOUDNESS], OWN_OPTIONS)
 @opt("--webm", is_flag=True, help="Also write lesson.webm (VP9/Opus) in every variant.")
 @QUIET
 @click.pass_context
-def publish(ctx, sweep_path, taus, alphas, epochs, seed, out, voice, quality, chapters, jobs, webm, quiet):
+def publish(ctx, sweep_path, taus, alphas, epochs, seed, out, voice, lang, quality, loudness, chapters, jobs, webm,
+            quiet, strict, **own):
     """Render a lesson for every (τ, α) and write the explorer page over them.
 
     With --sweep, the variants are the sweep's saved runs of one seed, and
@@ -252,6 +283,7 @@ def publish(ctx, sweep_path, taus, alphas, epochs, seed, out, voice, quality, ch
     if sweep_path is not None and given:
         raise click.UsageError(f"--sweep takes τ, α and the epochs from the sweep: it cannot be combined with {given[0]}.")
     view = sweep_view_option(sweep_path, None, chapters)
+    own = own_script({**own, "lang": lang})  # the script checked before any work
     bad("--out", check_out_dir, out)
     if view is None:
         seed = seed or 0
@@ -263,13 +295,15 @@ def publish(ctx, sweep_path, taus, alphas, epochs, seed, out, voice, quality, ch
                                      param_hint="'--seed'")
         seed, traces = bad("--sweep", sweepmod.seed_traces, sweep_path, seed)
         taus, alphas = view["axes"]["tau"], view["axes"]["alpha"]
-    opts = RenderOptions(quality=quality, voice=voice, chapters=chapters, sweep=view,
-                         jobs=jobs or default_jobs(os.cpu_count()))
-    get_voice(voice)  # fail now, not after the first chapter
+    opts = RenderOptions(quality=quality, voice=voice or locale.default_voice(lang), chapters=chapters, sweep=view,
+                         jobs=jobs or default_jobs(os.cpu_count()), loudness=loudness, **own)
+    checked_words(traces, opts, strict)  # every variant's words, before the first render
+    bad("--voice", make_voice, opts)  # fail now, not after the first chapter
     with files.sigterm_as_interrupt():
         dirs = render_site(traces, opts, Path(out), webm=webm, message=None if quiet else say)
     say(f"wrote {out}/index.html over {len(dirs)} variants ({len(taus)} τ × {len(alphas)} α"
         + (f", seed {seed} of the sweep" if sweep_path else "") + ")")
+    check_written(out, quiet)
 
 
 # -- the lesson, the machine and the cache -----------------------------------------------------------
@@ -281,6 +315,17 @@ def chapters():
         extra = f"  (with --sweep, after {c.after})" if hasattr(c, "after") else ""
         title = script.load_cached().titles[c.key]
         click.echo(f"{c.number:2d}  {title:<28} {c.__module__.split('.')[-1] + '.py':<22} {c.__name__}{extra}")
+
+
+@main.command(epilog="\b\nExamples:\n  kdanim check lesson/\n  kdanim check site/")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+def check(folder):
+    """Check a lesson folder, an explorer site or a deck: files and hashes, video and audio encoding,
+    loudness and true peak, captions. Prints a row per check (value, rule, ✓/✗); exits 1 if one fails."""
+    report = check_folder(folder)
+    click.echo(report.table() + "\n" + report.summary())
+    if not report.ok:
+        raise SystemExit(1)
 
 
 @main.command(epilog="\b\nExample:\n  kdanim doctor")

@@ -3,23 +3,27 @@ checked and turned into a run (a bad value is a usage error: one line, exit stat
 
 import math
 import os
+import re
 
 import click
 
 from . import facts, sweep as sweepmod, trace as tracemod
 from .narration import script
-from .narration.voices import DEFAULT_VOICE, VOICES, get_voice, voices_help
+from .narration import locale
+from .narration.voices import VOICES, voices_help
 from .publish import check_out_dir
-from .render import QUALITIES, RenderOptions, chapter_titles, default_jobs, expected_beats
+from .publish.check import check_folder
+from .render import (QUALITIES, RenderOptions, chapter_titles, check_script, check_words, default_jobs, expected_beats,
+                     make_voice)
 from .render.progress import ChapterProgress
 from .scenes import SWEEP_SCENES, lesson_order
 from .sim import datasets
 from .sim.config import DEFAULT_STUDENT, DEFAULT_TEACHER, MAX_EPOCHS, STUDENT_PRESETS, TEACHER_PRESETS, ConfigError
 from .sim.config import config_from_options as sim_config, parse_widths
 
-__all__ = ["config_from_options", "bad", "check_scheduler", "say_to_stderr", "sweep_view_option", "lesson_trace",
-           "prepare_run", "FiniteFloatRange", "Parsed", "opt", "options", "sim_options", "SIM_OPTIONS", "RENDER_OPTIONS",
-           "LESSON_OPTIONS", "WORDS_OPTIONS", "QUIET", "quality_option", "scheduler_option", "TauList", "AlphaList", "ChapterList"]
+__all__ = ["config_from_options", "bad", "check_scheduler", "say_to_stderr", "check_written", "LOUDNESS", "sweep_view_option", "lesson_trace",
+           "prepare_run", "default_voice", "own_script", "checked_words", "OWN_OPTIONS", "FiniteFloatRange", "Parsed", "opt", "options", "sim_options", "SIM_OPTIONS", "RENDER_OPTIONS",
+           "LESSON_OPTIONS", "WORDS_OPTIONS", "EXPORT_OPTIONS", "QUIET", "quality_option", "scheduler_option", "TauList", "AlphaList", "ChapterList"]
 
 
 class FiniteFloatRange(click.FloatRange):
@@ -120,7 +124,15 @@ def scheduler_option(help):
 
 
 QUIET = opt("-q", "--quiet", is_flag=True, help="No progress output.")
-VOICE = opt("--voice", type=click.Choice(list(VOICES)), default=DEFAULT_VOICE, help=voices_help() + ".")
+#: The narration track's loudness (`render` and `publish`; a deck has no narration track).
+LOUDNESS = opt("--loudness", type=FiniteFloatRange(-40.0, -8.0), default=-16.0, metavar="LUFS",
+               help="Integrated loudness of the narration track (EBU R128), its true peak kept under −1 dBTP.")
+VOICE = opt("--voice", type=click.Choice(list(VOICES)), default=None, help=voices_help() + " [default: the "
+            "language's: " + ", ".join(f"{c} {l.default_voice}" for c, l in locale.LANGUAGES.items()) + "].")
+#: The lesson's language: its shipped script (kdanim/narration/scripts/LANG.md) and, unless --voice says, its voice.
+LANG = opt("--lang", type=click.Choice(list(script.LANGUAGES)), default="en",
+           help=f"The lesson's language: {locale.choices()}. Its words, numbers, page and voice (German: espeak-ng's; "
+                f"a German Piper voice with --voice piper --voice-model PATH.onnx).")
 CHAPTERS = opt("--chapters", type=ChapterList, default=None, help="Only these chapters, e.g. 2,5.")
 JOBS = opt("--jobs", type=click.IntRange(1, 64), default=None,
            help="Render chapters in this many parallel processes [default: the number of CPU cores, at most 8].")
@@ -130,9 +142,27 @@ PROBE = opt("--probe-class", default=None,
             help="Class of the input shown in the soft-label and prediction chapters (name or index).")
 SWEEP = opt("--sweep", "sweep_path", type=click.Path(dir_okay=False), default=None,
             help="A sweep.json from `kdanim sweep`: adds the chapter \"Choosing τ and α\" after chapter 8.")
-RENDER_OPTIONS = [VOICE, CHAPTERS, JOBS]
+RENDER_OPTIONS = [VOICE, LANG, CHAPTERS, JOBS]
+SCRIPT = opt("--script", "script_path", type=click.Path(exists=True, dir_okay=False), default=None,
+             help="Your own lesson script (`kdanim script --out FILE` writes one to edit): its words instead of the "
+                  "shipped ones, checked in full first.")
+#: Your own script and the credits: `render`, `slides`, `narration` and `publish` take them.
+OWN_OPTIONS = [SCRIPT, opt("--strict", is_flag=True, help="A number written in the script that is not this run's "
+                           "is an error, not a warning."),
+               *[opt(f"--{k}", default=None, metavar="TEXT", help=f"The lesson's {k}: on the title card, the page, the "
+                     f"deck and the video's tags [default: the script's '{k}:']." if k == "title" else
+                     f"The lesson's {k} (as --title).") for k in script.CREDITS]]
 #: What a lesson is drawn from and says (`narration` takes these alone).
-WORDS_OPTIONS = [TRACE, PROBE, SWEEP, CHAPTERS, QUIET]
+WORDS_OPTIONS = [TRACE, PROBE, SWEEP, CHAPTERS, QUIET, LANG, *OWN_OPTIONS]
+#: `kdanim script`: the shipped script to edit, or the facts of a run (chosen as for `narration`).
+EXPORT_OPTIONS = [
+    opt("--out", type=click.Path(dir_okay=False), default=None,
+        help="Write the script here, to edit (over an existing file only with --force) [default: print it]."),
+    opt("--force", is_flag=True, help="Overwrite --out."),
+    opt("--facts", "list_facts", is_flag=True, help="List every fact a script may use, with this run's value and "
+        "meaning, and the formatters."),
+    *WORDS_OPTIONS,
+]
 LESSON_OPTIONS = [
     quality_option("high"), TRACE, PROBE,
     opt("--voice-model", type=click.Path(exists=True, dir_okay=False), default=None,
@@ -144,6 +174,7 @@ LESSON_OPTIONS = [
         help="Colours: dark (video) or light (projectors, printed handouts)."),
     QUIET,
     opt("-v", "--verbose", is_flag=True, help="Show Manim's own log."),
+    *OWN_OPTIONS,
 ]
 
 
@@ -174,6 +205,16 @@ def say_to_stderr(quiet):
     return (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
 
 
+def check_written(folder, quiet) -> None:
+    """`render`, `publish` and `slides` end by checking what they wrote (`kdanim check`): its one-line
+    summary (said even with --quiet when a check fails), and exit status 1 if one does."""
+    report = check_folder(folder)
+    if not report.ok or not quiet:
+        click.echo(report.summary(), err=True)
+    if not report.ok:
+        raise SystemExit(1)
+
+
 def sweep_view_option(path, trace_path, chapters):
     """The sweep chapter's view of --sweep (None without it)."""
     if path is None:
@@ -202,6 +243,44 @@ def lesson_trace(ctx, kw):
     return tracemod.cached_trace(config, lambda: say("simulating teacher, student from scratch and distilled student ..."))
 
 
+def own_script(kw) -> dict:
+    """The RenderOptions of --script (else the shipped script) and the credits given; the script checked in
+    full (parse, templates, beat ids, the facts' and formatters' names): its first mistake is a usage error."""
+    source = kw.get("script_path") or kw.get("lang") or "en"
+    _script_usage(check_script, source)
+    return {"script": source, "credits": {k: kw[k] for k in script.CREDITS if kw.get(k)} or None}
+
+
+def checked_words(traces, opts, strict: bool):
+    """``opts``, once its words filled for every run of ``traces``: a warning line on stderr for each number
+    of the script that is not the run's (``strict``: a usage error)."""
+    seen = []
+    for tr in traces:
+        for w in _script_usage(check_words, tr, opts, strict):
+            if w not in seen:
+                seen.append(w)
+                click.echo(re.sub(r"^(.*?:\d+): ", r"\1: warning: ", w), err=True)
+    return opts
+
+
+def default_voice(ctx, own: dict) -> str:
+    """The voice when --voice is not given: the one of the script's language (espeak-ng for German). A --lang
+    given with a --script of another language is a usage error."""
+    lang = script.load_cached(own["script"]).language
+    given = ctx.get_parameter_source("lang") not in (click.core.ParameterSource.DEFAULT, None)
+    if given and ctx.params.get("script_path") and ctx.params.get("lang") != lang:
+        raise click.BadParameter(f"--script {ctx.params['script_path']} is in {lang!r} (its 'language:'), not "
+                                 f"{ctx.params['lang']!r}.", param_hint="'--lang'")
+    return locale.default_voice(lang)
+
+
+def _script_usage(fn, *args):
+    try:
+        return fn(*args)
+    except script.ScriptError as e:
+        raise click.UsageError(str(e)) from None
+
+
 def _named(path, load):
     try:
         return load(path)
@@ -212,15 +291,20 @@ def _named(path, load):
 def prepare_run(ctx, kw: dict, preview: bool = False, words_only: bool = False):
     """Check the options of `render`, `slides` and `narration`; return (trace, RenderOptions, progress or None)."""
     sweep_view = sweep_view_option(kw["sweep_path"], kw["trace_path"], kw["chapters"])
+    own = own_script(kw)  # the script checked before any work
+    voice = kw.get("voice") or default_voice(ctx, own)  # --voice, else the one of the lesson's language
     if not words_only:
         check_scheduler(kw["scheduler"]), bad("--out", check_out_dir, kw["out"])
     tr = lesson_trace(ctx, kw)
     probe = bad("--probe-class", facts.probe_index, kw["probe_class"], tr["classes"]["names"])
     if words_only:
-        return tr, RenderOptions(probe_class=probe, chapters=kw["chapters"], sweep=sweep_view), None
+        opts = RenderOptions(probe_class=probe, chapters=kw["chapters"], sweep=sweep_view, **own)
+        return tr, checked_words([tr], opts, kw["strict"]), None
     opts = RenderOptions(
-        quality=kw["quality"], voice=kw["voice"], voice_model=kw["voice_model"], chapters=kw["chapters"],
+        quality=kw["quality"], voice=voice, voice_model=kw["voice_model"], chapters=kw["chapters"],
         probe_class=probe, preview=preview, jobs=kw["jobs"] or default_jobs(os.cpu_count()), verbose=kw["verbose"],
-        use_cache=not kw["no_cache"], theme=kw["theme"], sweep=sweep_view, scheduler=kw["scheduler"])
-    get_voice(opts.voice, model_path=opts.voice_model)  # fail now, not after the first chapter
+        use_cache=not kw["no_cache"], theme=kw["theme"], sweep=sweep_view, scheduler=kw["scheduler"],
+        loudness=kw.get("loudness", -16.0), **own)
+    checked_words([tr], opts, kw["strict"])
+    bad("--voice", make_voice, opts)  # fail now, not after the first chapter (a voice that cannot speak the language)
     return tr, opts, None if kw["quiet"] else ChapterProgress(chapter_titles(opts), expected_beats())

@@ -23,9 +23,12 @@ class TitleAndIdea(Chapter):
         sub = self.text("subtitle", color=T.MUTED)
         card = VGroup(*[T.text(line, size=T.BODY, color=color) for line, color in
                         zip(self.words("card").split("\n"), (T.TEACHER, T.DISTILLED, T.SOFT))]).arrange(DOWN, buff=0.3)
-        block = VGroup(name, sub, card).arrange(DOWN, buff=0.45)
+        # the lesson's credits (course; author · institution), when it has any
+        credits = VGroup(*[T.text(line, size=T.BODY, color=T.TEXT) for line in self.words("credits").split("\n")
+                           if line.strip()]).arrange(DOWN, buff=0.2)
+        block = VGroup(name, sub, *([credits] if len(credits) else []), card).arrange(DOWN, buff=0.45)
         layout.fit_in(block, self.regions.body)
-        self.beat("welcome", [Write(name), FadeIn(sub)],
+        self.beat("welcome", [Write(name), FadeIn(sub), *([FadeIn(credits)] if len(credits) else [])],
                   LaggedStart(*[FadeIn(c, shift=0.2 * UP) for c in card], lag_ratio=0.4))
         return block
 

@@ -42,7 +42,7 @@ class TheTask(Chapter):
             row = VGroup(PixelImage(gallery_imgs[i], shape=shape, side=0.7),
                          T.text(words, size=T.BODY, color=T.TEXT),
                          PixelImage(gallery_imgs[j], shape=shape, side=0.7),
-                         T.text(facts.fmt_pct(p), size=T.BODY, color=T.SOFT)).arrange(RIGHT, buff=0.3)
+                         T.text(self.written("pct", p), size=T.BODY, color=T.SOFT)).arrange(RIGHT, buff=0.3)
             rows.add(row)
         rows.arrange(DOWN, buff=0.3, aligned_edge=LEFT)
         head = self.text("pairs_head", size=T.LABEL, color=T.TEXT)

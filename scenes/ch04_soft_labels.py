@@ -42,7 +42,7 @@ class SoftLabels(Chapter):
         formula = SoftmaxFormula()
         sweep = ProbabilityBars(softmax(logits, 1.0), names, width=8.0, max_height=2.4)
         label = self.text("readout", size=T.HEADING, color=T.SOFT)
-        value = T.text(f"{1.0:.1f}", size=T.HEADING, color=T.SOFT)
+        value = T.text(T.numeral(f"{1.0:.1f}"), size=T.HEADING, color=T.SOFT)
         readout = VGroup(label, value).arrange(RIGHT, buff=0.2)
         # laid out as if one bar were full, so a sharp τ (a bar near 1 and its value) never reaches the formula
         full = ProbabilityBars(hard, names, width=8.0, max_height=2.4)
@@ -57,7 +57,7 @@ class SoftLabels(Chapter):
             b.set_values(softmax(logits, t.get_value()))
 
         def show_tau(r):
-            s = f"{t.get_value():.1f}"
+            s = T.numeral(f"{t.get_value():.1f}")
             if s != r.original_text:  # rebuild the Text only when the shown value changes
                 r.become(T.text(s, size=T.HEADING, color=T.SOFT).match_height(r).move_to(r, aligned_edge=LEFT))
                 r.original_text = s

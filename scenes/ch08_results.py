@@ -2,7 +2,6 @@
 
 from manim import Create, FadeIn, FadeOut, Indicate
 
-from kdanim import facts
 from kdanim.lesson import Chapter
 from kdanim.viz import AccuracyParamsPlot, ResultsTable, layout, theme as T
 
@@ -20,11 +19,11 @@ class CompressionResults(Chapter):
         colors = {"teacher": T.TEACHER, "scratch": T.SCRATCH, "distilled": T.DISTILLED}
         rows = [{
             "model": self.words(f"{m}_row"),
-            "params": facts.fmt_int(s[m]["params"]),
+            "params": self.written("thousands", s[m]["params"]),
             "layers": str(s[m]["layers"]),
-            "accuracy": facts.fmt_pct(s[m]["test_accuracy"]),
-            "agreement": facts.fmt_pct(s[m]["agreement"]),
-            "latency": f"{s[m]['latency_us']:.2f} µs",
+            "accuracy": self.written("pct", s[m]["test_accuracy"]),
+            "agreement": self.written("pct", s[m]["agreement"]),
+            "latency": f"{self.written('num', s[m]['latency_us'], 2)} µs",
         } for m in MODELS]
         table = ResultsTable(rows, [(c, self.words(c)) for c in COLUMNS],
                              row_colors=[colors[m] for m in MODELS], size=T.BODY, header_size=T.LABEL)

@@ -18,7 +18,8 @@ class Summary(Chapter):
                           zip(self.words("points").split("\n"), colors)]).arrange(DOWN, buff=0.3, aligned_edge=LEFT)
         points.move_to(self.regions.body.center)
         self.beat("sum_up", LaggedStart(*[FadeIn(p) for p in points], lag_ratio=0.6))
-        cmd = command_lines(["kdanim", "render", *cli_args(self.config_)])
+        lang = self.ctx.words.language  # the lesson's language is not in the trace: say it when not English
+        cmd = command_lines(["kdanim", "render", *cli_args(self.config_), *(["--lang", lang] if lang != "en" else [])])
         lines = [Text(line.strip(), font=T.MONO_FONT, font_size=T.LABEL, color=T.TEXT) for line in cmd]
         repro = VGroup(
             self.text("reproduce_label", size=T.LABEL, color=T.MUTED),

@@ -40,8 +40,8 @@ class ChoosingTauAlpha(Chapter):
 
         gap = {(c["tau"], c["alpha"]): c["gap_mean"] for c in cs}
         heat = Heatmap([[gap[(t, a)] for t in taus] for a in reversed(alphas)],
-                       [facts.fmt_num(a) for a in reversed(alphas)], [facts.fmt_num(t) for t in taus],
-                       fmt=lambda v: facts.fmt_pct(v, 0), row_title=self.words("alpha_axis"),
+                       [self.written("num", a) for a in reversed(alphas)], [self.written("num", t) for t in taus],
+                       fmt=lambda v: self.written("pct", v, 0), row_title=self.words("alpha_axis"),
                        col_title=self.words("tau_axis"))
         caption = self.text("heat_caption", size=T.LABEL, color=T.MUTED)
         panel = VGroup(caption, heat).arrange(DOWN, buff=0.35)

@@ -3,7 +3,7 @@
 :class:`FakeRenderer` stands in for `kdanim.render.chapter.render_chapter` (patched as
 ``kdanim.render.workers.render_chapter``, see the ``fake_chapters`` fixture in conftest.py): for
 each chapter it writes a small real H.264 clip with PyAV (a flat colour per beat, a moving bar,
-a key frame at every beat as Manim's per-animation segments give) and returns the
+a key frame at every beat as Manim's per-animation segments give, Manim's encoder settings) and returns the
 `ChapterResult` Manim's render would, with a timeline of beats and cues laid out as
 `kdanim.lesson.Chapter.narrated` lays them out, each cue voiced by a tone of its exact length.
 The chapter cache, the progress events, the lesson folder (concatenation, narration track,
@@ -47,14 +47,15 @@ def colour(number: int, beat: int) -> tuple[int, int, int]:
 
 
 def make_clip(path, segments, fps: int = FPS, size=SIZE) -> Path:
-    """An H.264 (yuv420p) clip: ``segments`` [(frames, rgb), ...] in turn, a white bar moving across,
-    a key frame at the start of every segment and nowhere else."""
+    """An H.264 (yuv420p) clip encoded as Manim encodes the chapters (kdanim.render.options.h264_options:
+    High profile, a closed GOP of half the frame rate, 2 B-frames): ``segments`` [(frames, rgb), ...] in
+    turn, a white bar moving across, a key frame at the start of every segment (and every GOP)."""
+    from kdanim.render.options import h264_options
+
     w, h = size
     with av.open(str(path), "w") as oc:
-        s = oc.add_stream("libx264", rate=fps)
+        s = oc.add_stream("libx264", rate=fps, options=h264_options({15: "low", 30: "medium", 60: "high"}[fps]))
         s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-        s.codec_context.gop_size = 10_000
-        s.codec_context.options = {"sc_threshold": "0"}
         i = 0
         for n, rgb in segments:
             for k in range(n):

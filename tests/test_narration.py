@@ -180,3 +180,18 @@ def test_no_chapter_file_holds_english():
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
                 assert not re.search(r"[A-Za-z]{2,} [A-Za-z]{2,}", node.value), f"{path.name}: {node.value!r}"
+
+
+def test_the_narrator_slows_a_cue_that_could_not_be_read_in_time(tmp_path):
+    """A cue spoken faster than its caption can be read (20 characters/s, with the pause after it) is
+    spoken again slower, just enough; one that can be read is left as the voice says it."""
+    from kdanim.narration import Narrator
+    from kdanim.narration.subtitles import MAX_CPS
+    from kdanim.narration.voices import SilentVoice
+
+    fast = Narrator(SilentVoice(cache_dir=tmp_path, words_per_minute=250))   # about 23 characters/s
+    text = "The distilled student reaches 86 percent, six points above the same network."
+    u, = fast.speak(text, gap=0.15, pause=0.0)
+    assert len(text) / u.duration <= MAX_CPS and len(fast.paced) == 1 and 1.0 < fast.paced[0][1] <= 1.25
+    calm = Narrator(SilentVoice(cache_dir=tmp_path))
+    assert calm.speak(text) == [calm.voice.synthesize(text)] and calm.paced == []

@@ -21,6 +21,7 @@ from conftest import use_fake_chapters
 from kdanim import facts
 from kdanim import sweep
 from kdanim.cli import main
+from kdanim.narration.subtitles import Cue, sentence_rows
 from kdanim.publish import page as pagemod
 from kdanim.publish import render_lesson
 from kdanim.render import RenderOptions
@@ -143,15 +144,17 @@ def test_lesson_page_plays_seeks_and_follows(browser, site):
             buttons.nth(n).click()
             assert video_state(tab)["t"] == pytest.approx(m["chapters"][n]["start"], abs=1e-3)
             assert current(tab, "chapters") == [m["chapters"][n]["start"]]
-        # setting currentTime highlights the cue it falls in (and only that one)
-        for k in (0, len(cues) // 2, len(cues) - 1):
-            set_time(tab, (cues[k][0] + cues[k][1]) / 2)
+        # the transcript reads by sentence: setting currentTime highlights the sentence it falls in (only that one)
+        lines = sentence_rows([Cue(*c) for c in cues])
+        assert tab.page.locator("#transcript li").count() == len(lines)
+        for k in (0, len(lines) // 2, len(lines) - 1):
+            set_time(tab, (lines[k][0] + lines[k][1]) / 2)
             tab.page.wait_for_function("k => document.querySelectorAll('#transcript li')[k].classList.contains('current')",
                                        arg=k)
             assert len(current(tab, "transcript")) == 1
-        # a click on a cue seeks to it; the keyboard alone works too (Tab to a button, Enter)
+        # a click on a sentence seeks to it; the keyboard alone works too (Tab to a button, Enter)
         tab.page.locator("#transcript button").nth(3).click()
-        assert video_state(tab)["t"] == pytest.approx(cues[3][0], abs=1e-3)
+        assert video_state(tab)["t"] == pytest.approx(lines[3][0], abs=1e-3)
         tab.page.locator("#chapters button").nth(1).focus()
         tab.page.keyboard.press("Enter")
         assert video_state(tab)["t"] == pytest.approx(m["chapters"][1]["start"], abs=1e-3)
@@ -335,3 +338,13 @@ def test_publish_refuses_a_run_the_sweep_did_not_record(site, tmp_path):
     line = result.output.strip()
     assert "\n" not in line and "--sweep" in line and runs[0].name in line and "content hash" in line, line
     assert not out.exists()
+
+
+def test_the_transcript_reads_by_sentence(site):
+    """The page's transcript joins the cues of a sentence (a caption may end mid-sentence); the captions stay cues."""
+    from kdanim.narration.subtitles import Cue as C
+
+    data = pagemod.lesson_data(site["dirs"][0], manifest(site["dirs"][0]), site["traces"][0])
+    assert [s[2] for s in data["sentences"]] == [s[2] for s in sentence_rows([C(*c) for c in data["cues"]])]
+    cues = [C(0.0, 2.0, "a student with about 8"), C(2.2, 4.0, "thousand, at temperature 3."), C(4.5, 5.0, "Yes.")]
+    assert [s[2] for s in sentence_rows(cues)] == ["a student with about 8 thousand, at temperature 3.", "Yes."]

@@ -132,4 +132,5 @@ def test_render_command_reports_progress_unless_quiet(quiet, fake_chapters, trac
     assert re.match(r"\[ 2/2\]  5 \S.* cached   elapsed", lines[1]), lines
     assert lines[2:] == ["assembling video, narration, subtitles and chapters",
                          f"wrote {tmp_path / 'o'}/lesson.mp4 ({json.loads((tmp_path / 'o' / 'manifest.json').read_text())['duration']:.0f} s, "
-                         "2 chapters) and its subtitles, transcript and manifest"]
+                         "2 chapters) and its subtitles, transcript and manifest",
+                         f"check: ✓ all 13 checks of the lesson {tmp_path / 'o'} pass"]  # silent voice: no loudness rows

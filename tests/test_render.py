@@ -102,7 +102,9 @@ def test_every_cue_is_a_piper_clip_of_the_voice_cache(real_lesson):
     for cue, line in zip(cues, lines):
         with wave.open(line["path"], "rb") as w:
             clip = w.getnframes() / w.getframerate()
-        assert abs((cue.end - cue.start).total_seconds() - clip) <= 1e-3 + 1e-9, line["text"]
+        # on screen from its speech's start for its speech's length, or longer where reading it needs (≤ 20 cps)
+        shown = (cue.end - cue.start).total_seconds()
+        assert clip - 0.14 <= shown <= max(clip, len(line["text"]) / 20 + 0.01, 5 / 6 + 0.01) + 1e-3, line["text"]
         assert Path(line["path"]) in real_lesson["synthesized"]
     # synthesizing a cue's text again is a cache hit on the same clip
     v = voices.get_voice("piper")

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from kdanim.narration.speech import (
+    SHORT_SENTENCE,
     count, decimal, micros, percent, points, points_vs, ratio, sentences, split_cues, wrap_cue,
 )
 
@@ -109,9 +110,11 @@ def test_sentences_do_not_split_decimals():
 
 
 def _sentence_of(chunk, sents):
-    hits = [i for i, s in enumerate(sents) if chunk in s]
-    assert hits, f"chunk {chunk!r} spans sentences"
-    return hits[0]
+    """The sentence ``chunk`` is a piece of; besides it, the chunk may hold only whole short sentences."""
+    own = [p for p in sentences(chunk) if not (p in sents and len(p) < SHORT_SENTENCE)]
+    hits = [i for i, s in enumerate(sents) if own and own == [own[0]] and own[0] in s]
+    assert hits or not own, f"chunk {chunk!r} spans sentences"
+    return hits[0] if hits else None
 
 
 def test_split_cues_limits_and_sentence_boundaries():
@@ -123,7 +126,7 @@ def test_split_cues_limits_and_sentence_boundaries():
         _sentence_of(c, sents)                               # never across sentences
         lines = wrap_cue(c).split("\n")
         assert len(lines) <= 2 and all(len(line) <= 42 for line in lines), c
-    assert "Why?" in cues                                   # short sentence is its own cue
+    assert "Why? Because the teacher's soft targets carry information:" in cues  # a short sentence joins the next
 
 
 def test_split_cues_prefers_clause_boundaries():
@@ -155,7 +158,7 @@ def test_split_cues_random_text_properties():
 def test_split_cues_smaller_limits_and_long_word():
     cues = split_cues("Supercalifragilisticexpialidocious is long. Short.", max_chars=20, line_chars=10)
     assert cues[0] == "Supercalifragilisticexpialidocious"      # a lone long word stays whole
-    assert cues[-1] == "Short."
+    assert cues[-1] == "is long. Short."                         # a short sentence joins the one before
     with pytest.raises(ValueError):
         split_cues("x", max_chars=2)
     assert split_cues("   ") == []
@@ -170,3 +173,16 @@ def test_wrap_cue_balances_two_lines():
     long = " ".join(["word"] * 40)
     assert len(wrap_cue(long).split("\n")) == 2
     assert wrap_cue(long).split() == long.split()
+
+
+def test_split_cues_leaves_no_short_tail():
+    """Pieces of a sentence are as even as they can be, cut at clauses or before a phrase, never a lone tail."""
+    assert split_cues("How close is the student to the teacher? The KL divergence from teacher to student, "
+                      "measured on the test set at tau 3, answers that. The goal is zero.") == [
+        "How close is the student to the teacher?", "The KL divergence from teacher to student,",
+        "measured on the test set at tau 3, answers that.", "The goal is zero."]
+    assert split_cues("The hard part is the cross-entropy between the true label and the student's prediction, "
+                      "weighted by one minus alpha.") == [
+        "The hard part is the cross-entropy between the true label",
+        "and the student's prediction, weighted by one minus alpha."]
+    assert split_cues("To sum up. The teacher reached 92 percent.") == ["To sum up. The teacher reached 92 percent."]

@@ -111,3 +111,41 @@ def test_chapters_txt(tmp_path):
         write_chapters_txt([(3.0, "Late")], tmp_path / "c.txt")
     with pytest.raises(ValueError, match="increase"):
         write_chapters_txt([(0.0, "A"), (0.0, "B")], tmp_path / "c.txt")
+
+
+# ---------------------------------------------------------------- the caption rules
+
+def test_readable_holds_a_fast_cue_into_the_pause_after_it():
+    from kdanim.narration.subtitles import GAP_FRAMES, MAX_CPS, caption_problems, readable
+
+    fast = "x" * 40 + " " + "y" * 40           # 81 characters spoken in 3 s: 27 characters/s
+    cues = [Cue(0.0, 3.0, fast), Cue(6.0, 7.0, "The next one.")]
+    shown = readable(cues, fps=15)
+    assert shown[0].start == 0.0 and shown[0].end == pytest.approx(81 / MAX_CPS, abs=0.01)  # held, 20 cps
+    assert shown[1] == Cue(6.0, 7.0, "The next one.")                  # slow enough: as spoken
+    # never past 2 frames before the next cue: then it is too fast, and the check says so
+    tight = readable([Cue(0.0, 3.0, fast), Cue(3.5, 4.5, "The next one.")], fps=15)
+    assert tight[0].end == pytest.approx(3.5 - GAP_FRAMES / 15)
+    assert any("characters/s" in p for p in caption_problems(tight, 15))
+    assert caption_problems(shown, 15) == []
+
+
+def test_readable_keeps_a_short_cue_on_for_five_sixths_and_splits_a_long_one():
+    from kdanim.narration.subtitles import MAX_CUE, MIN_CUE, caption_problems, readable
+
+    shown = readable([Cue(1.0, 1.4, "Why?"), Cue(3.0, 12.0, " ".join(["word"] * 30))], fps=30)
+    assert shown[0].end - shown[0].start == pytest.approx(MIN_CUE, abs=0.01)
+    parts = shown[1:]
+    assert len(parts) == 2 and all(p.end - p.start <= MAX_CUE for p in parts)
+    assert " ".join(p.text for p in parts) == " ".join(["word"] * 30) and parts[-1].end == 12.0
+    assert caption_problems(shown, 30) == []
+
+
+def test_sentence_rows_join_the_cues_of_a_sentence():
+    from kdanim.narration.subtitles import sentence_rows
+
+    cues = [Cue(0.0, 2.0, "The student has a single hidden layer of 114 units:"),
+            Cue(2.15, 4.0, "about 8 thousand parameters, 15 times smaller."), Cue(4.5, 5.5, "Why?")]
+    assert sentence_rows(cues) == [
+        [0.0, 4.0, "The student has a single hidden layer of 114 units: about 8 thousand parameters, 15 times smaller."],
+        [4.5, 5.5, "Why?"]]

@@ -50,11 +50,22 @@ class Words(Protocol):
 
     def title(self, key: str) -> str: ...
 
+    def term(self, text: str) -> str: ...  # a word of the trace (a class name) in the script's language
+
+    def written(self, kind: str, value, *args) -> str: ...  # a number as the frame writes it ("pct", ...)
+
+    @property
+    def language(self) -> str: ...  # the script's language code
+
+    @property
+    def numerals(self) -> tuple[str, str]: ...  # its decimal mark and thousands separator
+
 
 class Narrator(Protocol):
     """What speaks a beat: cuts its text into cues and synthesizes each (kdanim.narration.Narrator)."""
 
-    def speak(self, text: str) -> Sequence[Spoken]: ...
+    def speak(self, text: str, gap: float = ..., pause: float = ...) -> Sequence[Spoken]:
+        """The beat's cues, spoken ``gap`` seconds apart and followed by ``pause`` seconds of silence."""
 
 
 @dataclass
@@ -120,6 +131,7 @@ class Chapter(Scene):
         ctx = self.ctx
         self.trace = ctx.trace
         T.use(ctx.theme)
+        T.use_numerals(*ctx.words.numerals)  # the components' numbers in the lesson's language
         self.camera.background_color = T.BACKGROUND
         self.regions = layout.regions()
         self.lines: list[Line] = []
@@ -164,7 +176,12 @@ class Chapter(Scene):
 
     @property
     def class_names(self) -> list[str]:
-        return self.trace["classes"]["names"]
+        """The classes as the frame names them: the trace's names in the script's language ("Katze")."""
+        return [self.ctx.words.term(n) for n in self.trace["classes"]["names"]]
+
+    def written(self, kind: str, value, *args) -> str:
+        """A number as the frame writes it in the lesson's language: ``kind`` is pct, thousands, num or signed."""
+        return self.ctx.words.written(kind, value, *args)
 
     @property
     def probe(self) -> int:
@@ -198,9 +215,10 @@ class Chapter(Scene):
         return layout.fit_in(head, self.regions.title, buff=0.1, aligned_edge=LEFT)
 
     # -- beats ----------------------------------------------------------
-    def speak(self, text: str) -> Sequence[Spoken]:
-        """Synthesize (or fetch from the cache) the narration of one beat, cue by cue."""
-        return self.ctx.narrator.speak(text)
+    def speak(self, text: str, pause: float = BEAT_PAUSE) -> Sequence[Spoken]:
+        """Synthesize (or fetch from the cache) the narration of one beat, cue by cue (``pause``: the
+        silence after it, which its last caption may stay on into)."""
+        return self.ctx.narrator.speak(text, gap=CHUNK_GAP, pause=pause)
 
     @contextmanager
     def narrated(self, name: str, *, pause: float = BEAT_PAUSE) -> Iterator["_Timer"]:
@@ -214,7 +232,7 @@ class Chapter(Scene):
         text = self.ctx.words.say(beat_id)
         self.beats.append(text)
         self.beat_ids.append(beat_id)
-        utts = self.speak(text)
+        utts = self.speak(text, pause)
         start = self.renderer.time
         t = start
         for u in utts:

@@ -25,38 +25,26 @@ from pathlib import Path
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
-from kdanim import facts as factsmod
+from . import locale
 
-from . import speech
-
-__all__ = ["SCRIPT_VERSION", "SCRIPTS", "LANGUAGES", "ScriptError", "Variant", "Entry", "Script", "Words",
+__all__ = ["SCRIPT_VERSION", "SCRIPTS", "LANGUAGES", "CREDITS", "ScriptError", "Variant", "Entry", "Script", "Words",
            "load", "load_cached", "parse", "FILTERS"]
 
 #: The version of the script format this kdanim reads (front matter ``kdanim-script: 1``).
 SCRIPT_VERSION = 1
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
-LANGUAGES = ("en",)
+LANGUAGES = tuple(locale.LANGUAGES)  # the shipped scripts: scripts/<code>.md
+#: The lesson's credits: front matter keys of a script (and options of the commands), the facts ``credits.*``.
+CREDITS = ("title", "course", "author", "institution")
 
 
 class ScriptError(ValueError):
     """A script that cannot be used; the message starts with ``file:line:``."""
 
 
-def _spoken_list(items) -> str:
-    items = [str(i) for i in items]
-    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
-
-
 #: The formatters a script may apply: spoken forms (narration.speech) and written ones (kdanim.facts).
-FILTERS = {
-    # spoken
-    "percent": speech.percent, "points": speech.points, "count": speech.count, "number": speech.number,
-    "small": speech.small, "ratio": speech.ratio, "micros": speech.micros, "decimal": speech.decimal,
-    "widths": speech.widths, "spoken_list": _spoken_list,
-    # written, on screen
-    "pct": factsmod.fmt_pct, "thousands": factsmod.fmt_int, "num": factsmod.fmt_num,
-    "signed": lambda x, places=1: f"{x:+.{places}f}",
-}
+#: Every language has the same names (kdanim.narration.locale); a script's ``language:`` picks its set.
+FILTERS = locale.ENGLISH
 
 
 @dataclass(frozen=True)
@@ -66,6 +54,7 @@ class Variant:
     condition: str | None
     text: str
     line: int
+    lines: tuple[int, ...] = ()  # the script line of each line of ``text``
 
 
 @dataclass(frozen=True)
@@ -87,34 +76,59 @@ class Script:
     titles: dict[str, str]
     entries: dict[str, Entry]
     env: SandboxedEnvironment = field(repr=False, default=None)
+    #: A user's script falls back to the shipped script of its language for on-screen words and titles it lacks.
+    fallback: "Script | None" = field(repr=False, default=None)
 
     def __post_init__(self):
-        self.env = _environment()
+        try:
+            self.lang = locale.language(self.language)
+        except ValueError as e:
+            raise ScriptError(f"{self.path}:1: language: {e}") from None
+        self.env = _environment(self.lang.filters)
+        self.terms = locale.terms_of(self.meta)  # the glossary: front matter lines 'term.cat: Katze'
+        self.term = locale.translate(self.terms)
         self._compiled = {}
         for entry in self.entries.values():
             for v in entry.variants:
                 self._compiled[(entry.id, v.line)] = (self._compile(v.condition, v.line, expression=True),
-                                                      self._compile(v.text, v.line))
+                                                      self._compile(v.text, v.line, v.lines))
 
     @property
     def language(self) -> str:
         return self.meta.get("language", "en")
 
-    def _compile(self, source, line, expression=False):
+    def _compile(self, source, line, lines=(), expression=False):
         if source is None:
             return None
         try:
             return self.env.compile_expression(source) if expression else self.env.from_string(source)
         except TemplateSyntaxError as e:
-            raise ScriptError(f"{self.path}:{line}: {e.message}") from None
+            at = lines[e.lineno - 1] if not expression and 0 < (e.lineno or 0) <= len(lines) else line
+            raise ScriptError(f"{self.path}:{at}: {_syntax(e, self.env, source if expression else None)}") from None
+
+    def credits(self, given: dict | None = None) -> dict:
+        """The lesson's credits (the facts ``credits.title`` ...): ``given`` (options) over the front matter's."""
+        return {k: str((given or {}).get(k) or self.meta.get(k) or "").strip() for k in CREDITS}
 
     def fill(self, facts: dict) -> "Words":
-        """This script's words for one run (its facts from :func:`kdanim.facts.run_facts`)."""
-        return Words(self, facts)
+        """This script's words for one run (its facts from :func:`kdanim.facts.run_facts`; ``credits``: the
+        front matter's unless the facts have them)."""
+        return Words(self, facts if "credits" in facts else {**facts, "credits": self.credits()})
 
     def chapter_ids(self, key: str) -> list[str]:
-        """The ids of a chapter's entries, in script order."""
-        return [i for i in self.entries if i.split(".", 1)[0] == key]
+        """The ids of a chapter's entries, in script order (then on-screen words only the fallback has)."""
+        own = [i for i in self.entries if i.split(".", 1)[0] == key]
+        fb = self.fallback
+        return own + ([i for i in fb.chapter_ids(key) if i not in self.entries and fb.entries[i].kind == "show"]
+                      if fb is not None else [])
+
+    def entry(self, entry_id: str) -> Entry | None:
+        """The entry ``entry_id``: this script's, else (on-screen words) the fallback's."""
+        found = self.entries.get(entry_id)
+        if found is None and self.fallback is not None and entry_id in self.fallback.entries:
+            fb = self.fallback.entries[entry_id]
+            return fb if fb.kind == "show" else None
+        return found
 
 
 class Words:
@@ -122,7 +136,28 @@ class Words:
 
     def __init__(self, script: Script, facts: dict):
         self.script, self.facts = script, facts
+        # the facts' own words (class and family names, the dataset's title) in the script's language
+        self._named = locale.apply_terms(facts, script.term) if script.terms else facts
         self._filled: dict[str, tuple[Variant | None, str]] = {}
+
+    def term(self, text: str) -> str:
+        """A word of the trace (a class name: "cat") in the script's language, by its glossary ("Katze")."""
+        return self.script.term(text)
+
+    @property
+    def language(self) -> str:
+        """The script's language code ("en", "de")."""
+        return self.script.lang.code
+
+    @property
+    def numerals(self) -> tuple[str, str]:
+        """The decimal mark and thousands separator of the script's language ((".", ",") in English)."""
+        return self.script.lang.numerals
+
+    def written(self, kind: str, value, *args) -> str:
+        """A number as the frame writes it in the script's language: ``kind`` is a written formatter
+        (``pct``, ``thousands``, ``num``, ``signed``): written("pct", 0.921) -> '92.1%' / '92,1 %'."""
+        return self.script.lang.filters[kind](value, *args)
 
     def title(self, key: str) -> str:
         """The chapter's title (as the script's ``# key: Title`` heading gives it)."""
@@ -142,13 +177,16 @@ class Words:
 
     def chapter(self, key: str) -> dict[str, str]:
         """Every entry of a chapter, filled: what keys the chapter's render in the cache."""
-        return {i: (self.say(i) if self.script.entries[i].kind == "say" else self.show(i))
+        return {i: (self.say(i) if self.script.entry(i).kind == "say" else self.show(i))
                 for i in self.script.chapter_ids(key)}
 
     def _fill(self, entry_id: str, kind: str | None) -> tuple[Variant | None, str]:
         if entry_id in self._filled:
             return self._filled[entry_id]
         entry = self.script.entries.get(entry_id)
+        if entry is None and self.script.entry(entry_id) is not None:  # on-screen words the script lacks
+            self._filled[entry_id] = Words(self.script.fallback, self.facts)._fill(entry_id, kind)
+            return self._filled[entry_id]
         if entry is None:
             return None, ""
         if kind is not None and entry.kind != kind:
@@ -166,11 +204,22 @@ class Words:
 
     def _call(self, fn, line):
         try:
-            return fn(**self.facts)
+            return fn(**self._named)
         except UndefinedError as e:
             raise ScriptError(f"{self.script.path}:{line}: {_unknown(e, self.facts)}") from None
         except (TypeError, ValueError, ZeroDivisionError) as e:
             raise ScriptError(f"{self.script.path}:{line}: {e}") from None
+
+
+def _syntax(e: TemplateSyntaxError, env, condition: str | None) -> str:
+    """What is wrong with a template or a condition, in the script's words."""
+    m = re.match(r"No (filter|test) named '([^']+)'", e.message or "")
+    if m:
+        known = env.filters if m.group(1) == "filter" else env.tests
+        close = difflib.get_close_matches(m.group(2), sorted(known), n=3)
+        what = "formatter" if m.group(1) == "filter" else "test"
+        return f"unknown {what} {m.group(2)!r}" + (f" (did you mean: {', '.join(close)}?)" if close else "")
+    return f"malformed condition `{condition}`: {e.message}" if condition is not None else f"template: {e.message}"
 
 
 def _unknown(e: UndefinedError, facts: dict) -> str:
@@ -184,9 +233,9 @@ def _unknown(e: UndefinedError, facts: dict) -> str:
     return f"unknown fact {name!r}" + (f" (did you mean: {', '.join(close)}?)" if close else "")
 
 
-def _environment() -> SandboxedEnvironment:
+def _environment(filters: dict = FILTERS) -> SandboxedEnvironment:
     env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
-    env.filters.update(FILTERS)
+    env.filters.update(filters)
     return env
 
 
@@ -228,12 +277,13 @@ class _Builder:
         e, self.entry = self.entry, None
         if e is None:
             return
-        if e.variants and any(x.strip() for x in e.loose):
+        if e.variants and any(x.strip() for _, x in e.loose):
             self.fail(e.line, f"{e.id}: text before its first '- when' variant")
-        joiner = " " if e.kind == "say" else "\n"
         found = e.variants or [[None, e.loose, e.line]]
+        kept = [(c, [(n, t.strip()) for n, t in ls if t.strip()], at) for c, ls, at in found]
+        # one text line per script line (a beat's whitespace is folded when it is said): errors name the line
         self.entries[e.id] = Entry(e.id, e.kind, tuple(
-            Variant(c, joiner.join(x for x in (l.strip() for l in ls) if x), at) for c, ls, at in found), e.line)
+            Variant(c, "\n".join(t for _, t in ls), at, tuple(n for n, _ in ls)) for c, ls, at in kept), e.line)
 
     def start(self, eid, kind, line):
         self.close()
@@ -249,10 +299,10 @@ class _Builder:
         if self.entry.otherwise:
             self.fail(line, f"{self.entry.id}: a variant after '- otherwise:' (it must come last)")
         self.entry.otherwise = condition is None
-        self.entry.variants.append([condition, [first], line])
+        self.entry.variants.append([condition, [(line, first)], line])
 
-    def text(self, line):
-        (self.entry.variants[-1][1] if self.entry.variants else self.entry.loose).append(line)
+    def text(self, line, n):
+        (self.entry.variants[-1][1] if self.entry.variants else self.entry.loose).append((n, line))
 
 
 def _front_matter(lines, path) -> tuple[dict, int]:
@@ -270,16 +320,18 @@ def _front_matter(lines, path) -> tuple[dict, int]:
         raise ScriptError(f"{path}:{i + 1}: a script starts with front matter: '---', 'kdanim-script: "
                           f"{SCRIPT_VERSION}', 'language: en', '---'")
     meta, i = {}, i + 1
+    at = i + 1  # the line that should say the version: the front matter's first
     while i < len(lines) and lines[i].strip() != "---":
         key, sep, value = lines[i].partition(":")
         if lines[i].strip() and not sep:
             raise ScriptError(f"{path}:{i + 1}: front matter lines are 'key: value', got {lines[i].strip()!r}")
         if sep:
             meta[key.strip()] = value.strip()
+            at = i + 1 if key.strip() == "kdanim-script" else at
         i += 1
     version = meta.get("kdanim-script")
     if version != str(SCRIPT_VERSION):
-        raise ScriptError(f"{path}:1: this is a script for kdanim script version {version or '(none)'}; this "
+        raise ScriptError(f"{path}:{at}: this is a script for kdanim script version {version or '(none)'}; this "
                           f"kdanim reads version {SCRIPT_VERSION} (export a fresh one with `kdanim script`)")
     return meta, i + 1
 
@@ -311,7 +363,7 @@ def parse(text: str, path: str = "<script>") -> Script:
                       f"or '## on screen', got {line!r}")
         elif b.labels and not indented and (m := _LABEL.match(line)):
             b.start(f"{b.chapter}.{m.group(1)}", "show", n)
-            b.text(m.group(2))
+            b.text(m.group(2), n)
         elif b.labels and not indented and line.strip():
             b.fail(n, f"an on-screen list item is '- name: text', got {line.strip()[:40]!r}")
         elif b.entry is not None and not b.labels and not indented and (m := _WHEN.match(line)):
@@ -319,7 +371,7 @@ def parse(text: str, path: str = "<script>") -> Script:
         elif b.entry is not None and not b.labels and not indented and (m := _OTHERWISE.match(line)):
             b.variant(None, m.group(1), n)
         elif b.entry is not None:
-            b.text(line)
+            b.text(line, n)
         elif line.strip():
             b.fail(n, f"text outside a beat: {line.strip()[:40]!r} (start a beat with '## chapter.beat')")
     b.close()
@@ -333,7 +385,12 @@ def load(source="en") -> Script:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
         raise ScriptError(f"{path}:{text_line(path, e.start)}: not UTF-8 text (byte {e.start})") from None
-    return parse(text, str(path))
+    script = parse(text, str(path))
+    if str(source) not in LANGUAGES:  # a user's script: the shipped one of its language behind it
+        script.fallback = load_cached(script.language if script.language in LANGUAGES else "en")
+        for key, title in script.fallback.titles.items():
+            script.titles.setdefault(key, title)
+    return script
 
 
 @functools.lru_cache(maxsize=8)

@@ -12,7 +12,7 @@ read "86 percent" as "eighty-six percent").
     >>> count(119_818)
     'about 120 thousand'
     >>> split_cues("First sentence. Second one, which is a little longer.", max_chars=30)
-    ['First sentence.', 'Second one,', 'which is a little longer.']
+    ['First sentence. Second one,', 'which is a little longer.']
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import math
 import re
 
 __all__ = [
-    "percent", "points", "points_vs", "count", "small", "widths", "decimal", "number", "ratio", "micros",
-    "split_cues", "wrap_cue", "sentences",
+    "percent", "points", "points_vs", "count", "count_rounding", "small", "widths", "decimal", "number", "ratio", "micros",
+    "split_cues", "wrap_cue", "sentences", "SHORT_SENTENCE",
 ]
 
 
@@ -112,26 +112,31 @@ def count(n) -> str:
     v = _finite(n, "count")
     if v < 0:
         return "minus " + count(-v)
+    about, r, digits, scale = count_rounding(v)
+    if scale is None:
+        return ("about " if about else "") + str(int(r))
+    word = dict((sc, w) for sc, w in _SCALES)[scale]
+    return ("about " if about else "") + f"{_fmt(r, digits)} {word}"
+
+
+def count_rounding(v: float) -> tuple[bool, float, int, float | None]:
+    """How a count ``v`` >= 0 is rounded to be said, in any language: (about, the rounded number, its
+    decimals, its scale 1e3/1e6/1e9 or None when it is said as a whole number)."""
     if v < 9999.5 and v == round(v) and round(v) % 100 == 0:
-        return str(int(round(v)))  # round hundreds are said as they are: "1500", "2000"
+        return False, round(v), 0, None  # round hundreds are said as they are: "1500", "2000"
     if v < 999.5:
-        r = round(v)
-        return ("" if r == v else "about ") + str(r)
+        return round(v) != v, round(v), 0, None
     # the largest scale such that the 2-significant-figure value stays below 1000
-    scale, word = next((s, w) for s, w in _SCALES if v >= 0.995 * s or s == 1e3)
+    scale = next(sc for sc, _ in _SCALES if v >= 0.995 * sc or sc == 1e3)
     k = v / scale
     if k >= 9.95:
         mag = 10 ** (math.floor(math.log10(k)) - 1)
-        r = round(k / mag) * mag
-        text = str(int(round(r)))
+        r, digits = round(k / mag) * mag, 0
     elif k >= 2.95:
-        r = round(k * 2) / 2
-        text = _fmt(r, 1)
+        r, digits = round(k * 2) / 2, 1
     else:
-        r = round(k, 1)
-        text = _fmt(r, 1)
-    exact = abs(r * scale - v) < 0.5
-    return ("" if exact else "about ") + f"{text} {word}"
+        r, digits = round(k, 1), 1
+    return abs(r * scale - v) >= 0.5, r, digits, scale
 
 
 _SMALL = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
@@ -241,25 +246,94 @@ def _clauses(sentence: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+#: Breaking a sentence between two words that are not a clause boundary costs as much, in the balance
+#: of the pieces (sum of squared lengths), as a piece 20 characters longer; before a word that opens a
+#: phrase ("and the student's prediction"), a quarter of that.
+_WORD_BREAK, _PHRASE_BREAK = 20 ** 2, 10 ** 2
+#: One piece more than the fewest possible is taken when it is at least this much better balanced.
+_EXTRA_PIECE = 55 ** 2
+_OPENERS = frozenset("and or but nor which that who while whereas with without between because so "
+                     "where when though although than from".split())
+
+
+def _balanced(atoms, max_chars: int) -> list[str]:
+    """Pieces of at most ``max_chars`` (a fresh atom starts one; a lone longer atom stays whole), as even
+    as they can be and cut at clause boundaries where possible.
+
+    ``atoms`` are (text, fresh). The greedy packing gives the fewest pieces, k; among the cuttings into
+    k (or k + 1, at a cost of ``_EXTRA_PIECE``), the one with the least sum of squared piece lengths
+    plus a cost for every cut that is not at a clause boundary (after one of ``_CLAUSE_SEPS``): no short
+    tail ("answers that.") is left on its own.
+    """
+    fewest = len(_pack(atoms, max_chars))
+    k = fewest + 1
+    n = len(atoms)
+    if fewest <= 1 or n > 200:
+        return _pack(atoms, max_chars)
+    texts = [a for a, _ in atoms]
+    start = [0]
+    for t in texts:
+        start.append(start[-1] + len(t) + 1)
+
+    def length(i, j):  # atoms[i:j] joined by spaces
+        return start[j] - start[i] - 1
+
+    def cut_cost(j):  # a piece ends after atom j - 1
+        if j == n or texts[j - 1].endswith(tuple(sep.strip() for sep in _CLAUSE_SEPS)):
+            return 0
+        return _PHRASE_BREAK if texts[j].lower() in _OPENERS else _WORD_BREAK
+
+    inf = float("inf")
+    best = [[inf] * (k + 1) for _ in range(n + 1)]
+    back = [[0] * (k + 1) for _ in range(n + 1)]
+    best[0][0] = 0
+    for j in range(1, n + 1):
+        for i in range(j - 1, -1, -1):
+            if i < j - 1 and (length(i, j) > max_chars or atoms[i + 1][1]):
+                break  # longer pieces only get longer; a fresh atom inside cannot be crossed
+            for m in range(1, k + 1):
+                c = best[i][m - 1] + length(i, j) ** 2 + cut_cost(j)
+                if c < best[j][m]:
+                    best[j][m], back[j][m] = c, i
+    k = min((fewest, k), key=lambda m: best[n][m] + _EXTRA_PIECE * (m - fewest))
+    if best[n][k] == inf:
+        return _pack(atoms, max_chars)
+    pieces, j = [], n
+    for m in range(k, 0, -1):
+        i = back[j][m]
+        pieces.append(" ".join(texts[i:j]))
+        j = i
+    return pieces[::-1]
+
+
 def _split_sentence(sentence: str, max_chars: int) -> list[str]:
     if len(sentence) <= max_chars:
         return [sentence]
-    # Pack clauses greedily; a clause that is itself too long is cut at words, from a piece of its own.
+    # Clauses whole; a clause that is itself too long is cut at words, from a piece of its own.
     atoms = []
     for clause in _clauses(sentence):
         if len(clause) > max_chars:
             atoms += [(w, i == 0) for i, w in enumerate(clause.split())]
         else:
             atoms.append((clause, False))
-    return _pack(atoms, max_chars)
+    return _balanced(atoms, max_chars)
+
+
+#: A sentence shorter than this many characters shares a cue with its neighbour when they fit
+#: together: alone it would be spoken in less than the 5/6 s a caption must stay on screen.
+SHORT_SENTENCE = 16
 
 
 def split_cues(text: str, max_chars: int = 84, line_chars: int = 42) -> list[str]:
     """Cut narration into cue-sized chunks.
 
-    A chunk never spans two sentences and is at most ``max_chars`` long (a
-    single word longer than that is left whole). Long sentences are cut at
-    clause boundaries (' — ', '; ', ': ', ', ') and then at word boundaries.
+    A chunk is at most ``max_chars`` long (a single word longer than that is
+    left whole) and holds one sentence or a piece of one, but for a sentence
+    under ``SHORT_SENTENCE`` characters ("Why?", "To sum up."), which joins the
+    next chunk (or else the previous one) when the two fit together. Long
+    sentences are cut into the fewest pieces, as even as possible, at clause
+    boundaries (' — ', '; ', ': ', ', ') where they can be and else at word
+    boundaries, preferably before a word opening a phrase ("and", "which").
     Each chunk also fits in two lines of ``line_chars`` (see :func:`wrap_cue`);
     if it would not, it is cut further. Each chunk is synthesised on its own,
     so subtitle cue times are the real audio durations.
@@ -267,10 +341,26 @@ def split_cues(text: str, max_chars: int = 84, line_chars: int = 42) -> list[str
     if max_chars < 8 or line_chars < 4:
         raise ValueError(f"split_cues: max_chars={max_chars}, line_chars={line_chars} are too small")
     limit = min(max_chars, 2 * line_chars + 1)
-    out: list[str] = []
+    chunks: list[tuple[str, bool]] = []  # (chunk, a whole short sentence)
     for s in sentences(text):
-        for chunk in _split_sentence(s, limit):
-            out.extend(_fit_two_lines(chunk, line_chars))
+        pieces = [c for chunk in _split_sentence(s, limit) for c in _fit_two_lines(chunk, line_chars)]
+        chunks += [(c, len(pieces) == 1 and len(s) < SHORT_SENTENCE) for c in pieces]
+
+    def fits(a: str, b: str) -> bool:
+        both = f"{a} {b}"
+        return len(both) <= limit and len(_wrap_lines(both, line_chars)) <= 2
+
+    out: list[str] = []
+    i = 0
+    while i < len(chunks):
+        chunk, short = chunks[i]
+        if short and i + 1 < len(chunks) and fits(chunk, chunks[i + 1][0]):
+            chunks[i + 1] = (f"{chunk} {chunks[i + 1][0]}", chunks[i + 1][1] and len(chunk) < SHORT_SENTENCE)
+        elif short and out and fits(out[-1], chunk):
+            out[-1] = f"{out[-1]} {chunk}"
+        else:
+            out.append(chunk)
+        i += 1
     return out
 
 

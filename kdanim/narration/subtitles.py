@@ -24,7 +24,17 @@ from kdanim.files import atomic_write
 from .speech import wrap_cue
 
 __all__ = ["Cue", "timeline", "write_srt", "write_vtt", "write_transcript", "write_chapters_txt",
-           "srt_time", "vtt_time", "chapter_time", "cue_rows"]
+           "srt_time", "vtt_time", "chapter_time", "cue_rows", "sentence_rows", "readable", "caption_problems",
+           "reading_chars", "MAX_CPS", "MIN_CUE", "MAX_CUE", "GAP_FRAMES", "LINE_CHARS", "MAX_LINES"]
+
+#: The caption rules (what streaming services and the BBC ask of subtitles): at most 20 characters a
+#: second, on screen for 5/6 s to 7 s, at least 2 frames between two cues, 2 lines of 42 characters.
+MAX_CPS = 20.0
+MIN_CUE = 5 / 6
+MAX_CUE = 7.0
+GAP_FRAMES = 2
+LINE_CHARS = 42
+MAX_LINES = 2
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,97 @@ def timeline(utterances, start: float = 0.0, gap: float = 0.15):
             placements.append((t, u.path))
         t += u.duration
     return cues, placements, t
+
+
+def reading_chars(text: str) -> int:
+    """The characters a viewer reads in a cue: its words and punctuation, single spaces between them."""
+    return len(" ".join(str(text).split()))
+
+
+def _cut_text(text: str) -> tuple[str, str]:
+    """A cue's text in two at the space nearest its middle (by characters)."""
+    words = str(text).split()
+    mid = reading_chars(text) / 2
+    best = min(range(1, len(words)), key=lambda i: abs(len(" ".join(words[:i])) - mid))
+    return " ".join(words[:best]), " ".join(words[best:])
+
+
+def readable(cues, fps: float) -> list[Cue]:
+    """The cues as they are shown: times that the caption rules allow, from times that are the speech's.
+
+    A cue's speech runs from its start to its end. It stays on after its speech into the pause that
+    follows for as long as reading it needs (MAX_CPS, and at least MIN_CUE), but never later than
+    GAP_FRAMES frames (at ``fps``) before the next cue starts, nor longer than MAX_CUE; speech longer
+    than MAX_CUE is shown as two cues (or more), its text cut at the word nearest the middle and its
+    time shared by characters. A cue whose speech runs into the next cue's gap ends that gap earlier.
+    """
+    gap = GAP_FRAMES / float(fps)
+    spoken = []
+    for c in cues:
+        c = c if isinstance(c, Cue) else Cue(*c)
+        parts = [c]
+        while any(p.end - p.start > MAX_CUE and " " in p.text.strip() for p in parts):
+            nxt = []
+            for p in parts:
+                if p.end - p.start > MAX_CUE and " " in p.text.strip():
+                    a, b = _cut_text(p.text)
+                    t = p.start + (p.end - p.start) * (len(a) + 0.5) / (reading_chars(p.text))
+                    nxt += [Cue(p.start, t, a), Cue(t, p.end, b)]
+                else:
+                    nxt.append(p)
+            parts = nxt
+        spoken += parts
+    shown = []
+    for i, c in enumerate(spoken):
+        need = max(reading_chars(c.text) / MAX_CPS, MIN_CUE) + 0.002  # the files state whole milliseconds
+        limit = c.start + MAX_CUE
+        if i + 1 < len(spoken):
+            limit = min(limit, spoken[i + 1].start - gap)
+        end = min(max(c.end, c.start + need), limit)
+        shown.append(Cue(c.start, max(end, c.start + 1e-3), c.text))
+    return shown
+
+
+def caption_problems(cues, fps: float, line_chars: int = LINE_CHARS) -> list[str]:
+    """Every way the cues (as shown, times in whole milliseconds) break a caption rule, one line each."""
+    problems = []
+    gap = GAP_FRAMES / float(fps)
+    rows = cue_rows(cues, line_chars=10 ** 6)  # whole ms, text unwrapped
+    for i, (start, end, text) in enumerate(rows, 1):
+        d = end - start
+        cps = reading_chars(text) / d
+        if cps > MAX_CPS + 1e-9:
+            problems.append(f"cue {i} reads at {cps:.1f} characters/s (at most {MAX_CPS:g}): {text!r}")
+        if d < MIN_CUE - 1e-3:
+            problems.append(f"cue {i} is on screen {d:.3f} s (at least {MIN_CUE:.3f} s): {text!r}")
+        if d > MAX_CUE + 1e-9:
+            problems.append(f"cue {i} is on screen {d:.3f} s (at most {MAX_CUE:g} s): {text!r}")
+        if i < len(rows) and rows[i][0] - end < gap - 1.5e-3:
+            problems.append(f"cue {i} ends {rows[i][0] - end:.3f} s before the next (at least "
+                            f"{GAP_FRAMES} frames, {gap:.3f} s)")
+        lines = wrap_cue(text, line_chars).split("\n")
+        if len(lines) > MAX_LINES or max(map(len, lines)) > line_chars:
+            problems.append(f"cue {i} does not fit {MAX_LINES} lines of {line_chars} characters: {text!r}")
+    return problems
+
+
+_SENTENCE_END = (".", "!", "?", ".\"", "!\"", "?\"", ".”", "?”", "!”", ".)", "?)", "!)")
+
+
+def sentence_rows(cues) -> list[list]:
+    """``[start, end, text]`` per sentence: the cues joined until one ends a sentence (the transcript's lines)."""
+    rows, cur = [], None
+    for start, end, text in cue_rows(cues, line_chars=10 ** 6):
+        if cur is None:
+            cur = [start, end, text]
+        else:
+            cur[1], cur[2] = end, f"{cur[2]} {text}"
+        if text.rstrip().endswith(_SENTENCE_END):
+            rows.append(cur)
+            cur = None
+    if cur is not None:
+        rows.append(cur)
+    return rows
 
 
 def _ms(t: float) -> datetime.timedelta:

@@ -21,6 +21,7 @@ package), espeak-ng is a local program.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.util
 import json
@@ -167,6 +168,11 @@ class Voice:
         """What to record in a manifest."""
         return {"voice": self.name, "settings": self.settings_key}
 
+    def paced(self, slower: float) -> "Voice | None":
+        """This voice speaking ``slower`` times as slowly (1.1: a tenth slower), with its own cache
+        entries; None for a voice that cannot change its pace."""
+        return None
+
     def found(self) -> str:
         """What runs this voice here, for `kdanim doctor`."""
         return self.settings_key
@@ -256,10 +262,28 @@ class PiperVoice(Voice):
         self.config_path = config
         self.length_scale = length_scale
         self._piper_version = _dist_version("piper-tts")
-        self._key = (f"model={model.name};size={model.stat().st_size};"
-                     f"config={hashlib.sha256(cfg_bytes).hexdigest()[:16]};"
-                     f"length_scale={length_scale:g};piper={self._piper_version}")
+        self._config_hash = hashlib.sha256(cfg_bytes).hexdigest()[:16]
+        self._set_key()
         self._voice = None
+
+    def _set_key(self) -> None:
+        self._key = (f"model={self.model_path.name};size={self.model_path.stat().st_size};"
+                     f"config={self._config_hash};length_scale={self.length_scale:g};piper={self._piper_version}")
+
+    def paced(self, slower: float) -> "PiperVoice":
+        """The same model (loaded once, shared) at ``length_scale`` × ``slower``."""
+        v = copy.copy(self)
+        v.length_scale = round(self.length_scale * float(slower), 3)
+        v._set_key()
+        v._shared = self
+        return v
+
+    def load(self):
+        """Load the ONNX model now (otherwise on first synthesis); returns the piper voice."""
+        if getattr(self, "_shared", None) is not None:
+            self._voice = self._shared.load()
+            return self._voice
+        return self._load()
 
     @property
     def settings_key(self) -> str:
@@ -271,8 +295,7 @@ class PiperVoice(Voice):
     def found(self) -> str:
         return f"piper-tts {self._piper_version}, {self.model_path.name}"
 
-    def load(self):
-        """Load the ONNX model now (otherwise on first synthesis); returns the piper voice."""
+    def _load(self):
         if self._voice is None:
             t0 = time.perf_counter()
             from piper import PiperVoice as _Piper
@@ -323,6 +346,12 @@ class EspeakVoice(Voice):
             self._version = "unknown"
         self._key = f"voice={self.voice};speed={speed};{self._version}"
 
+    def paced(self, slower: float) -> "EspeakVoice":
+        v = copy.copy(self)
+        v.speed = max(80, int(round(self.speed / float(slower))))
+        v._key = f"voice={v.voice};speed={v.speed};{v._version}"
+        return v
+
     @property
     def settings_key(self) -> str:
         return self._key
@@ -363,6 +392,9 @@ class SilentVoice(Voice):
     @property
     def settings_key(self) -> str:
         return f"wpm={self.words_per_minute:g}"
+
+    def paced(self, slower: float) -> "SilentVoice":
+        return SilentVoice(self.cache_dir, self.words_per_minute / float(slower))
 
     def estimate(self, text: str) -> float:
         """Seconds a lecturer needs to say `text`: words at the speaking rate, plus pauses."""

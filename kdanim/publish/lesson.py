@@ -15,14 +15,14 @@ import numpy
 
 from kdanim import __version__
 from kdanim import trace as tracemod
-from kdanim.facts import lesson_title
-from kdanim.narration.subtitles import Cue, write_chapters_txt, write_srt, write_transcript, write_vtt
-from kdanim.render import ChapterResult, Event, RenderOptions, render_chapters
+from kdanim.narration.script import LANGUAGES, load_cached
+from kdanim.narration.subtitles import Cue, readable, write_chapters_txt, write_srt, write_transcript, write_vtt
+from kdanim.render import ChapterResult, Event, RenderOptions, make_words, render_chapters
 
 from . import media, page
 from .folder import publish, staging_for
 
-__all__ = ["render_lesson", "versions", "parameters", "Assembly"]
+__all__ = ["render_lesson", "versions", "parameters", "script_name", "lesson_credits", "media_tags", "Assembly"]
 
 
 def versions() -> dict:
@@ -36,9 +36,42 @@ def parameters(trace: dict, opts: RenderOptions, fmt: str) -> dict:
         "simulation": trace["config"],
         "render": {"quality": opts.quality, "format": fmt, "voice": opts.voice,
                    "voice_model": opts.voice_model, "probe_class": opts.probe_class,
-                   "chapters": opts.chapters, "theme": opts.theme,
-                   "sweep_axes": opts.sweep["axes"] if opts.sweep else None},
+                   "chapters": opts.chapters, "theme": opts.theme, "loudness": opts.loudness,
+                   "sweep_axes": opts.sweep["axes"] if opts.sweep else None,
+                   # the words: a shipped language, or the user's script (copied into the lesson folder)
+                   "script": script_name(opts), "credits": opts.credits,
+                   "language": load_cached(opts.script).language,
+                   "script_sha256": hashlib.sha256(Path(load_cached(opts.script).path).read_bytes()).hexdigest()},
     }
+
+
+def script_name(opts: RenderOptions) -> str:
+    """The script as the manifest and the reproduce line name it: a shipped language ("en"), or the name of
+    the user's script in the lesson folder ("my-lesson.md"; "script.md" if its own name is not a .md one)."""
+    if opts.script in LANGUAGES:
+        return opts.script
+    name = Path(opts.script).name
+    return name if name.endswith(".md") and name != "transcript.md" else "script.md"
+
+
+def lesson_credits(opts: RenderOptions) -> dict:
+    """The lesson's credits: the options given over the script's front matter (title, course, author, institution)."""
+    return load_cached(opts.script).credits(opts.credits)
+
+
+def lesson_heading(trace: dict, opts: RenderOptions, entry: str = "title") -> str:
+    """The lesson's words about itself in its language, from the script's ``# page:`` section: its title
+    ("Wissensdestillation, τ = 3, α = 0,5"), or ``entry`` ("transcript_note", ...)."""
+    return make_words(trace, opts).show(f"page.{entry}")
+
+
+def media_tags(trace: dict, opts: RenderOptions) -> tuple[str, dict]:
+    """The video's title and its other tags: the credits' title (else the lesson's), the author as the
+    artist, the course and the institution as the comment."""
+    c = lesson_credits(opts)
+    comment = " · ".join(x for x in (c["course"], c["institution"]) if x)
+    return c["title"] or lesson_heading(trace, opts), {k: v for k, v in (("artist", c["author"]),
+                                                                            ("comment", comment)) if v}
 
 
 @dataclass
@@ -53,7 +86,8 @@ class Assembly:
     placements: list[tuple[float, Path]] = field(default_factory=list)  # (start, voice clip)
 
     @classmethod
-    def of(cls, results: list[ChapterResult], offsets: list[float], total: float) -> "Assembly":
+    def of(cls, results: list[ChapterResult], offsets: list[float], total: float, fps: float = 15) -> "Assembly":
+        """The chapters at ``offsets``; the cues shown as the caption rules allow at ``fps`` (subtitles.readable)."""
         a = cls(offsets, total)
         for r, off in zip(results, offsets):
             a.chapters.append((round(off, 3), f"{r.number}. {r.title}"))  # ms, as in the manifest
@@ -63,6 +97,7 @@ class Assembly:
                 a.cues.append(Cue(start, start + line["duration"], line["text"]))
                 if line["path"]:
                     a.placements.append((start, Path(line["path"])))
+        a.cues = readable(a.cues, fps)
         return a
 
 
@@ -85,15 +120,20 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
         (message or (lambda s: None))("assembling video, narration, subtitles and chapters")
         joined = staging / "joined.mp4"
         offsets = media.concat_videos([r.video for r in results], joined)
-        lesson = Assembly.of(results, offsets, media.probe(joined, rms=False)["video_duration"])
-        _write_media(joined, lesson, staging, fmt, webm, lesson_title(trace["config"]))
-        _write_texts(lesson, trace, staging)
+        info = media.probe(joined, rms=False)
+        lesson = Assembly.of(results, offsets, info["video_duration"], info["video"]["fps"])
+        audio = _write_media(joined, lesson, staging, fmt, webm, *media_tags(trace, opts), loudness=opts.loudness)
+        if opts.script not in LANGUAGES:  # the user's script beside the video: the reproduce line names it
+            shutil.copy2(opts.script, staging / script_name(opts))
+        _write_texts(lesson, trace, opts, staging)
         # The thumbnail: the first chapter at the end of its first beat (the title card in chapter 1).
         thumb_t = offsets[0] + max(results[0].timeline["beat_spans"][0][1] - 0.1, 0.0)
         media.grab_frame(joined, thumb_t, staging / "thumbnail.png")
         tracemod.save(trace, staging / "trace.json")
         joined.unlink()
         manifest = _manifest(trace, opts, fmt, staging, results, lesson)
+        if audio:
+            manifest["audio"] = audio  # the narration as published: loudness and true peak, measured
         if fmt != "gif":  # the page plays a video with sound; a gif is just the file
             page.write_page(staging, manifest, trace, lesson.cues)
         return publish(staging, out, manifest)
@@ -105,31 +145,43 @@ def _publish_stills(results, trace, opts, staging: Path, out: Path) -> dict:
         name = f"preview-{r.number:02d}.png"
         shutil.copy2(r.still, staging / name)
         written.append(name)
-    return publish(staging, out, {**versions(), "parameters": parameters(trace, opts, "png"), "preview": written})
+    if opts.script not in LANGUAGES:
+        shutil.copy2(opts.script, staging / script_name(opts))
+    return publish(staging, out, {**versions(), "parameters": parameters(trace, opts, "png"),
+                                  "credits": lesson_credits(opts), "preview": written})
 
 
-def _write_media(joined: Path, lesson: Assembly, staging: Path, fmt: str, webm: bool, title: str) -> None:
-    """lesson.FMT (and lesson.webm): the joined video with the narration track and chapter markers."""
+def _write_media(joined: Path, lesson: Assembly, staging: Path, fmt: str, webm: bool, title: str,
+                 tags: dict | None = None, loudness: float = media.LOUDNESS) -> dict | None:
+    """lesson.FMT (and lesson.webm): the joined video with the narration track (normalised to ``loudness``
+    LUFS) and chapter markers; returns the published track's measured loudness (None without one)."""
     video = staging / f"lesson.{fmt}"
     if fmt == "gif":
         media.to_gif(joined, video)
-        return
+        return None
     wav = None
     if lesson.placements:
-        wav = media.build_audio_track(lesson.placements, lesson.total, staging / "narration.wav")
-    media.mux(joined, wav, video, chapters=lesson.chapters, fmt=fmt, title=title)
+        wav = media.build_audio_track(lesson.placements, lesson.total, staging / "narration.wav", loudness=loudness)
+    media.mux(joined, wav, video, chapters=lesson.chapters, fmt=fmt, title=title, metadata=tags)
     if webm and fmt == "mp4":
-        media.mux(joined, wav, staging / "lesson.webm", chapters=lesson.chapters, fmt="webm", title=title)
-    if wav is not None:
-        wav.unlink()
+        media.mux(joined, wav, staging / "lesson.webm", chapters=lesson.chapters, fmt="webm", title=title,
+                  metadata=tags)
+    if wav is None:
+        return None
+    wav.unlink()
+    return {"target_lufs": loudness, **media.loudness(video).as_dict(), "codec": "aac-lc" if fmt == "mp4" else "opus",
+            "sample_rate": media.AUDIO_RATE, "bit_rate": media.AUDIO_BIT_RATE}
 
 
-def _write_texts(lesson: Assembly, trace: dict, staging: Path) -> None:
-    """Subtitles, the transcript and chapters.txt."""
+def _write_texts(lesson: Assembly, trace: dict, opts: RenderOptions, staging: Path) -> None:
+    """Subtitles, the transcript and chapters.txt, in the script's language (chapter titles are the script's).
+
+    WebVTT has no header for the language (the spec leaves it to the container or the page): the page's
+    ``<track srclang>`` and ``<html lang>`` say it, and the manifest's parameters.render.language."""
     write_srt(lesson.cues, staging / "lesson.srt")
     write_vtt(lesson.cues, staging / "lesson.vtt")
-    header = (f"# {lesson_title(trace['config'])}\n\nNarration of the lesson rendered by kdanim {__version__} "
-              f"from trace `{tracemod.content_hash(trace)[:16]}`.")
+    title = lesson_credits(opts)["title"] or lesson_heading(trace, opts)
+    header = f"# {title}\n\n{lesson_heading(trace, opts, 'transcript_note')} (kdanim {__version__})."
     write_transcript(lesson.transcript, staging / "transcript.md", header=header,
                      chapter_times=[c[0] for c in lesson.chapters])
     write_chapters_txt(lesson.chapters, staging / "chapters.txt")
@@ -141,6 +193,7 @@ def _manifest(trace, opts, fmt, staging: Path, results, lesson: Assembly) -> dic
     return {
         **versions(),
         "parameters": parameters(trace, opts, fmt),
+        "credits": lesson_credits(opts),
         "trace_sha256": hashlib.sha256((staging / "trace.json").read_bytes()).hexdigest(),
         "trace_content_hash": tracemod.content_hash(trace),
         "duration": round(total, 3),

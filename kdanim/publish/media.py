@@ -16,18 +16,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import struct
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
+import av.filter
 import numpy as np
 
 from kdanim.narration.voices import read_wav, write_wav
 from kdanim.files import atomic_path
 
-__all__ = ["build_audio_track", "concat_videos", "mux", "to_gif", "grab_frame", "probe",
-           "mp4_atoms", "FORMATS", "MediaError"]
+__all__ = ["build_audio_track", "concat_videos", "mux", "to_gif", "grab_frame", "probe", "encoding",
+           "mp4_atoms", "loudness", "measure_loudness", "normalise_loudness", "Loudness", "LOUDNESS", "TRUE_PEAK",
+           "AUDIO_RATE", "AUDIO_BIT_RATE", "FORMATS", "MediaError"]
 
 FORMATS = ("mp4", "webm", "gif")
 _AV_SYNC = 0.2   # audio and video must end within this many seconds
@@ -67,42 +71,213 @@ def video_stream(container, path):
 
 
 def _resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    """Linear-interpolation resampling (speech only; good enough for narration)."""
+    """``x`` at ``rate_out``, resampled by FFmpeg's `aresample` (libswresample)."""
     if rate_in == rate_out or x.size == 0:
-        return x
-    n_out = int(round(x.size * rate_out / rate_in))
-    t_out = np.arange(n_out) * (rate_in / rate_out)
-    return np.interp(t_out, np.arange(x.size), x).astype(np.float32)
+        return np.asarray(x, dtype=np.float32)
+    out, _, _ = _filtered(x, rate_in, [("aresample", str(int(rate_out)))])
+    n = int(round(x.size * rate_out / rate_in))
+    return out[:n] if out.size >= n else np.pad(out, (0, n - out.size))
 
 
-def build_audio_track(placements, duration: float, out_wav, sample_rate: int = 22050) -> Path:
-    """A mono 16-bit WAV of exactly `duration` seconds with each clip placed at its start.
+# -- loudness (ITU-R BS.1770 / EBU R128, measured by FFmpeg's ebur128 filter)
 
-    `placements` is a list of (start seconds, WAV path). Overlapping clips are
-    mixed; if the mix would clip, the whole track is scaled down to fit.
-    Audio running past `duration` is cut.
+#: The narration track's integrated loudness, LUFS (the default of --loudness), and the most its
+#: true peak may reach, dBTP; the published audio: AAC-LC at 48 kHz, 128 kbit/s.
+LOUDNESS = -16.0
+TRUE_PEAK = -1.0
+AUDIO_RATE = 48_000
+AUDIO_BIT_RATE = 128_000
+#: The true peak the normaliser aims at: 0.5 dB below TRUE_PEAK, room for the AAC encoder's overshoot.
+_PEAK_AIM = TRUE_PEAK - 0.5
+#: Below the absolute gate (−70 LUFS): silence, which no gain makes louder.
+SILENCE = -70.0
+
+
+@dataclass(frozen=True)
+class Loudness:
+    """A track's loudness as FFmpeg's `ebur128` filter measures it (ITU-R BS.1770-4, EBU R128)."""
+
+    integrated: float   # LUFS; SILENCE (−70) when nothing is above the gate
+    true_peak: float    # dBTP (4× oversampled)
+    range: float        # LU, the loudness range (LRA)
+
+    def as_dict(self) -> dict:
+        return {"integrated_lufs": round(self.integrated, 2), "true_peak_dbtp": round(self.true_peak, 2),
+                "range_lu": round(self.range, 2)}
+
+
+def _db(linear: float) -> float:
+    return 20.0 * np.log10(linear) if linear > 0 else -np.inf
+
+
+def _filtered(x: np.ndarray, rate: int, chain, frame_size: int = 4096) -> tuple[np.ndarray, int, dict]:
+    """Mono float samples through the FFmpeg filters ``chain`` [(name, args), ...] (PyAV's filter graph).
+
+    Returns (samples out, their rate, the metadata of the last frame that had any: what a
+    measuring filter such as ebur128 reports).
+    """
+    graph = av.filter.Graph()
+    node = src = graph.add_abuffer(format="flt", sample_rate=int(rate), layout="mono", time_base=Fraction(1, int(rate)))
+    for name, args in chain:
+        nxt = graph.add(name, args)
+        node.link_to(nxt)
+        node = nxt
+    sink = graph.add("abuffersink")
+    node.link_to(sink)
+    graph.configure()
+    out, meta, out_rate = [], {}, int(rate)
+
+    def drain():
+        nonlocal meta, out_rate
+        while True:
+            try:
+                f = graph.pull()
+            except (av.error.BlockingIOError, av.error.EOFError):
+                return
+            out_rate = f.sample_rate
+            out.append(f.to_ndarray().reshape(-1).astype(np.float32))
+            meta = dict(f.metadata) or meta
+
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    for i in range(0, x.size, frame_size):
+        f = av.AudioFrame.from_ndarray(x[i:i + frame_size].reshape(1, -1), format="flt", layout="mono")
+        f.sample_rate, f.pts, f.time_base = int(rate), i, Fraction(1, int(rate))
+        src.push(f)
+        drain()
+    src.push(None)
+    drain()
+    return (np.concatenate(out) if out else np.zeros(0, np.float32)), out_rate, meta
+
+
+_EBUR128 = ("ebur128", "peak=true:metadata=1")
+
+
+def _loudness(meta: dict) -> Loudness:
+    if "lavfi.r128.I" not in meta:
+        return Loudness(SILENCE, -np.inf, 0.0)
+    return Loudness(float(meta["lavfi.r128.I"]), _db(float(meta["lavfi.r128.true_peak"])),
+                    float(meta["lavfi.r128.LRA"]))
+
+
+def measure_loudness(samples: np.ndarray, rate: int) -> Loudness:
+    """The integrated loudness, true peak and loudness range of mono samples (FFmpeg's ebur128)."""
+    return _loudness(_filtered(samples, rate, [_EBUR128])[2])
+
+
+def loudness(path) -> Loudness:
+    """The loudness of the first audio stream of a media file, decoded as a player would."""
+    c = open(path)
+    with c:
+        if not c.streams.audio:
+            raise MediaError(f"{path}: has no audio stream")
+        a = c.streams.audio[0]
+        graph = av.filter.Graph()
+        src = graph.add_abuffer(template=a)
+        meter = graph.add(*_EBUR128)
+        sink = graph.add("abuffersink")
+        src.link_to(meter)
+        meter.link_to(sink)
+        graph.configure()
+        meta = {}
+
+        def drain():
+            nonlocal meta
+            while True:
+                try:
+                    meta = dict(graph.pull().metadata) or meta
+                except (av.error.BlockingIOError, av.error.EOFError):
+                    return
+
+        for frame in c.decode(a):
+            src.push(frame)
+            drain()
+        src.push(None)
+        drain()
+    return _loudness(meta)
+
+
+def normalise_loudness(samples: np.ndarray, rate: int, target: float = LOUDNESS,
+                       out_rate: int = AUDIO_RATE) -> tuple[np.ndarray, Loudness, Loudness]:
+    """Speech at ``target`` LUFS integrated with its true peak at most 1.5 dB below TRUE_PEAK.
+
+    The samples are resampled to ``out_rate`` (FFmpeg's aresample) and measured (ebur128).
+    The loudness is then reached by one constant gain, as a two-pass linear normaliser
+    (FFmpeg's loudnorm in linear mode) does: nothing pumps, and the silence between beats stays
+    digital silence. Speech has a higher peak-to-loudness ratio than −16 LUFS at −1 dBTP allows
+    (Piper's is about 20 dB, and that gain would leave peaks 4 dB over full scale), so first its
+    peaks are brought down, by a gentle compressor (acompressor, 3:1 above the speech's own
+    level) and a look-ahead limiter (alimiter), its ceiling lowered until the gain fits under the
+    true-peak aim. Returns (samples at ``out_rate``, loudness before, loudness after).
+    """
+    x, _, meta = _filtered(samples, rate, [("aresample", str(int(out_rate))), _EBUR128])
+    n = int(round(samples.size * out_rate / rate))
+    x = x[:n] if x.size >= n else np.pad(x, (0, n - x.size))
+    before = _loudness(meta)
+    if before.integrated <= SILENCE + 1e-6:
+        return x, before, before
+    shaped, now = x, before
+    if now.true_peak + (target - now.integrated) > _PEAK_AIM:
+        threshold = 10 ** ((before.integrated + 4.0) / 20)
+        compressor = ("acompressor", f"threshold={threshold:.6f}:ratio=3:attack=10:release=150:knee=4")
+        tried = []  # (ceiling, how far the peaks would end over the aim): a secant search on the ceiling
+        ceiling = _PEAK_AIM - (target - before.integrated)
+        for _ in range(8):
+            limiter = ("alimiter", f"limit={10 ** (ceiling / 20):.6f}:attack=5:release=50:level=disabled")
+            shaped, _, meta = _filtered(x, out_rate, [compressor, limiter, _EBUR128])
+            now = _loudness(meta)
+            over = now.true_peak + (target - now.integrated) - _PEAK_AIM
+            if -0.3 <= over <= 0:
+                break
+            tried.append((ceiling, over))
+            (c0, o0), (c1, o1) = tried[-2:] if len(tried) > 1 else ((ceiling + 1.0, over + 1.0), tried[-1])
+            ceiling = c1 - (o1 + 0.1) * (c1 - c0) / (o1 - o0) if o1 != o0 else c1 - o1 - 0.1
+        else:
+            if over > 0:
+                raise MediaError(f"the narration's peaks cannot be brought under {_PEAK_AIM:g} dBTP at {target:g} LUFS")
+    gain = 10 ** ((target - now.integrated) / 20)
+    y = (shaped[:x.size] * gain).astype(np.float32)
+    after = Loudness(target, now.true_peak + (target - now.integrated), now.range)
+    return y, before, after
+
+
+def build_audio_track(placements, duration: float, out_wav, sample_rate: int = AUDIO_RATE,
+                      loudness: float | None = LOUDNESS) -> Path:
+    """A mono 16-bit WAV of exactly `duration` seconds at `sample_rate`, each clip placed at its start.
+
+    `placements` is a list of (start seconds, WAV path). The clips are mixed at their own rate
+    (overlaps add), then the track is resampled and, unless `loudness` is None, normalised to
+    `loudness` LUFS with its true peak under TRUE_PEAK (:func:`normalise_loudness`); without
+    normalisation a mix that would clip is scaled down to fit. Audio running past `duration` is cut.
     """
     duration = float(duration)
     if not np.isfinite(duration) or duration <= 0:
         raise ValueError(f"build_audio_track: duration must be > 0 seconds, got {duration}")
-    n = int(round(duration * sample_rate))
-    track = np.zeros(n, dtype=np.float64)
+    clips = []
     for start, path in placements:
         start = float(start)
         if not np.isfinite(start) or start < 0:
             raise ValueError(f"build_audio_track: clip {path} has start time {start}")
-        x, rate = read_wav(path)
-        x = _resample(x, rate, sample_rate)
-        i = int(round(start * sample_rate))
+        clips.append((start, *read_wav(path)))
+    rates = [r for _, _, r in clips]
+    mix_rate = max(set(rates), key=rates.count) if rates else sample_rate  # the voice's own rate
+    n = int(round(duration * mix_rate))
+    track = np.zeros(n, dtype=np.float64)
+    for start, x, rate in clips:
+        x = _resample(x, rate, mix_rate)
+        i = int(round(start * mix_rate))
         if i >= n:
             continue
         seg = x[: n - i]
         track[i:i + seg.size] += seg
-    peak = float(np.max(np.abs(track))) if n else 0.0
-    if peak > 1.0:
-        track /= peak
+    if loudness is not None:
+        out, _, _ = normalise_loudness(track, mix_rate, loudness, sample_rate)
+    else:
+        peak = float(np.max(np.abs(track))) if n else 0.0
+        out = _resample((track / peak if peak > 1.0 else track).astype(np.float32), mix_rate, sample_rate)
+    m = int(round(duration * sample_rate))
+    out = out[:m] if out.size >= m else np.pad(out, (0, m - out.size))
     with atomic(out_wav, ".wav") as tmp:
-        write_wav(tmp, track, sample_rate)
+        write_wav(tmp, out, sample_rate)
     return Path(out_wav)
 
 
@@ -124,7 +299,8 @@ def concat_videos(paths, out) -> list[float]:
     """Join video files of the same codec, size and frame rate by stream copy.
 
     Packets are remuxed with their timestamps offset by the end of the
-    previous file, so nothing is re-encoded. Audio streams of the inputs are
+    previous file, so nothing is re-encoded; at a constant frame rate every frame is put on
+    the frame grid (see `_Joined`), so the output has one. Audio streams of the inputs are
     dropped (the narration is muxed afterwards). Returns each input's start
     time in the output, in seconds.
     """
@@ -139,7 +315,7 @@ def concat_videos(paths, out) -> list[float]:
         _check_joinable(paths, streams)
         with atomic(out, out.suffix) as tmp:
             with av.open(str(tmp), "w", format=fmt) as oc:
-                joined = _Joined(oc, streams[0])
+                joined = _Joined(oc, streams[0], max(_reorder_delay(c, s) for c, s in zip(inputs, streams)))
                 return [joined.append(path, c, s) for path, c, s in zip(paths, inputs, streams)]
     finally:
         for c in inputs:
@@ -165,21 +341,33 @@ def _rescale(v, scale):
 
 
 class _Joined:
-    """One output video stream that inputs are appended to, each shifted to start where the last ended."""
+    """One output video stream that inputs are appended to, each starting where the last ended.
 
-    def __init__(self, oc, ref):
+    At a constant frame rate (a whole number of time-base ticks per frame, as Manim writes) every
+    frame is put on the output's frame grid: presentation times are frame k at k frames, so the
+    joined video keeps a constant frame rate across the joins (Manim's own joins of its animation
+    segments can be a few ticks off), and decode times are the packet's place in decode order less
+    the largest B-frame reorder delay of all inputs (`delay`, in frames), so they always increase
+    and never pass a packet's presentation time.
+    """
+
+    def __init__(self, oc, ref, delay: int = 0):
         self.oc = oc
         self.stream = oc.add_stream_from_template(ref)
         self.tb = self.stream.time_base = ref.time_base
+        tpf = 1 / (Fraction(ref.base_rate or ref.guessed_rate) * Fraction(ref.time_base))
+        self.tpf = int(tpf) if tpf.denominator == 1 else None   # ticks per frame (None: no grid)
+        self.delay = delay
         self.offset = 0          # in tb units: where the next input starts
         self.last_dts = None
+        self.count = 0           # packets written
 
     def append(self, path, c, s) -> float:
         """Copy the packets of stream ``s`` of the open input ``c``; its start time in seconds."""
         scale = Fraction(s.time_base) / Fraction(self.tb)
         first_pts, first_dts = _first_times(path, c, s, scale)
         shift = self.offset - first_pts
-        if self.last_dts is not None and first_dts + shift <= self.last_dts:
+        if self.tpf is None and self.last_dts is not None and first_dts + shift <= self.last_dts:
             shift = self.last_dts + 1 - first_dts   # keep decode order strictly increasing
         self.offset = self._copy(c, s, scale, shift)
         return float((first_pts + shift) * self.tb)
@@ -193,13 +381,18 @@ class _Joined:
             pts, dts, dur = _rescale(pk.pts, scale), _rescale(pk.dts, scale), _rescale(pk.duration, scale) or 0
             pk.stream = self.stream
             pk.time_base = self.tb
-            pk.pts = None if pts is None else pts + shift
-            pk.dts = None if dts is None else dts + shift
-            pk.duration = dur
+            if self.tpf is not None and pts is not None:
+                pts = round((pts + shift) / self.tpf) * self.tpf
+                dts, dur = (self.count - self.delay) * self.tpf, self.tpf
+            else:
+                pts = None if pts is None else pts + shift
+                dts = None if dts is None else dts + shift
+            pk.pts, pk.dts, pk.duration = pts, dts, dur
             if pk.dts is not None:
                 self.last_dts = pk.dts if self.last_dts is None else max(self.last_dts, pk.dts)
             if pk.pts is not None:
                 end = max(end, pk.pts + dur)
+            self.count += 1
             self.oc.mux(pk)
         return end
 
@@ -221,6 +414,15 @@ def _first_times(path, c, s, scale) -> tuple[int, int]:
     return first_pts, first_dts
 
 
+def _reorder_delay(c, s) -> int:
+    """How many frames a packet of stream ``s`` is decoded ahead of its place in presentation order
+    (B-frames: x264's is 1 or 2); a first pass, packets not kept."""
+    pts = [pk.pts for pk in c.demux(s) if pk.pts is not None]
+    c.seek(0)
+    rank = {p: i for i, p in enumerate(sorted(pts))}
+    return max([0] + [i - rank[p] for i, p in enumerate(pts)])
+
+
 def _audio_samples(audio_wav, sample_rate: int | None) -> tuple[np.ndarray, int]:
     """The WAV's samples, resampled to `sample_rate` if given (as the narration track is); (samples, rate)."""
     x, rate = read_wav(audio_wav)
@@ -234,12 +436,21 @@ def _audio_stream(oc, rate: int, codec: str, bit_rate: int):
     stream = oc.add_stream(codec, rate=rate)
     stream.layout = "mono"
     stream.bit_rate = bit_rate
+    if codec == "aac":
+        stream.codec_context.profile = "LC"
     formats = stream.codec_context.codec.audio_formats
     fmt = formats[0].name if formats else "fltp"
     return stream, fmt, stream.codec_context.frame_size or 1024
 
 
-def _audio_frames(samples: np.ndarray, rate: int, fmt: str, frame_size: int):
+#: Silence the AAC encoder is given before the track, at negative times (the MP4's edit list hides it, as it
+#: hides the encoder's own priming): started on speech, its first frames overshoot the peak by 2 dB.
+_AAC_PREROLL = 4096
+
+
+def _audio_frames(samples: np.ndarray, rate: int, fmt: str, frame_size: int, preroll: int = 0):
+    if preroll:
+        samples = np.concatenate([np.zeros(preroll, samples.dtype), samples])
     kind = {"flt": np.float32, "fltp": np.float32, "s16": np.int16, "s16p": np.int16}.get(fmt)
     if kind is None:
         raise MediaError(f"unsupported encoder sample format {fmt}")
@@ -251,7 +462,7 @@ def _audio_frames(samples: np.ndarray, rate: int, fmt: str, frame_size: int):
         chunk = data[i:i + frame_size]
         frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format=fmt, layout="mono")
         frame.sample_rate = rate
-        frame.pts = i
+        frame.pts = i - preroll
         frame.time_base = Fraction(1, rate)
         yield frame
 
@@ -271,12 +482,12 @@ def _set_chapters(oc, chapters, total: float):
 
 
 def mux(video, audio_wav, out, *, chapters=(), fmt: str = "mp4", title: str | None = None,
-        metadata: dict | None = None, audio_bit_rate: int = 96_000, crf: int = 32) -> Path:
+        metadata: dict | None = None, audio_bit_rate: int = AUDIO_BIT_RATE, crf: int = 32) -> Path:
     """Combine a video file and a narration WAV into the published file.
 
-    mp4: the H.264 video is stream-copied, the audio encoded to AAC, the moov
-    atom placed at the front (`+faststart`). webm: the video is re-encoded to
-    VP9 (constant quality `crf`) and the audio to Opus at 48 kHz. The audio is
+    mp4: the H.264 video is stream-copied, the audio encoded to AAC-LC at 48 kHz
+    (`audio_bit_rate`), the moov atom placed at the front (`+faststart`). webm: the
+    video is re-encoded to VP9 (constant quality `crf`) and the audio to Opus at 48 kHz. The audio is
     trimmed or padded with silence to the video's length, so both streams end
     together. `chapters` is a list of (start seconds, title); the last runs to
     the end. `title` and `metadata` go into the container's tags.
@@ -292,7 +503,7 @@ def mux(video, audio_wav, out, *, chapters=(), fmt: str = "mp4", title: str | No
             raise MediaError(f"{video}: video stream is empty")
         samples = None
         if audio_wav is not None:
-            samples, rate = _audio_samples(audio_wav, 48_000 if fmt == "webm" else None)
+            samples, rate = _audio_samples(audio_wav, AUDIO_RATE)
             n = int(round(v_end * rate))
             samples = samples[:n] if samples.size >= n else np.pad(samples, (0, n - samples.size))
         options = {"movflags": "+faststart"} if fmt == "mp4" else {}
@@ -306,7 +517,7 @@ def mux(video, audio_wav, out, *, chapters=(), fmt: str = "mp4", title: str | No
                     aout, afmt, fsize = _audio_stream(oc, rate, acodec, audio_bit_rate)
                 _write_video(oc, ic, vin, vout, fmt)
                 if samples is not None:
-                    for frame in _audio_frames(samples, rate, afmt, fsize):
+                    for frame in _audio_frames(samples, rate, afmt, fsize, _AAC_PREROLL if fmt == "mp4" else 0):
                         oc.mux(aout.encode(frame))
                     oc.mux(aout.encode(None))
     return out
@@ -526,3 +737,73 @@ def probe(path, rms: bool = True) -> dict:
     info["audio_duration"] = info["audio"]["duration"] if info["audio"] else None
     info["audio_rms"] = info["audio"].get("rms") if info["audio"] else None
     return info
+
+
+_X264_SEI = re.compile(rb"x264 - core \d+.*? - H\.264/MPEG-4 AVC codec - .*? - options: ([ -~]*)")
+
+
+def encoding(path) -> dict:
+    """How a media file is encoded, read from its packets (nothing is decoded).
+
+    {"video": {"codec", "profile", "pix_fmt", "width", "height", "fps", "frames", "max_gop" (frames from
+    a key frame to the next, the last GOP included), "constant_rate" (every frame one frame's time after
+    the one before, in presentation order, to the time base's tick), "bit_rate" (bits/s over the stream's length), "x264"
+    ({option: value} of the x264 settings the encoder wrote into the stream, {} if none)} | None,
+    "audio": {"codec", "profile", "sample_rate", "channels", "bit_rate"} | None}.
+    """
+    c = open(path)
+    with c:
+        info = {"video": None, "audio": None}
+        sizes, pts, keys, options = {}, [], [], {}
+        v = c.streams.video[0] if c.streams.video else None
+        a = c.streams.audio[0] if c.streams.audio else None
+        ends = {}
+        for pk in c.demux():
+            if pk.pts is None:
+                continue
+            i = pk.stream.index
+            sizes[i] = sizes.get(i, 0) + pk.size
+            e = float((pk.pts + (pk.duration or 0)) * pk.time_base)
+            ends[i] = max(ends.get(i, e), e)
+            if v is not None and i == v.index:
+                if pk.is_keyframe:
+                    keys.append(len(pts))
+                    if not options:
+                        m = _X264_SEI.search(bytes(pk))
+                        if m:
+                            options = dict(o.split("=", 1) for o in m.group(1).decode("ascii").split() if "=" in o)
+                pts.append(pk.pts)
+        if v is not None:
+            cc = v.codec_context
+            fps = Fraction(v.base_rate or v.guessed_rate or 0)
+            steps = {b - a for a, b in zip(sorted(pts), sorted(pts)[1:])}
+            frame = 1 / (fps * Fraction(v.time_base)) if fps else None
+            gops = [b - a for a, b in zip(keys, keys[1:] + [len(pts)])]
+            info["video"] = {"codec": cc.name, "profile": cc.profile, "pix_fmt": cc.pix_fmt,
+                             "width": cc.width, "height": cc.height, "fps": float(fps) if fps else None,
+                             "frames": len(pts), "max_gop": max(gops) if gops else 0,
+                             # every step one frame (to the tick: WebM counts whole milliseconds, 66 and 67 at 15 fps)
+                             "constant_rate": frame is not None and all(abs(st - frame) < 1 for st in steps),
+                             "bit_rate": sizes.get(v.index, 0) * 8 / ends[v.index] if ends.get(v.index) else 0.0,
+                             "x264": options}
+        if a is not None:
+            cc = a.codec_context
+            info["audio"] = {"codec": cc.name, "profile": cc.profile, "sample_rate": cc.sample_rate,
+                             "channels": cc.channels,
+                             "bit_rate": sizes.get(a.index, 0) * 8 / ends[a.index] if ends.get(a.index) else 0.0,
+                             "encoder_bit_rate": _mp4_audio_max_rate(path) if c.format.name.startswith("mov") else None}
+    return info
+
+
+def _mp4_audio_max_rate(path) -> int | None:
+    """The bit rate an MP4's AAC track was encoded at: the maximum its `btrt` box (after `mp4a`) states.
+
+    The average (what the packets add up to) is lower where the narration is silent or simple."""
+    with Path(path).open("rb") as f:  # not open(): this module's open() opens a container
+        data = f.read(min(os.fstat(f.fileno()).st_size, 8 << 20)) if "moov" in mp4_atoms(path)[:2] else f.read()
+    i = data.find(b"mp4a")
+    j = data.find(b"btrt", i) if i >= 0 else -1
+    if j < 0:
+        return None
+    _, max_rate, _ = struct.unpack(">III", data[j + 4:j + 16])
+    return max_rate

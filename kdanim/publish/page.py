@@ -13,23 +13,25 @@ from __future__ import annotations
 
 import html
 import json
+import shlex
 from pathlib import Path
 from string import Template
 
 import srt
 
 from kdanim import __version__
-from kdanim.facts import lesson_title
+from kdanim.facts import run_facts
 from kdanim.files import atomic_write
-from kdanim.narration.subtitles import Cue, cue_rows
-from kdanim.narration.voices import DEFAULT_VOICE
+from kdanim.narration import locale
+from kdanim.narration.script import LANGUAGES, ScriptError, load_cached
+from kdanim.narration.subtitles import Cue, cue_rows, sentence_rows
 from kdanim.sim.config import cli_args
-from kdanim.trace import MODEL_LABELS
+from kdanim.trace import MODELS
 
 from .folder import publish, staging_for
 
 __all__ = ["PAGE_FILES", "write_page", "write_explorer", "variant_name", "lesson_data", "reproduce_command",
-           "PageError"]
+           "page_words", "PageError"]
 
 WEB = Path(__file__).resolve().parent / "web"
 ASSETS = ("page.css", "page.js")
@@ -48,6 +50,18 @@ def _published_cues(folder: Path) -> list[list]:
             for c in subs]
 
 
+def page_words(folder, manifest: dict, trace: dict) -> tuple[str, dict[str, str]]:
+    """The page's own words (the ``# page:`` section of the lesson's script, filled for its run) and the
+    language they are in: the shipped script the manifest names, or the user's script copied beside the video."""
+    name = manifest.get("parameters", {}).get("render", {}).get("script") or "en"
+    try:
+        script = load_cached(name if name in LANGUAGES else str(Path(folder) / name))
+    except (ScriptError, OSError):
+        script = load_cached("en")
+    words = script.fill(run_facts(trace))
+    return script.lang.code, {i.split(".", 1)[1]: words.show(i) for i in script.chapter_ids("page")}
+
+
 def reproduce_command(manifest: dict) -> str:
     """The `kdanim render` command line that makes this lesson again (from the manifest's parameters).
 
@@ -58,12 +72,21 @@ def reproduce_command(manifest: dict) -> str:
     args = cli_args(sim) + ["--quality", r["quality"]]
     if r.get("format", "mp4") != "mp4":
         args += ["--format", r["format"]]
-    if r.get("voice", DEFAULT_VOICE) != DEFAULT_VOICE:
+    lang = r.get("language", "en")
+    if r.get("script") in LANGUAGES and r["script"] != "en":
+        args += ["--lang", r["script"]]
+    if r.get("voice") and r["voice"] != locale.default_voice(lang):
         args += ["--voice", r["voice"]]
     if r.get("chapters"):
         args += ["--chapters", ",".join(str(c) for c in r["chapters"])]
+    if r.get("loudness", -16.0) != -16.0:
+        args += ["--loudness", f"{r['loudness']:g}"]
     if r.get("probe_class"):
         args += ["--probe-class", str(r["probe_class"])]
+    if r.get("script") and r["script"] not in LANGUAGES:  # the user's script, copied beside the video
+        args += ["--script", shlex.quote(r["script"])]
+    for key, value in (r.get("credits") or {}).items():
+        args += [f"--{key}", shlex.quote(value)]
     render = " ".join(["kdanim", "render", *args])
     axes = r.get("sweep_axes")
     if not axes:
@@ -89,14 +112,18 @@ def lesson_data(folder, manifest: dict, trace: dict, base: str = "", cues: list[
     if not videos or not (folder / "lesson.vtt").is_file():
         raise PageError(f"{folder}: no lesson.mp4/lesson.webm with lesson.vtt to make a page from")
     sim = trace["config"]
-    labels = {"lesson.mp4": "Video (MP4, H.264)", "lesson.webm": "Video (WebM, VP9)",
-              "lesson.vtt": "Subtitles (WebVTT)", "lesson.srt": "Subtitles (SRT)",
-              "transcript.md": "Transcript (Markdown)", "trace.json": "Trace of the run (JSON)"}
+    lang, w = page_words(folder, manifest, trace)
+    labels = {"lesson.mp4": w["dl_mp4"], "lesson.webm": w["dl_webm"], "lesson.vtt": w["dl_vtt"],
+              "lesson.srt": w["dl_srt"], "transcript.md": w["dl_transcript"], "trace.json": w["dl_trace"]}
     downloads = [{"href": base + n, "label": label, "bytes": (folder / n).stat().st_size}
                  for n, label in labels.items() if (folder / n).is_file()]
     summary = trace["summary"]
+    credits = manifest.get("credits") or {}
     return {
-        "title": lesson_title(sim, space="\u00a0"),
+        "title": credits.get("title") or w["title"].replace(" = ", "\u00a0=\u00a0"),
+        "credits": credits,
+        # the language of the words, captions and page (<html lang>, <track srclang>), and the page's words
+        "lang": lang, "words": w,
         "tau": sim["tau"], "alpha": sim["alpha"],
         "sources": [{"src": base + n, "type": VIDEO_TYPES[n.rsplit(".", 1)[1]]} for n in videos],
         "poster": base + "thumbnail.png" if (folder / "thumbnail.png").is_file() else None,
@@ -105,9 +132,11 @@ def lesson_data(folder, manifest: dict, trace: dict, base: str = "", cues: list[
         "duration": manifest["duration"],
         "chapters": manifest["chapters"],
         "cues": cue_rows(cues) if cues is not None else _published_cues(folder),
-        "results": [{"model": key, "label": label, "params": summary[key]["params"],
+        # the transcript reads by sentence (the captions stay cues): [start, end, text] per sentence
+        "sentences": sentence_rows(cues if cues is not None else [Cue(*c) for c in _published_cues(folder)]),
+        "results": [{"model": key, "label": w[key], "params": summary[key]["params"],
                      "accuracy": summary[key]["test_accuracy"], "agreement": summary[key]["agreement"],
-                     "latency_us": summary[key].get("latency_us")} for key, label in MODEL_LABELS.items()],
+                     "latency_us": summary[key].get("latency_us")} for key in MODELS],
         "command": reproduce_command(manifest),
         "trace_hash": manifest.get("trace_content_hash", "")[:16],
         "downloads": downloads,
@@ -120,15 +149,19 @@ def _html(data: dict, explorer: bool) -> str:
     sources = "\n      ".join(f'<source src="{html.escape(s["src"])}" type="{s["type"]}">'
                                for s in first["sources"])
     poster = f' poster="{html.escape(first["poster"])}"' if first["poster"] else ""
+    words = {f"w_{k}": html.escape(v) for k, v in first["words"].items()}  # $w_name: the script's page words
     sliders = ""
     if explorer:
         sliders = Template((WEB / "sliders.html").read_text(encoding="utf-8")).substitute(
-            tau_max=len(data["taus"]) - 1, alpha_max=len(data["alphas"]) - 1)
+            tau_max=len(data["taus"]) - 1, alpha_max=len(data["alphas"]) - 1, **words)
     blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    credits = first.get("credits") or {}
+    byline = " · ".join(credits[k] for k in ("course", "author", "institution") if credits.get(k))
     return Template((WEB / "index.html").read_text(encoding="utf-8")).substitute(
-        title=html.escape(first["title"] if not explorer else "Knowledge distillation explorer"),
+        title=html.escape(first["title"] if not explorer else credits.get("title") or first["words"]["explorer_title"]),
+        credits=f'<p class="sub" id="credits">{html.escape(byline)}</p>' if byline else "",
         heading=html.escape(first["title"]), sliders=sliders, sources=sources, poster=poster,
-        video_href=html.escape(first["sources"][0]["src"]), data=blob)
+        video_href=html.escape(first["sources"][0]["src"]), data=blob, lang=html.escape(first["lang"]), **words)
 
 
 def _write(folder: Path, data: dict, explorer: bool) -> list[str]:

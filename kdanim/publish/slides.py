@@ -32,13 +32,13 @@ from pathlib import Path
 from typing import Callable
 
 from kdanim.facts import lesson_title
-from kdanim.render import ChapterResult, Event, RenderOptions, render_chapters
+from kdanim.render import ChapterResult, Event, RenderOptions, make_words, render_chapters
 from kdanim.scenes import lesson_order
 from kdanim.viz import theme as T
 
 from . import media
 from .folder import publish, staging_for
-from .lesson import parameters, versions
+from .lesson import lesson_credits, lesson_heading, parameters, versions
 
 __all__ = ["REVEAL_VERSION", "SlidesUnavailable", "build_deck", "write_deck", "split_video", "reveal_dir", "beat_cuts"]
 
@@ -129,17 +129,18 @@ def split_video(video: Path, cuts: list[int], outs: list[Path]) -> bool:
         copy = parts == sorted(parts) and set(parts) == set(range(len(cuts))) and all(
             p.is_keyframe for i, p in enumerate(packets) if i == 0 or parts[i] != parts[i - 1])
         if copy:
+            tpf = 1 / (fps * Fraction(tb))  # ticks per frame
             for k, out in enumerate(outs):
                 mine = [p for p, q in zip(packets, parts) if q == k]
                 base = min(p.pts for p in mine)  # the part's first frame is shown at 0
+                frames = [round((p.pts - base) / tpf) for p in mine]
+                delay = max(0, max(i - f for i, f in enumerate(frames)))  # B-frame reorder, in frames
                 with media.atomic(out, out.suffix) as tmp, av.open(str(tmp), "w", format="mp4") as oc:
                     os_ = oc.add_stream_from_template(vs)
                     os_.time_base = tb
-                    for p in mine:
-                        p.stream = os_
-                        p.pts -= base
-                        if p.dts is not None:
-                            p.dts -= base
+                    for i, (p, f) in enumerate(zip(mine, frames)):
+                        # on the frame grid, as the lesson's join puts them: a constant frame rate
+                        p.stream, p.pts, p.dts = os_, round(f * tpf), round((i - delay) * tpf)
                         oc.mux(p)
             return False
         ic.seek(0)
@@ -224,17 +225,21 @@ def build_deck(trace: dict, opts: RenderOptions, out: Path,
     results = render_chapters(trace, opts, events)
     t1 = time.perf_counter()
     deck = write_deck(results, trace, opts.theme, out, message,
-                      manifest={"parameters": parameters(trace, opts, "deck")})
+                      manifest={"parameters": parameters(trace, opts, "deck"), "credits": lesson_credits(opts)},
+                      heading=lesson_heading(trace, opts), lang=make_words(trace, opts).language)
     deck["seconds"] = {"chapters": round(t1 - t0, 2), "deck": round(time.perf_counter() - t1, 2)}
     return deck
 
 
 def write_deck(results: list[ChapterResult], trace: dict, theme: str, out: Path,
-               message: Callable[[str], None] | None = None, manifest: dict | None = None) -> dict:
+               message: Callable[[str], None] | None = None, manifest: dict | None = None,
+               heading: str | None = None, lang: str = "en") -> dict:
     """Write the deck of the rendered chapters ``results`` into the folder ``out`` (see :func:`build_deck`).
 
     The folder is replaced as a whole (:func:`kdanim.publish.publish`), its
-    ``manifest.json`` made of ``manifest`` and the deck's summary.
+    ``manifest.json`` made of ``manifest`` (its credits' title is the deck's) and the deck's summary.
+    ``heading`` is the title without credits (the script's, in ``lang``; default the English one), and
+    each chapter's section of deck.html is named by the chapter's title.
     """
     reveal = check_available()
     say = message or (lambda s: None)
@@ -252,7 +257,9 @@ def write_deck(results: list[ChapterResult], trace: dict, theme: str, out: Path,
         (staging / "SCENES.txt").write_text(" ".join(scenes) + "\n")
 
         say("writing deck.html, deck.pptx and deck.pdf with manim-slides")
-        _convert(configs, pdf_configs, staging, reveal, theme, background, lesson_title(trace["config"]), size)
+        title = ((manifest or {}).get("credits") or {}).get("title") or heading or lesson_title(trace["config"])
+        _convert(configs, pdf_configs, staging, reveal, theme, background, title, size)
+        _name_sections(staging / "deck.html", lang, [f"{r.number}. {r.title}" for r in results])
         summary = {"slides": sum(len(c.slides) for c in configs), "chapters": len(configs),
                    "reencoded": reencoded, "theme": theme}
         publish(staging, out, {**versions(), **(manifest or {}), "deck": {**summary, "scenes": scenes}})
@@ -307,6 +314,17 @@ def _convert(configs, pdf_configs, staging: Path, reveal: Path, theme: str, back
                  ).convert_to(staging / "deck.html")
         PowerPoint(presentation_configs=configs, width=size[0], height=size[1]).convert_to(staging / "deck.pptx")
         PDF(presentation_configs=pdf_configs, resolution=100.0).convert_to(staging / "deck.pdf")
+
+
+def _name_sections(deck: Path, lang: str, names: list[str]) -> None:
+    """deck.html in its language (``<html lang>``) with each chapter's section named (``data-name`` and
+    ``aria-label``): manim-slides' template writes each chapter's stack of slides as a bare ``<section>``."""
+    text = deck.read_text(encoding="utf-8").replace("<html>", f'<html lang="{html.escape(lang)}">', 1)
+    parts = text.split("<section>")
+    if len(parts) - 1 == len(names):  # one stack per chapter, as the template writes them
+        text = parts[0] + "".join(f'<section data-name="{html.escape(n)}" aria-label="{html.escape(n)}">{p}'
+                                  for n, p in zip(names, parts[1:]))
+    deck.write_text(text, encoding="utf-8")
 
 
 def _write_config(cfg, path: Path, root: Path) -> None:

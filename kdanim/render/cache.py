@@ -55,6 +55,8 @@ def chapter_key(job: ChapterJob) -> str:
             "chapter": job.chapter.__name__,
             "trace": parts,
             "words": {**words.chapter(job.chapter.key), **words.chapter("lesson")},
+            # the class names on its bars and the way it writes numbers follow the script's language
+            "language": [words.language, words.script.terms],
             "quality": opts.quality,
             "voice": [opts.voice, opts.voice_model],
             "probe": opts.probe_class,

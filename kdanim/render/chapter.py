@@ -10,23 +10,32 @@ from manim import tempconfig
 
 from kdanim.facts import run_facts
 from kdanim.lesson import Chapter, LessonContext
-from kdanim.narration import Narrator, get_voice
+from kdanim.narration import Narrator
+from kdanim.narration.locale import voice_for
 from kdanim.narration.script import Words, load_cached
+from kdanim.viz import theme as T
 
-from .options import QUALITIES, ChapterResult, RenderOptions
+from .options import QUALITIES, ChapterResult, RenderOptions, h264_options
 
-__all__ = ["make_context", "make_words", "render_scene", "render_chapter", "manim_config"]
+__all__ = ["make_context", "make_words", "make_voice", "render_scene", "render_chapter", "manim_config"]
 
 
 def make_words(trace: dict, opts: RenderOptions) -> Words:
-    """The lesson's words for this run: ``opts.script`` filled with the run's facts."""
-    return load_cached(opts.script).fill(run_facts(trace, opts.probe_class, opts.sweep))
+    """The lesson's words for this run: ``opts.script`` filled with the run's facts and the lesson's credits."""
+    script = load_cached(opts.script)
+    return script.fill({**run_facts(trace, opts.probe_class, opts.sweep), "credits": script.credits(opts.credits)})
+
+
+def make_voice(opts: RenderOptions):
+    """The voice of ``opts`` speaking its script's language (espeak-ng -v de for German; a Piper voice only
+    with a model of that language): ValueError when they do not fit, VoiceUnavailable when it cannot run."""
+    return voice_for(opts.voice, opts.voice_model, load_cached(opts.script).language)
 
 
 def make_context(trace: dict, opts: RenderOptions, on_beat: Callable[[int, float], None] | None = None,
                  **extra) -> LessonContext:
     """The context a chapter is drawn from under ``opts`` (``extra``: other LessonContext fields)."""
-    return LessonContext(trace=trace, narrator=Narrator(get_voice(opts.voice, model_path=opts.voice_model)),
+    return LessonContext(trace=trace, narrator=Narrator(make_voice(opts)),
                          words=make_words(trace, opts), probe_class=opts.probe_class, sweep=opts.sweep,
                          theme=opts.theme, preview=opts.preview, on_beat=on_beat, **extra)
 
@@ -41,14 +50,18 @@ def manim_config(quality: str, media_dir: Path, preview: bool, verbose: bool) ->
         "write_to_movie": not preview,
         "save_last_frame": preview,
         "format": "mp4",
+        "video_encoder_options": h264_options(quality),  # the upload guides' H.264, kept by the lesson's stream copy
     }
 
 
 def render_scene(chapter_cls: type[Chapter], ctx: LessonContext, config: dict) -> Chapter:
     """Render ``chapter_cls`` drawn from ``ctx`` under Manim settings ``config``; return the scene."""
-    with tempconfig(config):
-        scene = chapter_cls(ctx)
-        scene.render()
+    try:
+        with tempconfig(config):
+            scene = chapter_cls(ctx)
+            scene.render()
+    finally:
+        T.use_numerals()  # the chapter wrote numbers in its lesson's language: back to the default after it
     return scene
 
 

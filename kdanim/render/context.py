@@ -13,7 +13,7 @@ from kdanim import sweep as sweepmod
 from kdanim import trace as tracemod
 from kdanim.facts import probe_index, sweep_view
 from kdanim.lesson import LessonContext
-from kdanim.narration import DEFAULT_VOICE
+from kdanim.narration import locale
 from kdanim.sim.config import SimConfig
 from kdanim.viz import theme as T
 
@@ -25,7 +25,7 @@ __all__ = ["from_environment"]
 
 def from_environment() -> LessonContext:
     """KDANIM_TRACE (else the default run, cached), KDANIM_VOICE, KDANIM_VOICE_MODEL,
-    KDANIM_PROBE_CLASS, KDANIM_SWEEP and KDANIM_THEME; Manim plays the speech itself."""
+    KDANIM_PROBE_CLASS, KDANIM_SWEEP, KDANIM_THEME and KDANIM_LANG; Manim plays the speech itself."""
     trace_path = os.environ.get("KDANIM_TRACE")
     tr = tracemod.load(Path(trace_path)) if trace_path else tracemod.cached_trace(SimConfig())
     try:
@@ -36,7 +36,12 @@ def from_environment() -> LessonContext:
     theme = os.environ.get("KDANIM_THEME", "dark")
     if theme not in T.THEMES:
         raise ValueError(f"KDANIM_THEME={theme!r} is not a theme: choose one of {', '.join(T.THEMES)}")
-    opts = RenderOptions(voice=os.environ.get("KDANIM_VOICE", DEFAULT_VOICE),
+    lang = os.environ.get("KDANIM_LANG", "en")
+    try:
+        locale.language(lang)
+    except ValueError as e:
+        raise ValueError(f"KDANIM_LANG: {e}") from None
+    opts = RenderOptions(voice=os.environ.get("KDANIM_VOICE") or locale.default_voice(lang), script=lang,
                          voice_model=os.environ.get("KDANIM_VOICE_MODEL") or None, probe_class=probe_class,
                          theme=theme, sweep=sweep_view(sweepmod.load(sweep)) if sweep else None)
     return make_context(tr, opts)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kdanim.narration.voices import DEFAULT_VOICE
 
-__all__ = ["QUALITIES", "RenderOptions", "ChapterJob", "ChapterResult", "Started", "BeatDone", "Finished",
+__all__ = ["QUALITIES", "QUALITY_FPS", "VIDEO_CRF", "h264_options", "RenderOptions", "ChapterJob", "ChapterResult", "Started", "BeatDone", "Finished",
            "Event", "default_jobs"]
 
 #: --quality name -> Manim's quality preset.
@@ -17,6 +17,19 @@ QUALITIES = {
     "high": "high_quality",  # 1920x1080 60 fps
     "4k": "fourk_quality",  # 3840x2160 60 fps
 }
+#: --quality name -> frames per second of Manim's preset.
+QUALITY_FPS = {"low": 15, "medium": 30, "high": 60, "4k": 60}
+#: x264's constant-rate factor of every chapter's video (bench/bench_encode.py measured the choice).
+VIDEO_CRF = 18
+
+
+def h264_options(quality: str, crf: int = VIDEO_CRF) -> dict[str, str]:
+    """libx264 settings of the chapters' videos, as the upload guides ask: High profile, a closed GOP
+    of half the frame rate, at most 2 B-frames in a row. Manim encodes with them (yuv420p, constant
+    frame rate), and the lesson's video is their stream copy."""
+    gop = QUALITY_FPS[quality] // 2
+    return {"crf": str(crf), "preset": "medium", "profile": "high",
+            "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=2:open-gop=0"}
 
 
 def default_jobs(cpus: int | None) -> int:
@@ -40,7 +53,9 @@ class RenderOptions:
     use_cache: bool = True
     sweep: dict | None = None  # kdanim.facts.sweep_view of --sweep: adds the sweep chapter
     scheduler: str | None = None  # render chapters on this Dask scheduler (None: local processes)
+    loudness: float = -16.0  # the narration track's integrated loudness, LUFS (kdanim.publish.media.LOUDNESS)
     script: str = "en"  # the lesson's words: a shipped language or a script file (kdanim.narration.script)
+    credits: dict | None = None  # --title, --course, --author, --institution given (over the script's front matter)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ def _check_probs(probs, k: int, what: str) -> np.ndarray:
 
 
 def _fmt(p: float, decimals: int) -> str:
-    return f"{p:.{decimals}f}"
+    return T.numeral(f"{p:.{decimals}f}")
 
 
 def _class_labels(class_names, centers, baseline_y, slot, size) -> VGroup:

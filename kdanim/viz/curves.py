@@ -51,7 +51,8 @@ def format_tick(v: float, step: float) -> str:
 def text_axes(x_range, y_range, width, height, x_ticks, y_ticks, *, grid=True, tick_size=T.SMALL):
     """Axes without MathTex: plain lines plus Text tick labels at ``(value, label)`` pairs.
 
-    Returns ``(axes, tick_labels, grid_lines)``.
+    Returns ``(axes, tick_labels, grid_lines)``. Labels are numbers, written in the lesson's numerals
+    (:func:`theme.numeral`: "0,1" in German).
     """
     axes = Axes(
         x_range=[x_range[0], x_range[1], x_range[1] - x_range[0]],
@@ -63,13 +64,13 @@ def text_axes(x_range, y_range, width, height, x_ticks, y_ticks, *, grid=True, t
     labels, lines = VGroup(), VGroup()
     for v, s in x_ticks:
         p = axes.c2p(v, y_range[0])
-        lab = T.text(s, size=tick_size, color=T.MUTED)
+        lab = T.text(T.numeral(s), size=tick_size, color=T.MUTED)
         lab.next_to(p, DOWN, buff=0.14)
         labels.add(lab)
         lines.add(Line(p, p + DOWN * 0.07, stroke_color=T.MUTED, stroke_width=2))
     for v, s in y_ticks:
         p = axes.c2p(x_range[0], v)
-        lab = T.text(s, size=tick_size, color=T.MUTED)
+        lab = T.text(T.numeral(s), size=tick_size, color=T.MUTED)
         lab.next_to(p, LEFT, buff=0.14)
         labels.add(lab)
         lines.add(Line(p, p + LEFT * 0.07, stroke_color=T.MUTED, stroke_width=2))

@@ -222,7 +222,7 @@ class NetworkDiagram(VGroup):
         bottom = min(g.get_bottom()[1] for g in self.layers_groups)
         labels = VGroup()
         for nodes, n in zip(self.layers_groups, self.layer_sizes):
-            lab = T.text(f"{n:,}", size=size, color=T.MUTED)
+            lab = T.text(T.numeral(f"{n:,}"), size=size, color=T.MUTED)
             lab.move_to([nodes.get_center()[0], bottom - 0.1 - lab.height / 2, 0])
             labels.add(lab)
         return labels

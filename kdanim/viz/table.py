@@ -21,9 +21,9 @@ def format_cell(value) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}"
+        return T.numeral(f"{int(value):,}")
     if isinstance(value, (float, np.floating)):
-        return f"{float(value):.3g}"
+        return T.numeral(f"{float(value):.3g}")
     return str(value)
 
 

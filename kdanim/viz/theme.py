@@ -11,7 +11,7 @@ __all__ = [
     "TEACHER", "DISTILLED", "SCRATCH", "HARD", "SOFT", "KL", "SEMANTIC",
     "CLASS_COLORS", "TEXT", "MUTED", "GRID", "PANEL",
     "TITLE", "HEADING", "BODY", "LABEL", "SMALL",
-    "THEMES", "TEXT_COLORS", "use", "current",
+    "THEMES", "TEXT_COLORS", "use", "current", "use_numerals", "numeral",
     "text", "markup", "text_row", "legend", "negative_of", "class_color",
 ]
 
@@ -80,6 +80,25 @@ def use(name: str) -> None:
 def current() -> str:
     """The name of the theme in use."""
     return _CURRENT
+
+
+#: The decimal mark and thousands separator numbers drawn by the components are written with (the
+#: lesson's language: "," and "." in German); set per chapter like the theme.
+_NUMERALS = (".", ",")
+
+
+def use_numerals(decimal: str = ".", group: str = ",") -> None:
+    """Write the numbers the components draw (ticks, table cells, layer sizes) with these symbols."""
+    global _NUMERALS
+    _NUMERALS = (decimal, group)
+
+
+def numeral(s: str) -> str:
+    """A number as Python writes it ("1,234.5", "0.01") in the symbols of :func:`use_numerals` ("1.234,5")."""
+    decimal, group = _NUMERALS
+    if (decimal, group) == (".", ","):
+        return s
+    return "".join(decimal if c == "." else group if c == "," else c for c in str(s))
 
 
 use("dark")

@@ -14,9 +14,14 @@
     var mm = (h && m < 10 ? "0" : "") + m, ss = (s < 10 ? "0" : "") + s;
     return (h ? h + ":" : "") + mm + ":" + ss;
   }
-  function pct(x) { return (100 * x).toFixed(1) + "%"; }
-  function num(x) { return x.toLocaleString("en-US"); }
-  function size(b) { return b >= 1e6 ? (b / 1e6).toFixed(1) + " MB" : Math.max(1, Math.round(b / 1e3)) + " kB"; }
+  // numbers as the lesson's language writes them (German: 92,1 % and 120.448), its words from the script
+  var lang = data.variants[data.initial].lang || "en";
+  var words = data.variants[data.initial].words || {};
+  function pct(x) { return (100 * x).toLocaleString(lang, {minimumFractionDigits: 1, maximumFractionDigits: 1}) + (lang === "en" ? "%" : "\u00a0%"); }
+  function num(x) { return x.toLocaleString(lang === "en" ? "en-US" : lang); }
+  function fixed(x, d) { return x.toLocaleString(lang, {minimumFractionDigits: d, maximumFractionDigits: d}); }
+  function size(b) { return b >= 1e6 ? fixed(b / 1e6, 1) + " MB" : Math.max(1, Math.round(b / 1e3)) + " kB"; }
+  function short(x) { return lang === "en" ? String(x) : x.toLocaleString(lang, {maximumFractionDigits: 6}); }
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
     for (var k in attrs) { e.setAttribute(k, attrs[k]); }
@@ -27,7 +32,7 @@
     var b = el("button", {type: "button", "data-start": String(start)});
     b.appendChild(el("span", {"class": "time"}, clock(start)));
     b.appendChild(document.createTextNode(" " + label));
-    b.setAttribute("aria-label", label + ", at " + clock(start));
+    b.setAttribute("aria-label", label + ", " + (words.at || "at") + " " + clock(start));
     b.addEventListener("click", function () { seek(start); });
     return b;
   }
@@ -54,12 +59,13 @@
     if (location.protocol === "file:") {
       var t = fileTracks[lesson.vtt];
       if (!t) {
-        t = fileTracks[lesson.vtt] = video.addTextTrack("captions", "English", "en");
+        t = fileTracks[lesson.vtt] = video.addTextTrack("captions", words.lang_name || "English", lesson.lang || "en");
         lesson.cues.forEach(function (c) { t.addCue(new VTTCue(c[0], c[1], c[2])); });
       }
       t.mode = "showing";
     } else {
-      var tr = el("track", {kind: "captions", src: lesson.vtt, srclang: "en", label: "English", "default": ""});
+      var tr = el("track", {kind: "captions", src: lesson.vtt, srclang: lesson.lang || "en", label: words.lang_name || "English",
+                            "default": ""});
       video.appendChild(tr);
       tr.track.mode = "showing";
     }
@@ -77,7 +83,7 @@
     });
     var tl = $("transcript");
     tl.textContent = "";
-    cueItems = lesson.cues.map(function (c) {
+    cueItems = lesson.sentences.map(function (c) {   // the transcript by sentence; the captions stay cues
       var li = el("li");
       li.appendChild(seekButton(c[0], c[2]));
       tl.appendChild(li);
@@ -94,7 +100,7 @@
       tr.appendChild(el("td", {}, num(r.params)));
       tr.appendChild(el("td", {}, pct(r.accuracy)));
       tr.appendChild(el("td", {}, pct(r.agreement)));
-      tr.appendChild(el("td", {}, r.latency_us == null ? "–" : r.latency_us.toFixed(2) + " µs"));
+      tr.appendChild(el("td", {}, r.latency_us == null ? "–" : fixed(r.latency_us, 2) + " µs"));
       tbody.appendChild(tr);
     });
     var cmd = $("command");   // one unbreakable span per "--option value": lines break only between them
@@ -131,7 +137,7 @@
     var c = indexAt(lesson.chapters.map(function (x) { return x.start; }), t);
     mark(chapterItems, currentChapter, c);
     currentChapter = c;
-    var k = indexAt(lesson.cues.map(function (x) { return x[0]; }), t);
+    var k = indexAt(lesson.sentences.map(function (x) { return x[0]; }), t);
     if (k !== currentCue) {
       mark(cueItems, currentCue, k);
       currentCue = k;
@@ -181,14 +187,14 @@
     return data.variants.filter(function (v) { return v.tau === t && v.alpha === a; })[0];
   }
   function showSliders() {
-    var tv = "τ = " + data.taus[+tau.value], av = "α = " + data.alphas[+alpha.value];
+    var tv = "τ = " + short(data.taus[+tau.value]), av = "α = " + short(data.alphas[+alpha.value]);
     $("tau-value").textContent = tv;
     $("alpha-value").textContent = av;
     tau.setAttribute("aria-valuetext", tv);
     alpha.setAttribute("aria-valuetext", av);
     var link = $("variant-link");
     link.textContent = "";
-    link.appendChild(el("a", {href: lesson.page}, "This run's own page"));
+    link.appendChild(el("a", {href: lesson.page}, words.own_page || "This run's own page"));
   }
   if (tau && alpha) {
     var first = data.variants[data.initial];
