@@ -18,7 +18,7 @@ Session fixtures (made once for the whole run):
 
 Markers (registered in pyproject.toml): ``slow`` (real Manim renders, processes started and
 killed, long runs), ``browser`` (chromium), ``dask`` (Dask: a real scheduler and workers). A test
-that uses ``real_lesson`` is marked slow, one that uses ``browser`` browser, one that uses
+that uses ``real_lesson`` is marked slow, one that uses ``browser`` browser and slow, one that uses
 ``dask_cluster`` (a scheduler and worker processes) dask and slow, here at collection.
 While working: ``pytest -m "not slow"``.
 """
@@ -35,7 +35,7 @@ import pytest
 REAL_CHAPTERS = [5, 9]
 
 #: A test that uses one of these fixtures gets these markers.
-MARKED_BY_FIXTURE = {"real_lesson": ("slow",), "browser": ("browser",), "dask_cluster": ("dask", "slow")}
+MARKED_BY_FIXTURE = {"real_lesson": ("slow",), "browser": ("browser", "slow"), "dask_cluster": ("dask", "slow")}
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m selects by marker
@@ -248,3 +248,15 @@ def browser():
         b = launch(p)
         yield b
         b.close()
+
+
+# -- the adverse grid ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def adverse_traces():
+    """{name: trace} for every run of test_narration.ADVERSE, simulated once for the session (latency unmeasured)."""
+    from kdanim.sim.config import config_from_options
+    from kdanim.trace import simulate_trace
+    from test_narration import ADVERSE
+
+    return {name: simulate_trace(config_from_options(**kw), measure_latency=False) for name, kw in ADVERSE.items()}

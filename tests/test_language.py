@@ -19,7 +19,7 @@ from kdanim.render import RenderOptions, make_context, render_scene
 from kdanim.scenes import lesson_order
 from kdanim.sim.config import config_from_options
 from kdanim.trace import simulate_trace
-from test_narration import ADVERSE, all_words
+from test_narration import all_words
 
 DE = locale.GERMAN
 #: English that must not be heard or seen in the German lesson (words of en.md and of kdanim.facts).
@@ -46,12 +46,11 @@ def test_german_script_has_the_ids_and_conditions_of_the_english_one():
 
 
 @pytest.fixture(scope="module")
-def adverse_de():
+def adverse_de(adverse_traces):
     """{(run, probe): (facts, German words)} on the adverse grid of test_narration.py."""
     script = scriptmod.load("de")
     out = {}
-    for name, kw in ADVERSE.items():
-        tr = simulate_trace(config_from_options(**kw), measure_latency=False)
+    for name, tr in adverse_traces.items():
         for k in (0, 1, 2):
             f = factsmod.run_facts(tr, k)
             out[(name, k)] = (f, script.fill(f))
@@ -173,7 +172,7 @@ def seen(chapter_cls, trace, probe=0, preview=False, sweep=None):
     return ctx
 
 
-@pytest.mark.parametrize("number", [1, 4, 8, 10])
+@pytest.mark.parametrize("number", [1, *(pytest.param(n, marks=pytest.mark.slow) for n in (4, 8, 10))])
 def test_a_german_still_shows_german_words_and_numbers(number, rings_trace):
     chapter = next(c for c in lesson_order() if c.number == number)
     ctx = seen(chapter, rings_trace, preview=True)

@@ -11,11 +11,11 @@ from click.testing import CliRunner
 from kdanim import facts as factsmod
 from kdanim.cli import main
 from kdanim.narration import script as scriptmod
-from kdanim.render import RenderOptions, spoken_words
+from kdanim.render import RenderOptions
 from kdanim.render.cache import chapter_key
 from kdanim.render.options import ChapterJob
 from kdanim.scenes import lesson_order
-from kdanim.sim.config import SimConfig, config_from_options
+from kdanim.sim.config import SimConfig
 from kdanim.trace import simulate_trace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,12 +35,11 @@ ADVERSE = {
 
 
 @pytest.fixture(scope="module")
-def adverse():
+def adverse(adverse_traces):
     """{name: (trace, facts, words)} for every run of the grid (latency unmeasured: reproducible)."""
     script = scriptmod.load("en")
     out = {}
-    for name, kw in ADVERSE.items():
-        tr = simulate_trace(config_from_options(**kw), measure_latency=False)
+    for name, tr in adverse_traces.items():
         for k in {0, 1, 2}:  # several probes: the teacher or the student is wrong on some
             f = factsmod.run_facts(tr, k)
             out[(name, k)] = (tr, f, script.fill(f))

@@ -25,7 +25,6 @@ from kdanim.render import RenderOptions, check_words, make_context, render_scene
 from kdanim.scenes import TitleAndIdea
 from kdanim.sim.config import SimConfig, config_from_options
 from kdanim.trace import simulate_trace
-from test_narration import ADVERSE
 from test_scene_sweep import make_view
 
 SHIPPED = scriptmod.SCRIPTS / "en.md"
@@ -362,9 +361,8 @@ def test_the_fact_check_reads_units_subjects_and_on_screen_words(rings_trace):
     assert got[1].startswith(f"s.md:10: '{100 * d + 2:.1f}%'") and got[1].endswith("write {{ distilled.acc | pct }}")
 
 
-def test_the_shipped_script_passes_strict_on_the_adverse_grid():
-    for name, kw in ADVERSE.items():
-        tr = simulate_trace(config_from_options(**kw), measure_latency=False)
+def test_the_shipped_script_passes_strict_on_the_adverse_grid(adverse_traces):
+    for name, tr in adverse_traces.items():
         for k in (0, 1, 2):
             assert check_words(tr, RenderOptions(probe_class=k), strict=True) == [], (name, k)
     tr = simulate_trace(SimConfig(epochs=3), measure_latency=False)
