@@ -99,7 +99,7 @@ def check_folder(folder) -> Report:
             sub = Report(variant, "lesson")
             try:
                 variant_manifest = _manifest(variant)
-            except CheckError as e:
+            except CheckError:
                 report.add(f"{Path(page).parent}: manifest", "unreadable", "a lesson folder", False)
                 continue
             _files(sub, variant, variant_manifest)
