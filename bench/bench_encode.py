@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_encode.py                       # low, medium, high; chapter 8
     .venv/bin/python bench/bench_encode.py --quality 4k --upto 4 --crf 18,20
+    .venv/bin/python bench/bench_encode.py --quality high --crf 16,18 --preset medium,veryfast,superfast
 
 For each quality it renders the first ``--upto`` animations of a text-heavy chapter (8: the results
 table, the smallest text of the lesson) losslessly (x264 qp 0), then encodes those frames as
@@ -9,7 +10,8 @@ kdanim does (kdanim.render.options.h264_options: High profile, closed GOP of hal
 2 B-frames) at each CRF and prints the bitrate, the PSNR of the luma against the lossless frames
 (mean and worst frame), the PSNR inside the text (pixels next to a strong edge, where blur and
 ringing show first) and the encoder's speed; the row "23*" is Manim's default encode (CRF 23, x264's
-GOP of 250 frames, 3 B-frames) for comparison. The silent voice: nothing is synthesized.
+GOP of 250 frames, 3 B-frames) for comparison. ``--preset`` compares x264 presets: "cpu ms" is the
+encoder's CPU time per frame, all its threads counted. The silent voice: nothing is synthesized.
 """
 
 from __future__ import annotations
@@ -47,9 +49,10 @@ def luma_frames(path: Path):
 
 
 def encode(frames, fps: int, size, options: dict, out: Path) -> float:
+    """Encode ``frames`` to ``out``; return the CPU seconds it took (x264's threads included)."""
     import av
 
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     with av.open(str(out), "w") as oc:
         s = oc.add_stream("libx264", rate=fps, options=options)
         s.width, s.height, s.pix_fmt = size[0], size[1], "yuv420p"
@@ -58,7 +61,7 @@ def encode(frames, fps: int, size, options: dict, out: Path) -> float:
             f.pts, f.time_base = i, Fraction(1, fps)
             oc.mux(s.encode(f))
         oc.mux(s.encode(None))
-    return time.perf_counter() - t0
+    return time.process_time() - t0
 
 
 def psnr(a, b, mask=None) -> float:
@@ -73,6 +76,7 @@ def main() -> None:
     ap.add_argument("--chapter", type=int, default=8)
     ap.add_argument("--upto", type=int, default=8, help="render the chapter's first N animations")
     ap.add_argument("--crf", default="16,18,20,23")
+    ap.add_argument("--preset", default=None, help="x264 presets to compare (default: kdanim's)")
     args = ap.parse_args()
 
     import av
@@ -85,7 +89,8 @@ def main() -> None:
     trace = cached_trace(SimConfig())
     chapter_cls = next(c for c in lesson_order(with_sweep=False) if c.number == args.chapter)
     crfs = [int(c) for c in args.crf.split(",")]
-    print(f"{'quality':<8}{'crf':>4}{'kbit/s':>9}{'PSNR-Y':>8}{'worst':>7}{'text':>7}{'enc fps':>9}")
+    presets = args.preset.split(",") if args.preset else [None]
+    print(f"{'quality':<8}{'preset':>10}{'crf':>4}{'kbit/s':>9}{'PSNR-Y':>8}{'worst':>7}{'text':>7}{'cpu ms':>8}")
     for q in args.quality or ["low", "medium", "high"]:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
@@ -101,9 +106,13 @@ def main() -> None:
                     planes.append(yuv)
                     lumas.append(yuv[:size[1]].astype(np.float64))
             # Manim's own default (crf 23, x264's GOP of 250, 3 B-frames) for comparison, then kdanim's
-            for crf in ["manim"] + crfs:
+            runs = [(None, "manim")] + [(p, c) for p in presets for c in crfs]
+            for preset, crf in runs:
                 out = tmp / f"crf{crf}.mp4"
                 options = {"crf": "23"} if crf == "manim" else h264_options(q, crf=crf)
+                if preset:  # "ultrafast+cabac=1+deblock=1:0:0": a preset and x264 settings on top of kdanim's
+                    options["preset"], *extra = preset.split("+")
+                    options["x264-params"] = ":".join([options["x264-params"], *extra])
                 seconds = encode(planes, fps, size, options, out)
                 ps, text = [], []
                 for ref, got in zip(lumas, luma_frames(out)):
@@ -115,8 +124,9 @@ def main() -> None:
                     if edge.any():
                         text.append(psnr(ref, got, edge))
                 kbps = out.stat().st_size * 8 / (len(lumas) / fps) / 1000
-                print(f"{q:<8}{crf if crf != 'manim' else '23*':>4}{kbps:>9.0f}{np.mean(ps):>8.1f}{min(ps):>7.1f}{np.mean(text):>7.1f}"
-                      f"{len(lumas) / seconds:>9.0f}", flush=True)
+                print(f"{q:<8}{(preset or 'medium'):>10}{crf if crf != 'manim' else '23*':>4}{kbps:>9.0f}"
+                      f"{np.mean(ps):>8.1f}{min(ps):>7.1f}{np.mean(text):>7.1f}{seconds / len(lumas) * 1000:>8.1f}",
+                      flush=True)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ import click
 from . import __version__, facts, files, sweep as sweepmod, trace as tracemod
 from .cluster import ClusterError
 from .cli_options import (EXPORT_OPTIONS, LESSON_OPTIONS, LOUDNESS, OWN_OPTIONS, QUIET, check_written, RENDER_OPTIONS, WORDS_OPTIONS, AlphaList, Parsed, TauList, bad,
-                          check_scheduler, checked_words, config_from_options, opt, options, own_script,
-                          prepare_run, quality_option,
+                          check_scheduler, checked_words, config_from_options, default_voice, opt, options, own_script,
+                          prepare_run, quality_option, LANG, SCRIPT, SITE_OPTIONS,
                           say_to_stderr, scheduler_option, sim_options, sweep_view_option)
 from .narration import locale, script
 from .narration.voices import VoiceUnavailable
@@ -23,17 +23,18 @@ from .publish import doctor as doctormod
 from .publish.check import CheckError, check_folder
 from .publish.slides import SlidesUnavailable, build_deck, check_available
 from .narration.authoring import export
-from .render import RenderOptions, default_jobs, facts_listing, make_voice, spoken_words
+from .render import ChapterPool, RenderOptions, default_jobs, facts_listing, make_voice, spoken_words
 from .scenes import lesson_order
 from .sim import datasets
 from .sim.config import MAX_EPOCHS, ConfigError
+from .viz.layout import LayoutError
 
 __all__ = ["main", "sim_options", "config_from_options"]
 
 #: Failures of the work itself, each said in one line with exit status 1 (anything else is a bug).
 EXPECTED_ERRORS = (OSError, MediaError, CheckError, VoiceUnavailable, tracemod.TraceError, PublishError, PageError,
                    av.FFmpegError, ClusterError, sweepmod.SweepError, datasets.DatasetUnavailable,
-                   script.ScriptError)
+                   script.ScriptError, LayoutError)
 
 
 # -- the error boundary ------------------------------------------------------------------------------
@@ -251,7 +252,9 @@ def slides(ctx, **kw):
 
 
 @main.command(epilog="\b\nExamples:\n  kdanim publish --sweep sweep/sweep.json --quality medium --out site/"
-                     "   # after: kdanim sweep ... --out sweep/\n  kdanim publish --tau 1,3,8 --alpha 0,0.5,1 --out site/")
+                     "   # after: kdanim sweep ... --out sweep/\n"
+                     "  kdanim publish --sweep sweep/sweep.json --scheduler tcp://10.0.0.5:8786 --out site/\n"
+                     "  kdanim publish --tau 1,3,8 --alpha 0,0.5,1 --out site/")
 @opt("--sweep", "sweep_path", type=click.Path(dir_okay=False), default=None,
      help="A sweep.json from `kdanim sweep`: one variant per (τ, α) from its saved runs, each with the "
           "chapter \"Choosing τ and α\" (not with --tau, --alpha, --epochs).")
@@ -262,20 +265,23 @@ def slides(ctx, **kw):
      help="Root seed of the variants [default: 0; with --sweep, the sweep's first seed].")
 @opt("--out", type=click.Path(file_okay=False), default="site",
      help="Site folder: index.html (the explorer) and variants/tau…-alpha…/ (one lesson each).")
-@options(RENDER_OPTIONS, [quality_option("medium"), LOUDNESS], OWN_OPTIONS)
+@options(RENDER_OPTIONS, [quality_option("medium"), LOUDNESS], SITE_OPTIONS, OWN_OPTIONS)
 @opt("--webm", is_flag=True, help="Also write lesson.webm (VP9/Opus) in every variant.")
 @QUIET
 @click.pass_context
 def publish(ctx, sweep_path, taus, alphas, epochs, seed, out, voice, lang, quality, loudness, chapters, jobs, webm,
-            quiet, strict, **own):
+            probe_class, voice_model, theme, no_cache, scheduler, quiet, strict, **own):
     """Render a lesson for every (τ, α) and write the explorer page over them.
 
     With --sweep, the variants are the sweep's saved runs of one seed, and
     every variant has the sweep's chapter "Choosing τ and α". Writes
     OUT/index.html with a τ slider and an α slider; moving one switches to
     that run's video at the same chapter and time and updates the numbers.
-    Chapters that do not depend on τ or α are rendered once. Copy OUT to any
-    static host as it is.
+    The chapters of all variants are one pool of renders, longest first: in
+    --jobs processes, or on the workers of --scheduler. Chapters that do not
+    depend on τ or α are rendered once. Each variant is published as soon as
+    its chapters are in; after Ctrl-C the same command renders only what is
+    missing. Copy OUT to any static host as it is.
     """
     say = say_to_stderr(quiet)
     given = [o for n, o in (("taus", "--tau"), ("alphas", "--alpha"), ("epochs", "--epochs"))
@@ -285,22 +291,29 @@ def publish(ctx, sweep_path, taus, alphas, epochs, seed, out, voice, lang, quali
     view = sweep_view_option(sweep_path, None, chapters)
     own = own_script({**own, "lang": lang})  # the script checked before any work
     bad("--out", check_out_dir, out)
-    if view is None:
-        seed = seed or 0
-        traces = simulated_traces(taus, alphas, epochs, seed, lambda: say("simulating teacher, students ..."))
-    else:
+    check_scheduler(scheduler)
+    traces = None
+    if view is not None:
         seeds = view["axes"]["seed"]
         if seed is not None and seed not in seeds:
             raise click.BadParameter(f"{seed} is not a seed of the sweep ({', '.join(map(str, seeds))}).",
                                      param_hint="'--seed'")
         seed, traces = bad("--sweep", sweepmod.seed_traces, sweep_path, seed)
         taus, alphas = view["axes"]["tau"], view["axes"]["alpha"]
+    names = traces[0]["classes"]["names"] if traces else datasets.get(datasets.DEFAULT).class_names
     opts = RenderOptions(quality=quality, voice=voice or locale.default_voice(lang), chapters=chapters, sweep=view,
-                         jobs=jobs or default_jobs(os.cpu_count()), loudness=loudness, **own)
-    checked_words(traces, opts, strict)  # every variant's words, before the first render
+                         jobs=jobs or default_jobs(os.cpu_count()), loudness=loudness,
+                         probe_class=bad("--probe-class", facts.probe_index, probe_class, names),
+                         voice_model=voice_model, theme=theme, use_cache=not no_cache, scheduler=scheduler,
+                         check=not ctx.params["no_check"], **own)
     bad("--voice", make_voice, opts)  # fail now, not after the first chapter
-    with files.sigterm_as_interrupt():
-        dirs = render_site(traces, opts, Path(out), webm=webm, message=None if quiet else say)
+    # the pool first: an unreachable scheduler is one line now, before any simulation
+    with files.sigterm_as_interrupt(), ChapterPool(opts.scheduler, opts.jobs) as pool:
+        if traces is None:
+            seed = seed or 0
+            traces = simulated_traces(taus, alphas, epochs, seed, lambda: say("simulating teacher, students ..."))
+        checked_words(traces, opts, strict)  # every variant's words, before the first render
+        dirs = render_site(traces, opts, Path(out), webm=webm, message=None if quiet else say, pool=pool)
     say(f"wrote {out}/index.html over {len(dirs)} variants ({len(taus)} τ × {len(alphas)} α"
         + (f", seed {seed} of the sweep" if sweep_path else "") + ")")
     check_written(out, quiet)
@@ -308,12 +321,17 @@ def publish(ctx, sweep_path, taus, alphas, epochs, seed, out, voice, lang, quali
 
 # -- the lesson, the machine and the cache -----------------------------------------------------------
 
-@main.command(epilog="\b\nExample:\n  kdanim chapters")
-def chapters():
-    """List the lesson's chapters (chapter 11 is played only with --sweep)."""
+@main.command(epilog="\b\nExamples:\n  kdanim chapters\n  kdanim chapters --lang de")
+@options([LANG, SCRIPT])
+@click.pass_context
+def chapters(ctx, **kw):
+    """List the lesson's chapters, titled by its script (chapter 11 is played only with --sweep)."""
+    own = own_script(kw)
+    default_voice(ctx, own)  # a --lang with a --script of another language is a usage error
+    titles = script.load_cached(own["script"]).titles
     for c in lesson_order(with_sweep=True):
         extra = f"  (with --sweep, after {c.after})" if hasattr(c, "after") else ""
-        title = script.load_cached().titles[c.key]
+        title = titles.get(c.key, c.key)
         click.echo(f"{c.number:2d}  {title:<28} {c.__module__.split('.')[-1] + '.py':<22} {c.__name__}{extra}")
 
 
@@ -321,8 +339,9 @@ def chapters():
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
 def check(folder):
     """Check a lesson folder, an explorer site or a deck: files and hashes, video and audio encoding,
-    loudness and true peak, captions. Prints a row per check (value, rule, ✓/✗); exits 1 if one fails."""
-    report = check_folder(folder)
+    loudness and true peak, captions, and its pages with axe-core (skipped, and said so, without chromium).
+    Prints a row per check (value, rule, ✓/✗); exits 1 if one fails."""
+    report = check_folder(folder, pages=True)
     click.echo(report.table() + "\n" + report.summary())
     if not report.ok:
         raise SystemExit(1)
@@ -360,7 +379,7 @@ def cache_path():
     """Print the cache folder and the size of each part."""
     click.echo(str(files.cache_dir()))
     for part, (n, size) in files.cache_usage().items():
-        click.echo(f"  {part + '/':<10} {files.CACHE_PARTS[part]:<22} {n:6d} files {size / 1e6:9.1f} MB", err=True)
+        click.echo(f"  {part + '/':<12} {files.CACHE_PARTS[part]:<40} {n:6d} files {size / 1e6:9.1f} MB", err=True)
 
 
 @cache.command("clear", epilog="\b\nExamples:\n  kdanim cache clear\n  kdanim cache clear --what voice")

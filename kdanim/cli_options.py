@@ -23,7 +23,7 @@ from .sim.config import config_from_options as sim_config, parse_widths
 
 __all__ = ["config_from_options", "bad", "check_scheduler", "say_to_stderr", "check_written", "LOUDNESS", "sweep_view_option", "lesson_trace",
            "prepare_run", "default_voice", "own_script", "checked_words", "OWN_OPTIONS", "FiniteFloatRange", "Parsed", "opt", "options", "sim_options", "SIM_OPTIONS", "RENDER_OPTIONS",
-           "LESSON_OPTIONS", "WORDS_OPTIONS", "EXPORT_OPTIONS", "QUIET", "quality_option", "scheduler_option", "TauList", "AlphaList", "ChapterList"]
+           "LESSON_OPTIONS", "SITE_OPTIONS", "WORDS_OPTIONS", "EXPORT_OPTIONS", "QUIET", "quality_option", "scheduler_option", "TauList", "AlphaList", "ChapterList"]
 
 
 class FiniteFloatRange(click.FloatRange):
@@ -142,7 +142,10 @@ PROBE = opt("--probe-class", default=None,
             help="Class of the input shown in the soft-label and prediction chapters (name or index).")
 SWEEP = opt("--sweep", "sweep_path", type=click.Path(dir_okay=False), default=None,
             help="A sweep.json from `kdanim sweep`: adds the chapter \"Choosing τ and α\" after chapter 8.")
-RENDER_OPTIONS = [VOICE, LANG, CHAPTERS, JOBS]
+#: The frame checks (off-frame, overlaps, tick labels, contrast, the caption-safe band) at every beat's end.
+NO_CHECK = opt("--no-check", is_flag=True, help="Render even when a frame fails the layout checks (off-frame, "
+               "overlapping text, contrast, the caption band): a warning for each problem instead of an error.")
+RENDER_OPTIONS = [VOICE, LANG, CHAPTERS, JOBS, NO_CHECK]
 SCRIPT = opt("--script", "script_path", type=click.Path(exists=True, dir_okay=False), default=None,
              help="Your own lesson script (`kdanim script --out FILE` writes one to edit): its words instead of the "
                   "shipped ones, checked in full first.")
@@ -163,15 +166,18 @@ EXPORT_OPTIONS = [
         "meaning, and the formatters."),
     *WORDS_OPTIONS,
 ]
+VOICE_MODEL = opt("--voice-model", type=click.Path(exists=True, dir_okay=False), default=None,
+                  help="Another Piper .onnx voice (with its .onnx.json beside it).")
+NO_CACHE = opt("--no-cache", is_flag=True, help="Render every chapter again even if a cached render exists.")
+SCHEDULER = opt("--scheduler", default=None, metavar="tcp://HOST:PORT", envvar="DASK_SCHEDULER_ADDRESS",
+                help="Render the chapters on this Dask scheduler's workers, which send them back [default: "
+                     "$DASK_SCHEDULER_ADDRESS, else local processes, --jobs].")
+THEME = opt("--theme", type=click.Choice(["dark", "light"]), default="dark",
+            help="Colours: dark (video) or light (projectors, printed handouts).")
+#: The options of a lesson's render that `publish` takes too.
+SITE_OPTIONS = [PROBE, VOICE_MODEL, THEME, NO_CACHE, SCHEDULER]
 LESSON_OPTIONS = [
-    quality_option("high"), TRACE, PROBE,
-    opt("--voice-model", type=click.Path(exists=True, dir_okay=False), default=None,
-        help="Another Piper .onnx voice (with its .onnx.json beside it)."),
-    opt("--no-cache", is_flag=True, help="Render every chapter again even if a cached render exists."),
-    SWEEP,
-    scheduler_option("Render the chapters on this Dask scheduler's workers [default: local processes, --jobs]."),
-    opt("--theme", type=click.Choice(["dark", "light"]), default="dark",
-        help="Colours: dark (video) or light (projectors, printed handouts)."),
+    quality_option("high"), TRACE, PROBE, VOICE_MODEL, NO_CACHE, SWEEP, SCHEDULER, THEME,
     QUIET,
     opt("-v", "--verbose", is_flag=True, help="Show Manim's own log."),
     *OWN_OPTIONS,
@@ -304,7 +310,7 @@ def prepare_run(ctx, kw: dict, preview: bool = False, words_only: bool = False):
         quality=kw["quality"], voice=voice, voice_model=kw["voice_model"], chapters=kw["chapters"],
         probe_class=probe, preview=preview, jobs=kw["jobs"] or default_jobs(os.cpu_count()), verbose=kw["verbose"],
         use_cache=not kw["no_cache"], theme=kw["theme"], sweep=sweep_view, scheduler=kw["scheduler"],
-        loudness=kw.get("loudness", -16.0), **own)
+        loudness=kw.get("loudness", -16.0), check=not kw.get("no_check"), **own)
     checked_words([tr], opts, kw["strict"])
     bad("--voice", make_voice, opts)  # fail now, not after the first chapter (a voice that cannot speak the language)
     return tr, opts, None if kw["quiet"] else ChapterProgress(chapter_titles(opts), expected_beats())

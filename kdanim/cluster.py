@@ -80,21 +80,24 @@ class TaskFailed(Exception):
         self.item, self.error = item, error
 
 
-def run_tasks(c, fn: Callable, items, name: Callable[[object], str], retries: int = 2) -> Iterator[tuple]:
+def run_tasks(c, fn: Callable, items, name: Callable[[object], str], retries: int = 2,
+              in_order: bool = False) -> Iterator[tuple]:
     """Submit ``fn(item)`` for every item to the Dask client ``c``; yield ``(item, result)`` as each finishes.
 
     The one submit-and-collect loop (sweeps, chapter renders): each task is retried ``retries``
     times (a worker that dies loses nothing), is keyed ``name(item)`` plus a random suffix, and is
     released once collected; whatever is still running when the caller stops is cancelled.
-    A task that fails on every try raises :class:`TaskFailed`.
+    ``in_order``: the workers take the tasks in the order of ``items`` (Dask priorities, the first
+    highest). A task that fails on every try raises :class:`TaskFailed`.
     """
     from distributed import as_completed
 
     items = list(items)
     if not items:  # nothing to run (and maybe no client: every run was done already)
         return
-    futures = {c.submit(fn, item, key=f"{name(item)}-{secrets.token_hex(4)}", retries=retries, pure=False): item
-               for item in items}
+    futures = {c.submit(fn, item, key=f"{name(item)}-{secrets.token_hex(4)}", retries=retries, pure=False,
+                        priority=len(items) - i if in_order else 0): item
+               for i, item in enumerate(items)}
     try:
         for f in as_completed(list(futures), loop=c.loop):
             try:

@@ -34,7 +34,8 @@ def cache_dir() -> Path:
 
 
 #: The parts of the cache folder, and what each holds.
-CACHE_PARTS = {"chapters": "rendered chapters", "traces": "simulated runs", "voice": "synthesized narration"}
+CACHE_PARTS = {"chapters": "rendered chapters", "animations": "rendered animations (parts of chapters)",
+               "traces": "simulated runs", "voice": "synthesized narration"}
 
 
 def cache_usage() -> dict[str, tuple[int, int]]:

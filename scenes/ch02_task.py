@@ -45,8 +45,10 @@ class TheTask(Chapter):
                          T.text(self.written("pct", p), size=T.BODY, color=T.SOFT)).arrange(RIGHT, buff=0.3)
             rows.add(row)
         rows.arrange(DOWN, buff=0.3, aligned_edge=LEFT)
-        head = self.text("pairs_head", size=T.LABEL, color=T.TEXT)
-        note = self.text("pairs_note", size=T.SMALL, color=T.MUTED)
+        # a long heading or note (German) breaks into lines rather than shrink the panel out of reach
+        room = max(rows.width, self.regions.right.width - 0.2)
+        head = T.wrapped(self.words("pairs_head"), room, size=T.LABEL, color=T.TEXT)
+        note = T.wrapped(self.words("pairs_note"), room, size=T.SMALL, color=T.MUTED)
         info = VGroup(head, rows, note).arrange(DOWN, buff=0.35, aligned_edge=LEFT)
         layout.fit_in(info, self.regions.right)
         self.beat("pairs_said", FadeOut(gallery),

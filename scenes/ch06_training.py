@@ -35,16 +35,16 @@ class Training(Chapter):
             self.words("combined"): ([r["combined_loss"] for r in rows], T.TEXT),
         }
         plot = CurvePlot(n, None, x_label=self.words("x"), y_label=self.words("y"), series=series,
-                         width=6.2, height=3.6)
+                         width=6.2, height=4.0)
         counter = EpochCounter(n, label=self.words("counter"))
         left = VGroup(plot, counter).arrange(DOWN, buff=0.25)
-        layout.fit_in(left, self.regions.left)
+        layout.fit_in(left, self.regions.stage_left)  # no footer: the stage's full height
         teacher_target = self.trace["probes"]["teacher_probs_tau"][k]
         t_key, s_key = self.words("teacher_bars"), self.words("student_bars")
         bars = ComparedBars({t_key: teacher_target, s_key: rows[0]["probe_probs_tau"][k]}, names,
                             colors={t_key: T.TEACHER, s_key: T.DISTILLED},
-                            title=self.words("probe"), width=6.0, max_height=3.0)
-        layout.fit_in(bars, self.regions.right)
+                            title=self.words("probe"), width=6.0, max_height=3.8)
+        layout.fit_in(bars, self.regions.stage_right)
         plot.reveal(0)
         counter.set_epoch(0)
 

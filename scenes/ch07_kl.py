@@ -50,10 +50,10 @@ class KLDivergence(Chapter):
         kl = [r["kl"] for r in rows]
         series = self.words("series")
         plot = CurvePlot(n, None, x_label=self.words("x"), y_label=self.words("y"),
-                         series={series: (kl, T.KL)}, width=6.2, height=3.6)
+                         series={series: (kl, T.KL)}, width=6.2, height=4.2)
         goal = self.text("goal", size=T.LABEL, color=T.KL)
         left = VGroup(plot, goal).arrange(DOWN, buff=0.25)
-        layout.fit_in(left, self.regions.left)
+        layout.fit_in(left, self.regions.stage_left)  # no footer: the stage's full height
         plot.reveal(0)
         self.beat("intro", [FadeIn(plot), FadeIn(goal)])
         e = ValueTracker(0.0)
@@ -66,8 +66,8 @@ class KLDivergence(Chapter):
         t_key, s_key = self.words("teacher_bars"), self.words("student_bars")
         bars = ComparedBars({t_key: target, s_key: rows[0]["probe_probs_tau"][k]}, names,
                             colors={t_key: T.TEACHER, s_key: T.DISTILLED}, title=self.words("bars_title"),
-                            width=6.0, max_height=3.0)
-        layout.fit_in(bars, self.regions.right)
+                            width=6.0, max_height=3.8)
+        layout.fit_in(bars, self.regions.stage_right)
         marks = self.words("marks").split("\n")  # one label per stop, in order
         at = stops(n)
         dots = {epoch: plot.mark(epoch, series) for epoch in at}

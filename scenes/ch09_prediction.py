@@ -27,14 +27,14 @@ class APrediction(Chapter):
         if pic is not None:  # the input itself, beside its true class
             truth = VGroup(pic, truth).arrange(RIGHT, buff=0.35)
         info = VGroup(truth, t_line, s_line, kl_text, note).arrange(DOWN, buff=0.35, aligned_edge=LEFT)
-        layout.fit_in(info, self.regions.left)
+        layout.fit_in(info, self.regions.stage_left)  # no footer: the stage's full height
         self.beat("intro", FadeIn(truth))
 
         teacher, student = self.words("teacher_bars"), self.words("student_bars")
         bars = ComparedBars({teacher: p_t, student: [0.0] * len(names)}, names,
                             colors={teacher: T.TEACHER, student: T.DISTILLED}, title=self.words("bars_title"),
-                            width=6.0, max_height=3.0)
-        layout.fit_in(bars, self.regions.right)
+                            width=6.0, max_height=3.8)
+        layout.fit_in(bars, self.regions.stage_right)
         self.beat("teacher", [FadeIn(t_line), FadeIn(bars)])
         self.beat("student", FadeIn(s_line), bars.animate.set_values(student, p_s))
         self.beat("kl", [FadeIn(kl_text), FadeIn(note)], Indicate(kl_text, color=T.KL))

@@ -15,8 +15,8 @@ class Summary(Chapter):
     def body(self):
         colors = (T.TEACHER, T.SCRATCH, T.DISTILLED, T.TEXT)
         points = VGroup(*[T.text(line, size=T.BODY, color=c) for line, c in
-                          zip(self.words("points").split("\n"), colors)]).arrange(DOWN, buff=0.3, aligned_edge=LEFT)
-        points.move_to(self.regions.body.center)
+                          zip(self.words("points").split("\n"), colors)]).arrange(DOWN, buff=0.4, aligned_edge=LEFT)
+        points.move_to(self.regions.stage.center)  # no footer: the stage's full height
         self.beat("sum_up", LaggedStart(*[FadeIn(p) for p in points], lag_ratio=0.6))
         lang = self.ctx.words.language  # the lesson's language is not in the trace: say it when not English
         cmd = command_lines(["kdanim", "render", *cli_args(self.config_), *(["--lang", lang] if lang != "en" else [])])
@@ -28,7 +28,7 @@ class Summary(Chapter):
         ).arrange(DOWN, buff=0.15, aligned_edge=LEFT)
         for line in lines[1:]:  # continuation lines, indented by two characters of the monospace font
             line.shift(RIGHT * 2 * lines[0].width / len(cmd[0].strip()))
-        layout.fit_in(VGroup(points, repro).arrange(DOWN, buff=0.6, aligned_edge=LEFT), self.regions.body)
+        layout.fit_in(VGroup(points, repro).arrange(DOWN, buff=0.9, aligned_edge=LEFT), self.regions.stage)
         self.beat("reproduce", FadeIn(repro))
 
 

@@ -9,12 +9,14 @@ from kdanim.viz import BandPlot, Heatmap, layout, theme as T
 
 def alpha_colors(n):
     """The α lines are all the distilled student's accuracy: shades of its colour, from a blend with the
-    text colour (small α) to the pure colour (large α), so each reads on the theme's background."""
+    text colour (small α) to the pure colour (large α), so each reads on the theme's background. Shades
+    of one hue are close (three: ΔE ≥ 20 in normal vision, 9–15 in simulated deuteranopia, under
+    theme.MIN_SERIES_DELTA_E): the plot's markers and end labels tell them apart."""
     from manim import ManimColor, interpolate_color
 
     if n == 1:
         return [T.DISTILLED]
-    return [interpolate_color(ManimColor(T.TEXT), ManimColor(T.DISTILLED), 0.4 + 0.6 * i / (n - 1)).to_hex()
+    return [interpolate_color(ManimColor(T.TEXT), ManimColor(T.DISTILLED), 0.15 + 0.85 * i / (n - 1)).to_hex()
             for i in range(n)]
 
 
@@ -69,14 +71,14 @@ class ChoosingTauAlpha(Chapter):
                   for name, a, color in zip(names, alphas, alpha_colors(len(alphas)))}
         plot = BandPlot(taus, series, references={self.words("teacher_ref"): (said["teacher"], T.TEACHER),
                                                   self.words("scratch_ref"): (said["scratch"], T.SCRATCH)},
-                        x_label=self.words("x"), y_label=self.words("y"), width=8.0, height=3.6)
+                        x_label=self.words("x"), y_label=self.words("y"), width=8.0, height=3.2)
         one_seed = said["n_seeds"] == 1
         notes = self.word_lines("seed_notes", (T.MUTED,) if one_seed else (T.TEXT, T.TEXT, T.SOFT), size=T.LABEL,
                            buff=0.12)
         verdict = self.word_lines("verdict_note", (T.DISTILLED if said["choice_matters"] and said.get("best_helps")
                                               else T.TEXT,), size=T.LABEL)
         below = VGroup(*notes, *verdict).arrange(DOWN, buff=0.12, aligned_edge=LEFT)
-        layout.fit_in(VGroup(plot, below).arrange(DOWN, buff=0.3), self.regions.body)
+        layout.fit_in(VGroup(plot, below).arrange(DOWN, buff=0.3), self.regions.stage)  # no footer
         self.beat("plot", self.clear_body(), Create(plot))
         self.beat("seed", FadeIn(notes) if len(notes) else None)
         self.beat("verdict", FadeIn(verdict) if len(verdict) else None)

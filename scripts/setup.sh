@@ -62,3 +62,17 @@ if [ ! -f "$reveal/dist/reveal.js" ]; then
     tar xzf "$tmp/reveal.js-$REVEAL_VERSION.tgz" -C "$tmp/unpacked" --strip-components=1
     rm -rf "$reveal" && mv "$tmp/unpacked" "$reveal"
 fi
+
+# axe-core (MPL-2.0) for the accessibility check of the pages (`kdanim check`, tests/test_accessibility.py),
+# from the npm registry; the version is kdanim.publish.axe.AXE_VERSION. Unpacked once into .venv/share/kdanim/.
+AXE_VERSION=4.14.1
+axe=.venv/share/kdanim/axe-core-$AXE_VERSION
+if [ ! -f "$axe/axe.min.js" ]; then
+    echo "kdanim setup: fetching axe-core $AXE_VERSION with npm" >&2
+    axe_tmp=$(mktemp -d)
+    (cd "$axe_tmp" && npm pack --silent "axe-core@$AXE_VERSION" >/dev/null)
+    mkdir -p "$axe_tmp/unpacked" "$(dirname "$axe")"
+    tar xzf "$axe_tmp/axe-core-$AXE_VERSION.tgz" -C "$axe_tmp/unpacked" --strip-components=1
+    rm -rf "$axe" && mv "$axe_tmp/unpacked" "$axe"
+    rm -rf "$axe_tmp"
+fi

@@ -196,7 +196,8 @@ def test_chapters_lists_eleven_with_the_sweep_chapter_after_8():
 
 
 def _fill(root):
-    files = {"chapters": ["abc/chapter.mp4", "abc/timeline.json"], "traces": ["t.json"], "voice": ["0a/piper-x.wav"]}
+    files = {"chapters": ["abc/chapter.mp4", "abc/timeline.json"], "traces": ["t.json"], "voice": ["0a/piper-x.wav"],
+             "animations": ["c0de/high/TheTask/123.mp4"]}
     for part, names in files.items():
         for n in names:
             p = root / part / n
@@ -220,16 +221,19 @@ def test_cache_path_default_is_under_xdg(monkeypatch, tmp_path):
     assert not (tmp_path / "xdg").exists(), "cache path must not create anything"
 
 
+ALL_PARTS = {"chapters", "animations", "traces", "voice"}
+
+
 @pytest.mark.parametrize("what, gone", [("chapters", {"chapters"}), ("voice", {"voice"}), ("traces", {"traces"}),
-                                        ("all", {"chapters", "traces", "voice"})])
+                                        ("animations", {"animations"}), ("all", ALL_PARTS)])
 def test_cache_clear(cache, what, gone):
     _fill(cache)
     args = ("cache", "clear") + (() if what == "all" else ("--what", what))
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     left = {p.name for p in cache.iterdir()}
-    assert left == {"chapters", "traces", "voice"} - gone, "clear removed exactly the chosen parts"
-    n = {"chapters": 2, "traces": 1, "voice": 1}
+    assert left == ALL_PARTS - gone, "clear removed exactly the chosen parts"
+    n = {"chapters": 2, "traces": 1, "voice": 1, "animations": 1}
     assert f"{sum(n[g] for g in gone)} files" in result.output
 
 

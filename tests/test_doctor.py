@@ -14,10 +14,10 @@ from kdanim.cli import main
 
 EXPECTED = ["Python", "cairo", "pango", "Manim", "PyAV", "encoder libx264", "encoder aac",
             "encoder libvpx-vp9", "encoder libopus", "encoder gif", "voice piper", "voice espeak",
-            "LaTeX", "slides", "dataset digits", "free disk (cache)", "free disk (current folder)",
+            "LaTeX", "slides", "axe-core", "dataset digits", "free disk (cache)", "free disk (current folder)",
             "cache folder writable"]
-OPTIONAL = {"encoder libvpx-vp9", "encoder libopus", "encoder gif", "voice espeak", "LaTeX", "slides", "dataset digits",
-            "free disk (cache)", "free disk (current folder)"}
+OPTIONAL = {"encoder libvpx-vp9", "encoder libopus", "encoder gif", "voice espeak", "LaTeX", "slides", "axe-core",
+            "dataset digits", "free disk (cache)", "free disk (current folder)"}
 
 
 @pytest.fixture(autouse=True)
@@ -174,3 +174,17 @@ def test_digits_extra_is_reported(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn now raises ImportError
     c = by_name()["dataset digits"]
     assert not c.ok and not c.required and "kdanim[digits]" in c.fix
+
+
+def test_axe_core_says_where_it_is_or_what_to_run(tmp_path, monkeypatch):
+    """axe-core (`kdanim check`'s page audit, fetched by scripts/setup.sh): optional, found at its path or not."""
+    script = tmp_path / "axe.min.js"
+    monkeypatch.setenv("KDANIM_AXE", str(script))
+    c = by_name()["axe-core"]
+    assert not c.ok and not c.required and "kdanim check" in c.detail
+    assert "scripts/setup.sh" in c.fix and "npm" in c.fix and str(script) in c.fix
+    result = run_doctor()
+    assert result.exit_code == 0 and "! axe-core" in result.output and "→ optional:" in result.output
+    script.write_text("window.axe = {};")
+    c = by_name()["axe-core"]
+    assert c.ok and str(script) in c.detail and doctor.AXE_VERSION in c.detail

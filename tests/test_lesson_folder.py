@@ -35,7 +35,7 @@ from kdanim.scenes import DistillationLoss
 
 CHAPTERS = [2, 5, 9]
 PUBLISHED = ["lesson.mp4", "lesson.srt", "lesson.vtt", "transcript.md", "chapters.txt", "thumbnail.png",
-             "trace.json", "manifest.json", "index.html", "page.css", "page.js"]
+             "trace.json", "manifest.json", "index.html", "page.css", "page.js", "contact-sheet.png"]
 
 
 def render_args(trace_file, out, *extra, chapters=CHAPTERS, voice="piper"):
@@ -97,6 +97,8 @@ def test_mp4_streams_audio_and_sync(lesson):
     assert abs(info["video_duration"] - lesson["manifest"]["duration"]) < 0.1
     atoms = media.mp4_atoms(lesson["out"] / "lesson.mp4")
     assert atoms.index("moov") < atoms.index("mdat"), f"moov must come first for the web: {atoms}"
+    with av.open(str(lesson["out"] / "lesson.mp4")) as c:  # the narration's language, ISO 639-2
+        assert c.streams.audio[0].metadata["language"] == "eng"
 
 
 def test_audio_is_the_narration_where_the_cues_are(lesson):

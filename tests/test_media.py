@@ -187,6 +187,22 @@ def test_mux_webm(joined, tmp_path):
     assert near(colour_at(out, 1.5), BLUE)
 
 
+@pytest.mark.parametrize("fmt, language, tag", [("mp4", "en", "eng"), ("mp4", "de", "deu"), ("webm", "de", "deu"),
+                                                ("mp4", None, "und")])
+def test_mux_tags_the_narration_with_its_language(joined, tmp_path, fmt, language, tag):
+    """The audio stream says the narration's language as ISO 639-2, as players list audio tracks."""
+    out = mux(joined[0], tone(tmp_path / "n.wav", 1.0), tmp_path / f"lesson.{fmt}", fmt=fmt, language=language)
+    with av.open(str(out)) as c:
+        assert c.streams.audio[0].metadata.get("language", "und") == tag
+
+
+def test_every_language_kdanim_speaks_has_an_iso639_2_code():
+    from kdanim.narration import locale
+    from kdanim.publish.media import ISO639_2
+
+    assert set(locale.LANGUAGES) <= set(ISO639_2) and all(len(v) == 3 for v in ISO639_2.values())
+
+
 def test_mux_failure_keeps_previous_output(joined, tmp_path):
     out = tmp_path / "lesson.mp4"
     out.write_bytes(b"previous render")

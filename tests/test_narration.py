@@ -169,6 +169,23 @@ def test_the_chapter_cache_keys_on_the_words_spoken_and_shown(tmp_path, monkeypa
     assert _key(chapters["results"], tr2, RenderOptions()) != base["results"]
 
 
+def test_which_runs_share_a_chapter_render_as_the_readme_says():
+    """README "Caching": chapters 2 and 4 are shared by every α above 0 of one τ (chapter 2 names the pairs the
+    teacher finds most alike at τ; both say whether α is 0), chapter 3 at α = 0 by every τ, the rest by no run."""
+    runs = [(tau, alpha) for tau in (1.0, 3.0) for alpha in (0.0, 0.5, 1.0)]
+    traces = {r: simulate_trace(SimConfig(tau=r[0], alpha=r[1], epochs=3), measure_latency=False) for r in runs}
+    for c in lesson_order():
+        keys = {r: _key(c, tr, RenderOptions()) for r, tr in traces.items()}
+        shared = sorted(sorted(r for r in runs if keys[r] == k) for k in set(keys.values()))
+        if c.key in ("task", "soft_labels"):
+            want = [[(t, 0.0)] for t in (1.0, 3.0)] + [[(t, 0.5), (t, 1.0)] for t in (1.0, 3.0)]
+        elif c.key == "networks":
+            want = [[(1.0, 0.0), (3.0, 0.0)]] + [[r] for r in runs if r[1] > 0]
+        else:
+            want = [[r] for r in runs]
+        assert shared == sorted(want), c.key
+
+
 def test_no_chapter_file_holds_english():
     """Every word the chapters show or say comes from the script: no English string literal in scenes/."""
     for path in sorted((ROOT / "scenes").glob("*.py")):

@@ -348,3 +348,19 @@ def test_the_transcript_reads_by_sentence(site):
     assert [s[2] for s in data["sentences"]] == [s[2] for s in sentence_rows([C(*c) for c in data["cues"]])]
     cues = [C(0.0, 2.0, "a student with about 8"), C(2.2, 4.0, "thousand, at temperature 3."), C(4.5, 5.0, "Yes.")]
     assert [s[2] for s in sentence_rows(cues)] == ["a student with about 8 thousand, at temperature 3.", "Yes."]
+
+
+def test_reproduce_command_names_the_theme_and_the_voice_model(tmp_path):
+    """--theme (unless dark, the default) and --voice-model, as the manifest records them, are on the command."""
+    import shlex
+
+    from kdanim.publish.lesson import parameters
+
+    trace = {"config": SimConfig().to_dict()}
+    plain = pagemod.reproduce_command({"parameters": parameters(trace, RenderOptions(quality="low"), "mp4")})
+    assert "--theme" not in plain and "--voice-model" not in plain
+    model = tmp_path / "my voices" / "de_DE-thorsten-medium.onnx"  # a space in the path: quoted
+    opts = RenderOptions(quality="low", theme="light", voice="piper", voice_model=str(model))
+    args = shlex.split(pagemod.reproduce_command({"parameters": parameters(trace, opts, "mp4")}))
+    assert args[args.index("--theme") + 1] == "light"
+    assert args[args.index("--voice-model") + 1] == str(model)

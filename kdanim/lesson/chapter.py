@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -79,10 +80,11 @@ class LessonContext:
     probe_class: int = 0
     theme: str = "dark"  # kdanim.viz.theme.THEMES: "dark" (video) or "light" (projectors, handouts)
     add_sound: bool = True  # plain `manim render`: let Manim mux the speech
-    check_layout: bool = False  # tests: record layout problems after every beat
+    check_layout: bool = False  # tests: record layout problems (and the text seen) after every beat, never stop
+    check: bool = True  # a layout problem at a beat's end stops the render (False, --no-check: a warning)
     preview: bool = False  # a still of the chapter's last beat: keep it on screen at the end
     on_beat: Callable[[int, float], None] | None = None  # live progress: (beats done, seconds)
-    layout_problems: list[str] = field(default_factory=list)
+    layout_problems: list[str] = field(default_factory=list)  # every problem found (once each), with its beat
     seen_text: list[str] = field(default_factory=list)  # tests: every Text on screen at a beat's end
 
 
@@ -138,6 +140,7 @@ class Chapter(Scene):
         self.beats: list[str] = []
         self.beat_ids: list[str] = []
         self.beat_spans: list[tuple[float, float]] = []  # (start, end) of each beat's speech
+        self._problems_seen: set[tuple] = set()  # layout problems already said (layout.Problem.key)
         self._chapter_start = 0.0
 
     def construct(self) -> None:
@@ -252,17 +255,31 @@ class Chapter(Scene):
         self.wait(pause)
         if self.ctx.on_beat is not None:
             self.ctx.on_beat(len(self.beats), self.renderer.time - self._chapter_start)
-        if self.ctx.check_layout:
-            self._check_beat_end()
+        self._check_beat_end()
 
     def _check_beat_end(self) -> None:
-        """Tests: record layout problems and the text on screen at the end of a beat."""
-        for problem in layout.check_layout(self.mobjects):
-            self.ctx.layout_problems.append(f"{type(self).__name__} beat {len(self.beats)}: {problem}")
-        for top in self.mobjects:
-            for m in top.get_family():
-                if isinstance(m, (Text, MarkupText)):
-                    self.ctx.seen_text.append(m.text)
+        """Check the frame at the end of a beat (layout.check_layout: off-frame, overlaps, tick labels,
+        contrast on the theme's background, the caption-safe band): a problem stops the render with one
+        line (:class:`layout.LayoutError`); with ``check`` off it is a warning, said once; tests record."""
+        ctx = self.ctx
+        problems = layout.check_layout(self.mobjects, background=T.BACKGROUND,
+                                       caption_safe=self.regions.caption_safe)
+        where = f"chapter {self.number} ({self.title}), beat {len(self.beats)} ({self.beat_ids[-1]})"
+        if ctx.check and not ctx.check_layout and problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise layout.LayoutError(f"layout check failed: {where}: {problems[0]}{more} "
+                                     f"(--no-check renders it anyway)")
+        for problem in problems:
+            if problem.key not in self._problems_seen:
+                self._problems_seen.add(problem.key)
+                ctx.layout_problems.append(f"{where}: {problem}")
+                if not ctx.check_layout:
+                    print(f"warning: {where}: {problem}", file=sys.stderr, flush=True)
+        if ctx.check_layout:
+            for top in self.mobjects:
+                for m in top.get_family():
+                    if isinstance(m, (Text, MarkupText)):
+                        ctx.seen_text.append(m.text)
 
     def beat(self, name: str, *steps: Animation | Iterable[Animation], pause: float = BEAT_PAUSE,
              weights: Iterable[float] | None = None, min_step: float = 0.5,
@@ -315,6 +332,7 @@ class Chapter(Scene):
             "beat_ids": self.beat_ids,
             "beat_spans": self.beat_spans,
             "lines": [l.__dict__ for l in self.lines],
+            "layout_problems": list(self.ctx.layout_problems),  # said as warnings (--no-check)
         }
 
 

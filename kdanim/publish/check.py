@@ -5,12 +5,15 @@
 
 A lesson folder: every file its manifest lists, with the same size and sha256; the video to the
 upload guides (H.264 High profile, yuv420p, a closed GOP of at most half the frame rate, at most 2
-B-frames in a row, a constant frame rate, the moov atom first); the narration AAC-LC at 48 kHz and at
+B-frames in a row, CABAC, a constant frame rate, the moov atom first); the narration AAC-LC at 48 kHz and at
 least 128 kbit/s, its integrated loudness within 1 LU of the lesson's target and its true peak at
 most −1 dBTP (measured again here, by FFmpeg's ebur128, on the published file as a player decodes
 it); the captions (lesson.srt and lesson.vtt the same cues, each readable: kdanim.narration.subtitles'
 rules). An explorer site: its own files, then every variant as a lesson. A deck: its files, and its
-clips H.264 yuv420p at a constant frame rate. Each check is a row (check, value, rule, passed).
+clips H.264 yuv420p at a constant frame rate. With ``pages=True`` (for `kdanim check`), the pages too: axe-core
+in chromium at a laptop's and a phone's viewport, zero violations (kdanim.publish.axe); a row that says it
+was skipped, and why, where chromium or axe-core is not installed. Each check is a row (check, value, rule,
+passed).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import srt
 from kdanim.narration import subtitles as subs
 from kdanim.render.options import QUALITY_FPS
 
-from . import media
+from . import axe, media
 from .folder import MANIFEST
 
 __all__ = ["Row", "Report", "check_folder", "CheckError"]
@@ -48,6 +51,7 @@ class Row:
     value: str
     rule: str
     ok: bool
+    skipped: bool = False  # could not run here (ok: not a failure, but said)
 
 
 @dataclass
@@ -64,29 +68,38 @@ class Report:
     def failed(self) -> list[Row]:
         return [r for r in self.rows if not r.ok]
 
-    def add(self, check: str, value, rule: str, ok: bool) -> None:
-        self.rows.append(Row(check, str(value), rule, bool(ok)))
+    @property
+    def skipped(self) -> list[Row]:
+        return [r for r in self.rows if r.skipped]
+
+    def add(self, check: str, value, rule: str, ok: bool, skipped: bool = False) -> None:
+        self.rows.append(Row(check, str(value), rule, bool(ok), skipped))
 
     def table(self) -> str:
         """The rows as an aligned text table: check, value, rule, ✓ or ✗."""
         head = ("check", "value", "rule", "")
-        rows = [head] + [(r.check, r.value, r.rule, "✓" if r.ok else "✗") for r in self.rows]
+        rows = [head] + [(r.check, r.value, r.rule, "–" if r.skipped else "✓" if r.ok else "✗") for r in self.rows]
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         return "\n".join(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}".rstrip()
                          for a, b, c, d in rows)
 
     def summary(self) -> str:
         """One line: how many checks passed, or which failed."""
-        n = len(self.rows)
+        skipped = self.skipped
+        n = len(self.rows) - len(skipped)
         if self.ok:
-            return f"check: ✓ all {n} checks of the {self.kind} {self.folder} pass"
+            return (f"check: ✓ all {n} checks of the {self.kind} {self.folder} pass"
+                    + (f" ({len(skipped)} skipped: {skipped[0].value})" if skipped else ""))
         bad = self.failed
         return (f"check: ✗ {len(bad)} of {n} checks of the {self.kind} {self.folder} fail: "
                 + "; ".join(f"{r.check} ({r.value})" for r in bad[:3]) + (" …" if len(bad) > 3 else ""))
 
 
-def check_folder(folder) -> Report:
-    """Check the published folder ``folder`` (lesson, explorer site or deck); see the module's doc."""
+def check_folder(folder, pages: bool = False) -> Report:
+    """Check the published folder ``folder`` (lesson, explorer site or deck); see the module's doc.
+
+    ``pages``: audit its pages with axe-core in chromium too (a few seconds a page).
+    """
     folder = Path(folder)
     manifest = _manifest(folder)
     kind = ("explorer" if "explorer" in manifest else "deck" if "deck" in manifest
@@ -109,7 +122,28 @@ def check_folder(folder) -> Report:
         _deck(report, folder)
     elif kind == "lesson":
         _lesson(report, folder, manifest)
+    if pages and kind != "stills":
+        _pages(report, folder, kind, manifest)
     return report
+
+
+# -- the pages --------------------------------------------------------------------------------------
+
+def _pages(report: Report, folder: Path, kind: str, manifest: dict) -> None:
+    """axe-core on the folder's pages: a deck's deck.html; a lesson's index.html; an explorer's own page and
+    its first variant's (every variant's page is the same template)."""
+    pages = (["deck.html"] if kind == "deck" else ["index.html"] if kind == "lesson"
+             else ["index.html"] + manifest["explorer"][:1])
+    pages = [p for p in pages if (folder / p).is_file()]
+    rule = f"axe-core {axe.AXE_VERSION}, WCAG 2.2 AA + best practice: none at {', '.join(axe.VIEWPORTS)}"
+    why = axe.unavailable()
+    if why:
+        report.add("page accessibility", f"skipped: {why}", rule, True, skipped=True)
+        return
+    for name in pages:
+        found = axe.audit(folder / name)
+        bad = {f"{v.id} ({len(v.targets)}, {v.impact}) at {size}" for size, vs in found.items() for v in vs}
+        report.add(f"{name} accessibility", "; ".join(sorted(bad)) if bad else "0 violations", rule, not bad)
 
 
 def _manifest(folder: Path) -> dict:
@@ -183,6 +217,9 @@ def _video(report: Report, path: Path, render: dict) -> float | None:
         bframes = int(x["bframes"]) if "bframes" in x else None
         report.add(f"{name} B-frames", f"{bframes} in a row" if bframes is not None else "unknown (no x264 settings)",
                    f"at most {MAX_B_FRAMES} in a row", bframes is not None and bframes <= MAX_B_FRAMES)
+        cabac = x.get("cabac")
+        report.add(f"{name} entropy coding", {"1": "CABAC", "0": "CAVLC"}.get(cabac, "unknown (no x264 settings)"),
+                   "CABAC", cabac == "1")
     else:
         report.add(f"{name} video codec", f"{v['codec']}, {v['pix_fmt']}", "VP9, yuv420p",
                    v["codec"] == "vp9" and v["pix_fmt"] == "yuv420p")

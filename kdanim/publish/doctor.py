@@ -4,9 +4,9 @@
         print("✓" if c.ok else "✗", c.name, c.detail, c.fix)
 
 A check that fails and is `required` makes `kdanim doctor` exit 1; optional
-ones (espeak, LaTeX, the webm/gif encoders, a dataset's extra, low disk) only warn. Nothing here
-touches the network or writes outside the cache folder (one probe file,
-deleted at once).
+ones (espeak, LaTeX, the webm/gif encoders, slides, axe-core, a dataset's
+extra, low disk) only warn. Nothing here touches the network or writes outside
+the cache folder (one probe file, deleted at once).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kdanim.files import cache_dir
+
+from .axe import AXE_VERSION, AxeUnavailable, axe_script
 
 __all__ = ["Check", "checks", "report", "MIN_FREE_BYTES", "MIN_PYTHON"]
 
@@ -209,11 +211,20 @@ def _slides() -> Check:
     return Check("slides", True, f"manim-slides, python-pptx, reveal.js in {where}", required=False)
 
 
+def _axe() -> Check:
+    try:
+        where = axe_script()
+    except AxeUnavailable as e:
+        return Check("axe-core", False, "`kdanim check` cannot audit the pages here (optional)", str(e),
+                     required=False)
+    return Check("axe-core", True, f"axe-core {AXE_VERSION} at {where}", required=False)
+
+
 def checks() -> list[Check]:
     """Every check, in the order `kdanim doctor` prints them."""
     root = cache_dir()
     return [
-        _python(), _cairo(), _pango(), _manim(), *_pyav(), *_voices(), _latex(), _slides(), *_datasets(),
+        _python(), _cairo(), _pango(), _manim(), *_pyav(), *_voices(), _latex(), _slides(), _axe(), *_datasets(),
         _disk("cache", root), _disk("current folder", Path.cwd()), _cache_writable(root),
     ]
 

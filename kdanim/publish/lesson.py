@@ -19,7 +19,7 @@ from kdanim.narration.script import LANGUAGES, load_cached
 from kdanim.narration.subtitles import Cue, readable, write_chapters_txt, write_srt, write_transcript, write_vtt
 from kdanim.render import ChapterResult, Event, RenderOptions, make_words, render_chapters
 
-from . import media, page
+from . import contact, media, page
 from .folder import publish, staging_for
 
 __all__ = ["render_lesson", "versions", "parameters", "script_name", "lesson_credits", "media_tags", "Assembly"]
@@ -103,17 +103,19 @@ class Assembly:
 
 def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
                   events: Callable[[Event], None] | None = None,
-                  message: Callable[[str], None] | None = None, webm: bool = False) -> dict:
+                  message: Callable[[str], None] | None = None, webm: bool = False,
+                  results: list[ChapterResult] | None = None) -> dict:
     """Render the lesson into the folder ``out`` and return its manifest.
 
     ``webm`` also writes lesson.webm (VP9/Opus) beside an mp4, for browsers without H.264.
+    ``results``: its chapters, rendered already (the explorer's pool); else they are rendered here.
 
     The new folder is built beside ``out`` and swapped in as a whole
     (:func:`kdanim.publish.publish`): an interrupted render leaves the previous
     folder as it was, and afterwards ``out`` holds exactly the files its
     manifest lists, plus any files kdanim did not write.
     """
-    results = render_chapters(trace, opts, events)
+    results = render_chapters(trace, opts, events) if results is None else results
     with staging_for(out) as staging:
         if opts.preview:
             return _publish_stills(results, trace, opts, staging, out)
@@ -122,13 +124,15 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
         offsets = media.concat_videos([r.video for r in results], joined)
         info = media.probe(joined, rms=False)
         lesson = Assembly.of(results, offsets, info["video_duration"], info["video"]["fps"])
-        audio = _write_media(joined, lesson, staging, fmt, webm, *media_tags(trace, opts), loudness=opts.loudness)
+        audio = _write_media(joined, lesson, staging, fmt, webm, *media_tags(trace, opts), loudness=opts.loudness,
+                             language=load_cached(opts.script).language)
         if opts.script not in LANGUAGES:  # the user's script beside the video: the reproduce line names it
             shutil.copy2(opts.script, staging / script_name(opts))
         _write_texts(lesson, trace, opts, staging)
         # The thumbnail: the first chapter at the end of its first beat (the title card in chapter 1).
         thumb_t = offsets[0] + max(results[0].timeline["beat_spans"][0][1] - 0.1, 0.0)
         media.grab_frame(joined, thumb_t, staging / "thumbnail.png")
+        contact.write_contact_sheet(results, staging / contact.CONTACT_SHEET)  # every beat's picture, labelled
         tracemod.save(trace, staging / "trace.json")
         joined.unlink()
         manifest = _manifest(trace, opts, fmt, staging, results, lesson)
@@ -152,9 +156,11 @@ def _publish_stills(results, trace, opts, staging: Path, out: Path) -> dict:
 
 
 def _write_media(joined: Path, lesson: Assembly, staging: Path, fmt: str, webm: bool, title: str,
-                 tags: dict | None = None, loudness: float = media.LOUDNESS) -> dict | None:
+                 tags: dict | None = None, loudness: float = media.LOUDNESS,
+                 language: str | None = None) -> dict | None:
     """lesson.FMT (and lesson.webm): the joined video with the narration track (normalised to ``loudness``
-    LUFS) and chapter markers; returns the published track's measured loudness (None without one)."""
+    LUFS, tagged with the script's ``language``) and chapter markers; returns the published track's measured
+    loudness (None without one)."""
     video = staging / f"lesson.{fmt}"
     if fmt == "gif":
         media.to_gif(joined, video)
@@ -162,10 +168,10 @@ def _write_media(joined: Path, lesson: Assembly, staging: Path, fmt: str, webm: 
     wav = None
     if lesson.placements:
         wav = media.build_audio_track(lesson.placements, lesson.total, staging / "narration.wav", loudness=loudness)
-    media.mux(joined, wav, video, chapters=lesson.chapters, fmt=fmt, title=title, metadata=tags)
+    media.mux(joined, wav, video, chapters=lesson.chapters, fmt=fmt, title=title, metadata=tags, language=language)
     if webm and fmt == "mp4":
         media.mux(joined, wav, staging / "lesson.webm", chapters=lesson.chapters, fmt="webm", title=title,
-                  metadata=tags)
+                  metadata=tags, language=language)
     if wav is None:
         return None
     wav.unlink()

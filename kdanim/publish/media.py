@@ -29,9 +29,9 @@ import numpy as np
 from kdanim.narration.voices import read_wav, write_wav
 from kdanim.files import atomic_path
 
-__all__ = ["build_audio_track", "concat_videos", "mux", "to_gif", "grab_frame", "probe", "encoding",
+__all__ = ["build_audio_track", "concat_videos", "mux", "to_gif", "grab_frame", "frames_at", "probe", "encoding",
            "mp4_atoms", "loudness", "measure_loudness", "normalise_loudness", "Loudness", "LOUDNESS", "TRUE_PEAK",
-           "AUDIO_RATE", "AUDIO_BIT_RATE", "FORMATS", "MediaError"]
+           "AUDIO_RATE", "AUDIO_BIT_RATE", "ISO639_2", "FORMATS", "MediaError"]
 
 FORMATS = ("mp4", "webm", "gif")
 _AV_SYNC = 0.2   # audio and video must end within this many seconds
@@ -87,6 +87,8 @@ LOUDNESS = -16.0
 TRUE_PEAK = -1.0
 AUDIO_RATE = 48_000
 AUDIO_BIT_RATE = 128_000
+#: A script's language (ISO 639-1) -> the ISO 639-2 code MP4 and Matroska tag the narration stream with.
+ISO639_2 = {"en": "eng", "de": "deu"}
 #: The true peak the normaliser aims at: 0.5 dB below TRUE_PEAK, room for the AAC encoder's overshoot.
 _PEAK_AIM = TRUE_PEAK - 0.5
 #: Below the absolute gate (−70 LUFS): silence, which no gain makes louder.
@@ -431,9 +433,12 @@ def _audio_samples(audio_wav, sample_rate: int | None) -> tuple[np.ndarray, int]
     return _resample(x, rate, sample_rate), sample_rate
 
 
-def _audio_stream(oc, rate: int, codec: str, bit_rate: int):
-    """A mono audio output stream; PyAV re-chunks the frames to the encoder's frame size."""
+def _audio_stream(oc, rate: int, codec: str, bit_rate: int, language: str | None = None):
+    """A mono audio output stream, tagged with ``language`` (ISO 639-1 or -2; "und" if unknown); PyAV
+    re-chunks the frames to the encoder's frame size."""
     stream = oc.add_stream(codec, rate=rate)
+    if language:
+        stream.metadata["language"] = ISO639_2.get(language, language if len(language) == 3 else "und")
     stream.layout = "mono"
     stream.bit_rate = bit_rate
     if codec == "aac":
@@ -482,7 +487,8 @@ def _set_chapters(oc, chapters, total: float):
 
 
 def mux(video, audio_wav, out, *, chapters=(), fmt: str = "mp4", title: str | None = None,
-        metadata: dict | None = None, audio_bit_rate: int = AUDIO_BIT_RATE, crf: int = 32) -> Path:
+        metadata: dict | None = None, audio_bit_rate: int = AUDIO_BIT_RATE, crf: int = 32,
+        language: str | None = None) -> Path:
     """Combine a video file and a narration WAV into the published file.
 
     mp4: the H.264 video is stream-copied, the audio encoded to AAC-LC at 48 kHz
@@ -490,7 +496,8 @@ def mux(video, audio_wav, out, *, chapters=(), fmt: str = "mp4", title: str | No
     video is re-encoded to VP9 (constant quality `crf`) and the audio to Opus at 48 kHz. The audio is
     trimmed or padded with silence to the video's length, so both streams end
     together. `chapters` is a list of (start seconds, title); the last runs to
-    the end. `title` and `metadata` go into the container's tags.
+    the end. `title` and `metadata` go into the container's tags, `language` (the narration's: "en",
+    "de") into the audio stream's, as ISO 639-2 ("eng", "deu").
     """
     if fmt not in ("mp4", "webm"):
         raise ValueError(f"mux: format must be mp4 or webm, got {fmt!r} (use to_gif for gif)")
@@ -514,7 +521,7 @@ def mux(video, audio_wav, out, *, chapters=(), fmt: str = "mp4", title: str | No
                 vout = _video_out(oc, vin, fmt, crf)
                 if samples is not None:  # every stream is added before the first packet is written
                     acodec = "aac" if fmt == "mp4" else "libopus"
-                    aout, afmt, fsize = _audio_stream(oc, rate, acodec, audio_bit_rate)
+                    aout, afmt, fsize = _audio_stream(oc, rate, acodec, audio_bit_rate, language)
                 _write_video(oc, ic, vin, vout, fmt)
                 if samples is not None:
                     for frame in _audio_frames(samples, rate, afmt, fsize, _AAC_PREROLL if fmt == "mp4" else 0):
@@ -579,6 +586,18 @@ def _frames_at(container, stream, times):
         k += 1
 
 
+def frames_at(container, stream, times):
+    """Yield (t, frame) for the frame shown at each of ``times`` (ascending), seeking to the key frame before
+    each: a few frames decoded per time (the GOP is half a second), not the whole video."""
+    for t in times:
+        t = max(0.0, float(t))
+        container.seek(int(t / stream.time_base) if t > 0 else 0, stream=stream, backward=True, any_frame=False)
+        got = next((f for _, f in _frames_at(container, stream, [t])), None)
+        if got is None:
+            raise MediaError(f"{container.name}: no frame at {t:.2f}s")
+        yield t, got
+
+
 def to_gif(video, out, fps: float = 10, width: int = 640) -> Path:
     """An animated GIF of the video (no audio) at `fps` frames/s and `width` pixels wide.
 
@@ -641,13 +660,7 @@ def grab_frame(video, t: float, out_png, size=(1280, 720)) -> Path:
     ic = open(video)
     with ic:
         vs = video_stream(ic, video)
-        t = max(0.0, float(t))
-        if t > 0:
-            ic.seek(int(t / vs.time_base), stream=vs, backward=True, any_frame=False)
-        got = next((f for _, f in _frames_at(ic, vs, [t])), None)
-        if got is None:
-            raise MediaError(f"{video}: no frame at {t:.2f}s")
-        im = got.to_image()
+        im = next(frames_at(ic, vs, [t]))[1].to_image()
     k = max(W / im.width, H / im.height)
     im = im.resize((max(W, round(im.width * k)), max(H, round(im.height * k))), Image.LANCZOS)
     x, y = (im.width - W) // 2, (im.height - H) // 2

@@ -83,6 +83,10 @@ def reproduce_command(manifest: dict) -> str:
         args += ["--loudness", f"{r['loudness']:g}"]
     if r.get("probe_class"):
         args += ["--probe-class", str(r["probe_class"])]
+    if r.get("theme", "dark") != "dark":
+        args += ["--theme", r["theme"]]
+    if r.get("voice_model"):
+        args += ["--voice-model", shlex.quote(r["voice_model"])]
     if r.get("script") and r["script"] not in LANGUAGES:  # the user's script, copied beside the video
         args += ["--script", shlex.quote(r["script"])]
     for key, value in (r.get("credits") or {}).items():
@@ -114,7 +118,8 @@ def lesson_data(folder, manifest: dict, trace: dict, base: str = "", cues: list[
     sim = trace["config"]
     lang, w = page_words(folder, manifest, trace)
     labels = {"lesson.mp4": w["dl_mp4"], "lesson.webm": w["dl_webm"], "lesson.vtt": w["dl_vtt"],
-              "lesson.srt": w["dl_srt"], "transcript.md": w["dl_transcript"], "trace.json": w["dl_trace"]}
+              "lesson.srt": w["dl_srt"], "transcript.md": w["dl_transcript"], "trace.json": w["dl_trace"],
+              "contact-sheet.png": w["dl_contact"]}
     downloads = [{"href": base + n, "label": label, "bytes": (folder / n).stat().st_size}
                  for n, label in labels.items() if (folder / n).is_file()]
     summary = trace["summary"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
+from kdanim.render import ChapterPool, chapter_jobs
 from kdanim.sim.config import SimConfig
 from kdanim.trace import cached_trace
 
@@ -13,22 +15,30 @@ from .page import variant_name, write_explorer
 __all__ = ["render_site", "simulated_traces"]
 
 
-def render_site(traces, opts, site, webm: bool = False, events=None, message=None) -> list[Path]:
+def render_site(traces, opts, site, webm: bool = False, events=None, message=None,
+                pool: ChapterPool | None = None) -> list[Path]:
     """Render a lesson for every trace into ``site/variants/...`` and write the explorer page over them.
 
-    Chapters that do not read τ or α are rendered once and reused from the
-    chapter cache by every other variant.
+    The chapters of all variants are one pool of renders (``pool``, entered already; default: the
+    pool of ``opts.scheduler`` and ``opts.jobs``): a chapter that does not read τ or α is rendered
+    once for all, and each variant is assembled and published here as soon as its chapters are in.
+    The page is written last, over the variants this call published. ``events``: see
+    :meth:`ChapterPool.run` (chapter numbers repeat across variants).
     """
     site = Path(site)
     say = message or (lambda s: None)
-    dirs = []
-    for i, trace in enumerate(traces, 1):
-        cfg = trace["config"]
-        d = site / variant_name(cfg["tau"], cfg["alpha"])
-        say(f"variant {i}/{len(traces)}: τ = {cfg['tau']:g}, α = {cfg['alpha']:g}")
-        render_lesson(trace, opts, d, webm=webm, events=events, message=message)
-        dirs.append(d)
-    write_explorer(site, dirs)
+    dirs = [site / variant_name(tr["config"]["tau"], tr["config"]["alpha"]) for tr in traces]
+    published = []
+    with contextlib.ExitStack() as stack:
+        pool = pool or stack.enter_context(ChapterPool(opts.scheduler, opts.jobs))
+        plan = pool.plan([chapter_jobs(tr, opts) for tr in traces])
+        say(f"{plan.describe()}, {pool.where}")
+        for n, (i, results) in enumerate(pool.run(plan, events), 1):
+            cfg = traces[i]["config"]
+            say(f"variant {n}/{len(traces)}: τ = {cfg['tau']:g}, α = {cfg['alpha']:g}")
+            render_lesson(traces[i], opts, dirs[i], webm=webm, message=message, results=results)
+            published.append(dirs[i])
+    write_explorer(site, published)
     return dirs
 
 

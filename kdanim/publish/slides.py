@@ -316,10 +316,21 @@ def _convert(configs, pdf_configs, staging: Path, reveal: Path, theme: str, back
         PDF(presentation_configs=pdf_configs, resolution=100.0).convert_to(staging / "deck.pdf")
 
 
+#: manim-slides' template forbids zooming (WCAG 1.4.4): the deck lets a reader zoom.
+_NO_ZOOM = '<meta name="viewport" content="width=device-width, initial-scale=1.0, maximum-scale=1.0, user-scalable=no">'
+_ZOOM = '<meta name="viewport" content="width=device-width, initial-scale=1.0">'
+
+
 def _name_sections(deck: Path, lang: str, names: list[str]) -> None:
     """deck.html in its language (``<html lang>``) with each chapter's section named (``data-name`` and
-    ``aria-label``): manim-slides' template writes each chapter's stack of slides as a bare ``<section>``."""
+    ``aria-label``): manim-slides' template writes each chapter's stack of slides as a bare ``<section>``.
+
+    Also made accessible (axe-core): zoom allowed, and the deck stays a deck of slides at phone width
+    (reveal.js would switch to its scroll view below 435 px, a scrolling page no key can reach).
+    """
     text = deck.read_text(encoding="utf-8").replace("<html>", f'<html lang="{html.escape(lang)}">', 1)
+    text = text.replace(_NO_ZOOM, _ZOOM, 1).replace("Reveal.initialize({", "Reveal.initialize({\n"
+                                                      "        scrollActivationWidth: null,", 1)
     parts = text.split("<section>")
     if len(parts) - 1 == len(names):  # one stack per chapter, as the template writes them
         text = parts[0] + "".join(f'<section data-name="{html.escape(n)}" aria-label="{html.escape(n)}">{p}'

@@ -8,9 +8,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from kdanim.files import ROOT, cache_dir, replace_dir, source_hash
+from kdanim.files import cache_dir, replace_dir
 
-from .chapter import make_words
+from .chapter import code_version, make_words
 from .options import ChapterJob, ChapterResult
 
 __all__ = ["code_version", "trace_part", "chapter_key", "cached_chapter", "file_chapter", "expected_beats",
@@ -22,11 +22,6 @@ def chapters_dir() -> Path:
     folder = cache_dir() / "chapters"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def code_version() -> str:
-    """A hash of the code that draws (kdanim and scenes sources): part of every chapter cache key."""
-    return source_hash(ROOT / "kdanim", ROOT / "scenes")
 
 
 def trace_part(trace: dict, path: str):
@@ -73,13 +68,16 @@ def _entry(job: ChapterJob) -> tuple[Path, str]:
 
 
 def cached_chapter(job: ChapterJob) -> ChapterResult | None:
-    """The cached render of ``job``, or None."""
+    """The cached render of ``job``, or None. A render filed with --no-check that had layout problems is
+    not taken by a checked render: that one renders again (from the cached animations) and stops on them."""
     entry, name = _entry(job)
     meta = entry / "timeline.json"
     if job.opts.use_cache and meta.exists() and (entry / name).exists():
         path = entry / name
         preview = job.opts.preview
         timeline = json.loads(meta.read_text())
+        if job.opts.check and timeline.get("layout_problems"):
+            return None
         return ChapterResult(job.chapter.number, timeline["title"], None if preview else path,
                              path if preview else None, timeline, cached=True)
     return None

@@ -9,15 +9,31 @@ from typing import Callable
 from manim import tempconfig
 
 from kdanim.facts import run_facts
+from kdanim.files import ROOT, cache_dir, source_hash
 from kdanim.lesson import Chapter, LessonContext
 from kdanim.narration import Narrator
 from kdanim.narration.locale import voice_for
 from kdanim.narration.script import Words, load_cached
 from kdanim.viz import theme as T
 
+from .frames import MeasuredRenderer, Stopwatch
 from .options import QUALITIES, ChapterResult, RenderOptions, h264_options
 
-__all__ = ["make_context", "make_words", "make_voice", "render_scene", "render_chapter", "manim_config"]
+__all__ = ["make_context", "make_words", "make_voice", "render_scene", "render_chapter", "manim_config",
+           "code_version", "animations_dir"]
+
+
+def code_version() -> str:
+    """A hash of the code that draws (kdanim and scenes sources): part of every chapter cache key."""
+    return source_hash(ROOT / "kdanim", ROOT / "scenes")
+
+
+def animations_dir(chapter_cls, quality: str) -> Path:
+    """Manim's cache of ``chapter_cls``'s animations at ``quality``: one video per ``play()``, named by
+    Manim's hash of the call (the scene's mobjects, the animation, the encoder settings), so that an
+    edit to one beat's words re-renders that beat and reuses the others. Per code version: a change to
+    the drawing code starts afresh."""
+    return cache_dir() / "animations" / code_version() / quality / chapter_cls.__name__
 
 
 def make_words(trace: dict, opts: RenderOptions) -> Words:
@@ -37,28 +53,36 @@ def make_context(trace: dict, opts: RenderOptions, on_beat: Callable[[int, float
     """The context a chapter is drawn from under ``opts`` (``extra``: other LessonContext fields)."""
     return LessonContext(trace=trace, narrator=Narrator(make_voice(opts)),
                          words=make_words(trace, opts), probe_class=opts.probe_class, sweep=opts.sweep,
-                         theme=opts.theme, preview=opts.preview, on_beat=on_beat, **extra)
+                         theme=opts.theme, preview=opts.preview, on_beat=on_beat, check=opts.check, **extra)
 
 
-def manim_config(quality: str, media_dir: Path, preview: bool, verbose: bool) -> dict:
+def manim_config(quality: str, media_dir: Path, preview: bool, verbose: bool,
+                 animations: Path | None = None) -> dict:
+    """Manim's settings for one chapter; ``animations``: the folder of its cached animations (None: no cache)."""
+    cache = {"disable_caching": True} if animations is None or preview else {
+        "disable_caching": False, "partial_movie_dir": str(animations),
+        "max_files_cached": -1}  # kdanim's `cache clear animations` empties it, not Manim's count
     return {
         "quality": QUALITIES[quality],
         "media_dir": str(media_dir),
-        "disable_caching": True,
+        **cache,
         "verbosity": "INFO" if verbose else "ERROR",
         "progress_bar": "display" if verbose else "none",
         "write_to_movie": not preview,
         "save_last_frame": preview,
         "format": "mp4",
+        "max_inflight_encoders": 2,  # the next animation draws while the last one is still encoding
         "video_encoder_options": h264_options(quality),  # the upload guides' H.264, kept by the lesson's stream copy
     }
 
 
-def render_scene(chapter_cls: type[Chapter], ctx: LessonContext, config: dict) -> Chapter:
-    """Render ``chapter_cls`` drawn from ``ctx`` under Manim settings ``config``; return the scene."""
+def render_scene(chapter_cls: type[Chapter], ctx: LessonContext, config: dict,
+                 stopwatch: Stopwatch | None = None) -> Chapter:
+    """Render ``chapter_cls`` drawn from ``ctx`` under Manim settings ``config``; return the scene.
+    ``stopwatch`` collects the CPU seconds of drawing, converting and encoding."""
     try:
         with tempconfig(config):
-            scene = chapter_cls(ctx)
+            scene = chapter_cls(ctx, renderer=MeasuredRenderer(stopwatch or Stopwatch()))
             scene.render()
     finally:
         T.use_numerals()  # the chapter wrote numbers in its lesson's language: back to the default after it
@@ -71,13 +95,20 @@ def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path,
 
     ``on_beat(beats_done, seconds_of_video)`` is called after every beat (live progress).
     """
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.thread_time()
     work.mkdir(parents=True, exist_ok=True)
     # add_sound=False: the narration track is assembled and muxed by kdanim.publish.media
     ctx = make_context(trace, opts, on_beat, add_sound=False)
-    scene = render_scene(chapter_cls, ctx, manim_config(opts.quality, work / "media", opts.preview, opts.verbose))
+    stopwatch = Stopwatch()
+    animations = animations_dir(chapter_cls, opts.quality) if opts.use_cache else None
+    config = manim_config(opts.quality, work / "media", opts.preview, opts.verbose, animations)
+    scene = render_scene(chapter_cls, ctx, config, stopwatch)
     writer = scene.renderer.file_writer
     video, still = (None, Path(writer.image_file_path)) if opts.preview else (Path(writer.movie_file_path), None)
     timeline = scene.timeline()
+    voice = ctx.narrator.voice
+    speech = voice.synth_seconds + voice.load_seconds
+    stages = {"speech": speech, "scene": time.thread_time() - cpu0 - stopwatch.drawing - speech,
+              **stopwatch.as_dict()}
     return ChapterResult(chapter_cls.number, timeline["title"], video, still, timeline,
-                         seconds=time.perf_counter() - t0)
+                         seconds=time.perf_counter() - t0, stages=stages)

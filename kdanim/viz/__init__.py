@@ -5,7 +5,7 @@ from .bars import ComparedBars, ProbabilityBars
 from .curves import CurvePlot, EpochCounter, nice_ceil, nice_step
 from .heatmap import BandPlot, Heatmap
 from .formula import KDLossFormula, SoftmaxFormula, markup_parts
-from .layout import Region, Regions, check_layout, fit_in, regions, visible_bbox
+from .layout import LayoutError, Problem, Region, Regions, check_layout, fit_in, regions, visible_bbox
 from .network import NetworkDiagram, display_groups
 from .pixels import ImageGallery, PixelImage
 from .scatter import AccuracyParamsPlot, DataScatter, format_count
@@ -13,7 +13,7 @@ from .table import ResultsTable, format_cell
 
 __all__ = [
     "theme", "layout",
-    "Region", "Regions", "regions", "fit_in", "check_layout", "visible_bbox",
+    "Region", "Regions", "regions", "fit_in", "check_layout", "visible_bbox", "LayoutError", "Problem",
     "NetworkDiagram", "display_groups",
     "PixelImage", "ImageGallery",
     "ProbabilityBars", "ComparedBars",

@@ -6,6 +6,7 @@ import numpy as np
 from manim import DOWN, UP, Animation, Line, Rectangle, VGroup, override_animate
 
 from . import theme as T
+from .layout import MIN_FONT_SIZE
 
 __all__ = ["ProbabilityBars", "ComparedBars"]
 
@@ -27,9 +28,16 @@ def _fmt(p: float, decimals: int) -> str:
 
 def _class_labels(class_names, centers, baseline_y, slot, size) -> VGroup:
     labels = VGroup(*T.text_row(class_names, size=size))  # one shared baseline
+    room = slot * 0.95
+    if any(lab.width > room for lab in labels) and min(size * room / lab.width for lab in labels) < 1.2 * MIN_FONT_SIZE:
+        # a name too long for its slot ("Lastwagen") would shrink out of reach (the chart itself may be scaled
+        # down by a fifth to fit its region): every other name goes on a second line, with two slots of width
+        room, step = slot * 1.9, 1.15 * max(lab.height for lab in labels)
+        for lab in labels[1::2]:
+            lab.shift(DOWN * step)
     for lab, x in zip(labels, centers):
-        if lab.width > slot * 0.95:  # a long name shrinks to its slot
-            lab.scale(slot * 0.95 / lab.width, about_point=lab.get_bottom())
+        if lab.width > room:  # a long name shrinks to its room
+            lab.scale(room / lab.width, about_point=lab.get_bottom())
         lab.set_x(x)
     return labels.shift(UP * (baseline_y - 0.12 - labels.get_top()[1]))
 

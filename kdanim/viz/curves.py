@@ -13,19 +13,17 @@ __all__ = ["CurvePlot", "EpochCounter", "nice_step", "nice_ceil", "format_tick"]
 
 
 def nice_step(span: float, target: int = 5) -> float:
-    """A 1-2-5 step that cuts ``span`` into about ``target`` intervals.
+    """A step of 1, 2 or 5 × 10ⁿ that cuts ``span`` into about ``target`` intervals (the closest count;
+    a tie takes the larger step). Its multiples print exactly (no 2.5 that prints as "8" at 7.5).
 
-    >>> nice_step(10), nice_step(2.3), nice_step(0.7)
-    (2.0, 0.5, 0.2)
+    >>> nice_step(10), nice_step(2.3), nice_step(0.7), nice_step(10, 4)
+    (2.0, 0.5, 0.2, 2.0)
     """
     if not span > 0:
         return 1.0
-    raw = span / target
-    mag = 10 ** math.floor(math.log10(raw))
-    for m in (1, 2, 2.5, 5, 10):
-        if raw <= m * mag * 1.0001:
-            return float(m * mag)
-    return float(10 * mag)
+    mag = 10.0 ** math.floor(math.log10(span / target))
+    steps = [m * mag * 10.0 ** k for k in (-1, 0, 1) for m in (1, 2, 5)]
+    return float(min(steps, key=lambda st: (abs(span / st - target), -st)))
 
 
 def nice_ceil(x: float, target: int = 5) -> float:
@@ -41,16 +39,20 @@ def nice_ceil(x: float, target: int = 5) -> float:
 
 
 def format_tick(v: float, step: float) -> str:
-    """A tick label with as many decimals as ``step`` needs."""
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step < 1 else 0
-    if step < 1 and round(step * 10 ** decimals) % 1:
-        decimals += 1
+    """A tick label with as many decimals as ``step`` needs to print every multiple exactly.
+
+    >>> format_tick(7.5, 2.5), format_tick(0.3, 0.1), format_tick(40, 20)
+    ('7.5', '0.3', '40')
+    """
+    decimals = next((d for d in range(7) if abs(round(step, d) - step) <= 1e-9 * max(1.0, abs(step))), 6)
     return f"{v:.{decimals}f}"
 
 
-def text_axes(x_range, y_range, width, height, x_ticks, y_ticks, *, grid=True, tick_size=T.SMALL):
+def text_axes(x_range, y_range, width, height, x_ticks, y_ticks, *, grid=True, tick_size=T.SMALL,
+              x_log=False, y_log=False):
     """Axes without MathTex: plain lines plus Text tick labels at ``(value, label)`` pairs.
 
+    ``x_log``/``y_log``: that axis is log10 (a tick at coordinate e stands for 10**e).
     Returns ``(axes, tick_labels, grid_lines)``. Labels are numbers, written in the lesson's numerals
     (:func:`theme.numeral`: "0,1" in German).
     """
@@ -62,17 +64,20 @@ def text_axes(x_range, y_range, width, height, x_ticks, y_ticks, *, grid=True, t
                      "stroke_color": T.MUTED, "stroke_width": 2},
     )
     labels, lines = VGroup(), VGroup()
+    labels.ticks, labels.numerals = [], T.numerals()  # (value, label): the layout check reads them back
     for v, s in x_ticks:
         p = axes.c2p(v, y_range[0])
         lab = T.text(T.numeral(s), size=tick_size, color=T.MUTED)
         lab.next_to(p, DOWN, buff=0.14)
         labels.add(lab)
+        labels.ticks.append((10.0 ** v if x_log else float(v), lab))
         lines.add(Line(p, p + DOWN * 0.07, stroke_color=T.MUTED, stroke_width=2))
     for v, s in y_ticks:
         p = axes.c2p(x_range[0], v)
         lab = T.text(T.numeral(s), size=tick_size, color=T.MUTED)
         lab.next_to(p, LEFT, buff=0.14)
         labels.add(lab)
+        labels.ticks.append((10.0 ** v if y_log else float(v), lab))
         lines.add(Line(p, p + LEFT * 0.07, stroke_color=T.MUTED, stroke_width=2))
         if grid and abs(v - y_range[0]) > 1e-9:
             lines.add(Line(p, axes.c2p(x_range[1], v), stroke_color=T.GRID, stroke_width=1.5))
@@ -140,9 +145,13 @@ class CurvePlot(VGroup):
         self._build_axes(y_max, y_min, width, height)
         self.curves, self.heads = {}, {}
         self.curve_group, self.head_group = VGroup(), VGroup()
-        for name, (v, color) in self.series.items():
+        # each series' head (and its legend swatch) has its own marker: colours a colour-blind viewer
+        # confuses (the light theme's hard-loss red and KL green) are still told apart; the layout check reads them
+        self.series_styles = [(name, color, T.MARKERS[i % len(T.MARKERS)])
+                              for i, (name, (_, color)) in enumerate(self.series.items())]
+        for (name, (v, color)), (_, _, shape) in zip(self.series.items(), self.series_styles):
             c = VMobject(stroke_color=color, stroke_width=stroke_width)
-            h = Dot(radius=0.06, color=color, stroke_width=0)
+            h = T.marker(shape, color, 0.07)
             self.curves[name], self.heads[name] = c, h
             self.curve_group.add(c)
             self.head_group.add(h)
@@ -179,7 +188,7 @@ class CurvePlot(VGroup):
             ticks = np.arange(math.ceil(bottom / step - 1e-9) * step, top + step * 1e-6, step)
             y_ticks = [(t, format_tick(t, step)) for t in ticks]
         self.axes, self.tick_labels, self.grid = text_axes(
-            (0, self.x_max), self.y_range, width, height, x_ticks, y_ticks)
+            (0, self.x_max), self.y_range, width, height, x_ticks, y_ticks, y_log=self.log_y)
         self.plot_area = self.axes  # the data area: no foreign text may cover it
 
     def _build_labels(self, x_label, y_label, legend):
@@ -201,6 +210,9 @@ class CurvePlot(VGroup):
         if legend and self.series:
             self.legend = T.legend([(n, c) for n, (_, c) in self.series.items()], kind="line", size=T.SMALL,
                                    gap=0.35)
+            for entry, (_, color, shape) in zip(self.legend, self.series_styles):
+                entry.add(T.marker(shape, color, 0.07).move_to(entry[0]))  # the head's marker on the swatch
+            self._wrap_legend(self.plot_area.width + (self.plot_area.get_left()[0] - self.tick_labels.get_left()[0]))
             self.legend.move_to([self.plot_area.get_right()[0], row_y + self.legend.height / 2, 0],
                                 aligned_edge=RIGHT)
             if y_label and self.legend.get_left()[0] < self.y_label.get_right()[0] + 0.3:
@@ -208,13 +220,39 @@ class CurvePlot(VGroup):
                 self.legend.next_to(self.y_label, UP, buff=0.15).align_to(self.plot_area, RIGHT)
             self.add(self.legend)
 
+    def _wrap_legend(self, width: float, gap: float = 0.35) -> None:
+        """A legend row wider than the plot (long names: "weicher Verlust (KL)") breaks into rows, each
+        right-aligned, the first on top, so that it does not widen the plot (and shrink all of it)."""
+        entries = list(self.legend)
+        if self.legend.width <= width or len(entries) < 2:
+            return
+        rows, row = [], []
+        for e in entries:
+            if row and sum(x.width for x in row) + gap * len(row) + e.width > width:
+                rows.append(row)
+                row = []
+            row.append(e)
+        rows.append(row)
+        pitch = 1.35 * max(e.height for e in entries)
+        right, top = self.legend.get_right()[0], self.legend.get_top()[1]
+        for r, row in enumerate(rows):
+            x = right
+            for e in reversed(row):
+                e.shift([x - e.get_right()[0], top - r * pitch - e.get_top()[1], 0])
+                x = e.get_left()[0] - gap
+
     # ------------------------------------------------------------------ data -> looks
     def point(self, epoch: float, name: str) -> np.ndarray:
         """Scene coordinates of series ``name`` at a (possibly fractional) ``epoch``."""
+        return self.points_at([epoch], name)[0]
+
+    def points_at(self, epochs, name: str) -> np.ndarray:
+        """Scene coordinates (n, 3) of series ``name`` at each of ``epochs``: one call to the axes for all
+        (a reveal redraws every curve every frame)."""
         v, _ = self.series[name]
-        e = float(np.clip(epoch, 1, len(v)))
-        y = float(np.interp(e, np.arange(1, len(v) + 1), v))
-        return self.axes.c2p(e, float(self._y_transform(np.array(y))))
+        e = np.clip(np.asarray(epochs, dtype=float), 1, len(v))
+        y = self._y_transform(np.interp(e, np.arange(1, len(v) + 1), v))
+        return np.asarray(self.axes.c2p(np.column_stack([e, y]))).reshape(-1, 3)
 
     def reveal(self, k: float):
         """Draw every series from epoch 1 up to epoch ``k`` (fractional ``k`` interpolates); returns self."""
@@ -227,11 +265,11 @@ class CurvePlot(VGroup):
             if kk - whole > 1e-6 and whole >= 1:
                 epochs.append(kk)
             curve, head = self.curves[name], self.heads[name]
-            pts = [self.point(e, name) for e in epochs] if epochs else [self.point(1, name)]
+            pts = self.points_at(epochs or [1], name)
             self.revealed_points[name] = len(epochs)
             if len(pts) == 1:
-                pts = pts * 2
-            curve.set_points_as_corners(np.array(pts))
+                pts = np.repeat(pts, 2, axis=0)
+            curve.set_points_as_corners(pts)
             curve.set_stroke(opacity=1.0 if len(epochs) >= 2 else 0.0)
             head.move_to(pts[-1])
             head.set_opacity(1.0 if (epochs and self.show_heads) else 0.0)

@@ -104,9 +104,12 @@ class Heatmap(VGroup):
         labels = VGroup()
         for k, (cell, x) in enumerate(zip(self.cells, v.ravel())):
             color = self.color_of(x)
+            ink = _most_distinct(color, (T.TEXT, T.BACKGROUND))
+            color = _readable_under(color, ink)
             cell.set_fill(color, opacity=1.0)
-            lab = T.text(self.fmt(x), size=self.size, color=_most_distinct(color, (T.TEXT, T.BACKGROUND)))
+            lab = T.text(self.fmt(x), size=self.size, color=ink)
             lab.scale_to_fit_width(min(lab.width, cell.width * 0.85)).move_to(cell)
+            lab.background = color  # what it is read against (the layout check's contrast)
             labels.add(lab)
         self.value_labels.become(labels)
         self.value_labels.submobjects = list(labels.submobjects)
@@ -130,6 +133,10 @@ class BandPlot(VGroup):
         ``{name: (means, lows, highs, colour)}``, each a list as long as ``x``.
     references
         ``{name: (value, colour)}``: dashed horizontal lines, labelled at the right end.
+    end_labels
+        Label each series at the right end, after its marker (instead of a legend above the plot).
+        Each series has its own marker (theme.MARKERS) at its means, so that series of one colour's
+        shades, or colours a colour-blind viewer confuses, are still told apart.
     percent
         Values are fractions, shown as percentages on the y axis.
 
@@ -142,7 +149,7 @@ class BandPlot(VGroup):
     """
 
     def __init__(self, x, series, *, references=None, x_label: str = "", y_label: str = "", percent: bool = True,
-                 width: float = 7.0, height: float = 3.6, **kwargs):
+                 width: float = 7.0, height: float = 3.6, end_labels: bool = True, **kwargs):
         super().__init__(**kwargs)
         xs = [float(a) for a in x]
         if not xs or sorted(set(xs)) != xs:
@@ -183,6 +190,15 @@ class BandPlot(VGroup):
             line.set_points_as_corners(np.array(pts if len(pts) > 1 else pts * 2))
             self.bands.add(band)
             self.lines.add(line)
+        self.markers, self.end_labels, self.series_styles = VGroup(), VGroup(), []
+        for i, (name, (m, _, _, color)) in enumerate(series.items()):
+            shape = T.MARKERS[i % len(T.MARKERS)]
+            self.series_styles.append((name, color, shape))  # the layout check reads them (theme.MIN_SERIES_DELTA_E)
+            self.markers.add(*[T.marker(shape, color, 0.08).move_to(c2p(a, scale * float(v))) for a, v in zip(xs, m)])
+            if end_labels:
+                label = VGroup(T.marker(shape, color, 0.07), T.text(name, size=T.SMALL, color=color)).arrange(RIGHT, buff=0.1)
+                label.next_to(c2p(x_hi, scale * float(m[-1])), RIGHT, buff=0.12)
+                self.end_labels.add(label)
         self.reference_lines, self.reference_labels = VGroup(), VGroup()
         for name, (value, color) in references.items():
             y = scale * float(value)
@@ -191,9 +207,9 @@ class BandPlot(VGroup):
             lab = T.text(name, size=T.SMALL, color=color)
             lab.next_to(ln.get_end(), RIGHT, buff=0.12)
             self.reference_labels.add(lab)
-        _spread(self.reference_labels, gap=0.05)
-        self.add(self.grid, self.axes, self.tick_labels, self.bands, self.reference_lines, self.lines,
-                 self.reference_labels)
+        _spread([*self.reference_labels, *self.end_labels], gap=0.05)
+        self.add(self.grid, self.axes, self.tick_labels, self.bands, self.reference_lines, self.lines, self.markers,
+                 self.reference_labels, self.end_labels)
         self.x_label = T.text(x_label, size=T.SMALL, color=T.MUTED) if x_label else VGroup()
         if x_label:
             self.x_label.next_to(self.tick_labels, DOWN, buff=0.1).align_to(self.plot_area, RIGHT)
@@ -202,11 +218,13 @@ class BandPlot(VGroup):
         if y_label:
             self.y_label.next_to(self.plot_area, UP, buff=0.2).align_to(self.tick_labels, LEFT)
             self.add(self.y_label)
-        self.legend = T.legend([(n, c) for n, (*_, c) in series.items()], kind="line", size=T.SMALL, gap=0.35)
-        self.legend.next_to(self.plot_area, UP, buff=0.2).align_to(self.plot_area, RIGHT)
-        if y_label and self.legend.get_left()[0] < self.y_label.get_right()[0] + 0.3:
-            self.legend.next_to(self.y_label, UP, buff=0.15).align_to(self.plot_area, RIGHT)
-        self.add(self.legend)
+        self.legend = VGroup()
+        if not end_labels:  # the key above the plot instead
+            self.legend = T.legend([(n, c) for n, (*_, c) in series.items()], kind="line", size=T.SMALL, gap=0.35)
+            self.legend.next_to(self.plot_area, UP, buff=0.2).align_to(self.plot_area, RIGHT)
+            if y_label and self.legend.get_left()[0] < self.y_label.get_right()[0] + 0.3:
+                self.legend.next_to(self.y_label, UP, buff=0.15).align_to(self.plot_area, RIGHT)
+            self.add(self.legend)
 
 
 def _spaced_ticks(xs, x_lo, x_hi, width, char: float = 0.13, gap: float = 0.2):
@@ -231,8 +249,17 @@ def _spread(labels, gap: float) -> None:
             b.shift(UP * need)
 
 
+def _readable_under(color, ink, need: float = 4.5):
+    """``color`` moved just far enough away from ``ink`` (toward the theme's other extreme) that ``ink`` reads
+    on it at WCAG's ``need``: mid-ramp cells, where neither the text colour nor the background reaches it."""
+    away = ManimColor(T.BACKGROUND if ManimColor(ink) == ManimColor(T.TEXT) else T.TEXT)
+    for t in np.linspace(0.0, 1.0, 41):
+        c = interpolate_color(ManimColor(color), away, float(t))
+        if T.contrast_ratio(ink, c) >= need:
+            return c
+    return away
+
+
 def _most_distinct(color, candidates):
-    """The candidate colour whose luminance is furthest from ``color``'s: a cell label that reads."""
-    def lum(c):
-        return float(np.dot(ManimColor(c).to_rgb(), [0.299, 0.587, 0.114]))
-    return max(candidates, key=lambda c: abs(lum(c) - lum(color)))
+    """The candidate colour of the highest WCAG contrast on ``color``: a cell label that reads."""
+    return max(candidates, key=lambda c: T.contrast_ratio(c, color))

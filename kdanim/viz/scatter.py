@@ -81,7 +81,8 @@ class AccuracyParamsPlot(VGroup):
             y_lo = max(0.0, y_hi - 2 * step)
         x_ticks = [(e, format_count(10.0 ** e)) for e in range(lo, hi + 1)]
         y_ticks = [(v, f"{v:g}") for v in np.arange(y_lo, y_hi + 1e-9, step)]
-        self.axes, self.tick_labels, self.grid = text_axes((lo, hi), (y_lo, y_hi), width, height, x_ticks, y_ticks)
+        self.axes, self.tick_labels, self.grid = text_axes((lo, hi), (y_lo, y_hi), width, height, x_ticks, y_ticks,
+                                                                   x_log=True)
         self.plot_area = self.axes  # the data area: no foreign text may cover it
         self.dots = VGroup(*[
             Dot(self.axes.c2p(math.log10(p), 100 * a), radius=dot_radius, color=c, stroke_width=0)

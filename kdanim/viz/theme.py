@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import colorsys
+import copy
 
-from manim import DOWN, LEFT, RIGHT, UP, Dot, Line, MarkupText, ManimColor, Square, Text, VGroup
+import numpy as np
+
+from manim import DOWN, LEFT, RIGHT, UP, Dot, Line, MarkupText, ManimColor, Square, Text, Triangle, VGroup
 
 __all__ = [
     "BACKGROUND", "FONT", "MONO_FONT",
     "TEACHER", "DISTILLED", "SCRATCH", "HARD", "SOFT", "KL", "SEMANTIC",
     "CLASS_COLORS", "TEXT", "MUTED", "GRID", "PANEL",
     "TITLE", "HEADING", "BODY", "LABEL", "SMALL",
-    "THEMES", "TEXT_COLORS", "use", "current", "use_numerals", "numeral",
-    "text", "markup", "text_row", "legend", "negative_of", "class_color",
+    "THEMES", "TEXT_COLORS", "use", "current", "use_numerals", "numerals", "numeral",
+    "text", "markup", "wrapped", "text_row", "legend", "negative_of", "class_color", "MARKERS", "marker",
+    "CVD_MATRICES", "MIN_SERIES_DELTA_E", "contrast_ratio", "lab", "delta_e", "min_delta_e",
 ]
 
 # DejaVu Sans is installed everywhere fontconfig is, and has α τ ‖ ² ⋮ Σ.
@@ -93,6 +97,11 @@ def use_numerals(decimal: str = ".", group: str = ",") -> None:
     _NUMERALS = (decimal, group)
 
 
+def numerals() -> tuple[str, str]:
+    """The decimal mark and thousands separator in use (:func:`use_numerals`)."""
+    return _NUMERALS
+
+
 def numeral(s: str) -> str:
     """A number as Python writes it ("1,234.5", "0.01") in the symbols of :func:`use_numerals` ("1.234,5")."""
     decimal, group = _NUMERALS
@@ -112,8 +121,10 @@ LABEL = 24
 SMALL = 20
 
 
-#: Built Text mobjects by their arguments: labels redrawn every frame (values, τ readouts)
-#: repeat, and copying a built Text is ~50× cheaper than laying it out and parsing its SVG.
+#: Built Text mobjects by their arguments, each with the glyphs' parsed SVG paths: labels redrawn
+#: every frame (values, τ readouts) repeat, and copying a built Text is ~50× cheaper than laying
+#: it out and parsing its SVG; sharing the parsed paths (read only when a glyph is built) between
+#: the copies makes a copy 5× cheaper again.
 _TEXT_CACHE: dict = {}
 _TEXT_CACHE_SIZE = 4096
 
@@ -130,14 +141,29 @@ def text(s: str, size: float = BODY, color=None, weight: str = "NORMAL", **kwarg
     if cached is None:
         if len(_TEXT_CACHE) >= _TEXT_CACHE_SIZE:
             _TEXT_CACHE.clear()
-        cached = _TEXT_CACHE[key] = Text(s, font=FONT, font_size=size, color=color, weight=weight, **kwargs)
-    return cached.copy()
+        built = Text(s, font=FONT, font_size=size, color=color, weight=weight, **kwargs)
+        paths = {id(m.path_obj): m.path_obj for m in built.get_family() if hasattr(m, "path_obj")}
+        cached = _TEXT_CACHE[key] = (built, paths)
+    built, paths = cached
+    return copy.deepcopy(built, dict(paths))
 
 
 def markup(s: str, size: float = BODY, color=None, weight: str = "NORMAL", **kwargs) -> MarkupText:
     """A ``MarkupText`` (Pango markup: <b>, <sub>, <sup>, <span fgcolor=...>) in the theme font."""
     color = TEXT if color is None else color
     return MarkupText(s, font=FONT, font_size=size, color=color, weight=weight, **kwargs)
+
+
+def wrapped(s: str, width: float, size: float = BODY, color=None, buff: float = 0.08) -> VGroup:
+    """``s`` as left-aligned lines of ``Text``, broken at spaces so that each fits ``width`` where it can
+    (a long sentence keeps its size instead of being shrunk to one line's width)."""
+    lines: list[str] = []
+    for word in s.split():
+        if lines and text(f"{lines[-1]} {word}", size=size).width <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return VGroup(*[text(line, size=size, color=color) for line in lines]).arrange(DOWN, buff=buff, aligned_edge=LEFT)
 
 
 def text_row(strings, size: float = BODY, color=None, colors=None, **kwargs) -> list[Text]:
@@ -183,6 +209,23 @@ def class_color(k: int) -> str:
     return CLASS_COLORS[k % len(CLASS_COLORS)]
 
 
+#: The shapes that tell the series of one chart apart besides their colour (in this order).
+MARKERS = ("circle", "square", "triangle", "diamond")
+
+
+def marker(shape: str, color, radius: float = 0.07):
+    """A filled marker of ``shape`` (one of :data:`MARKERS`) about ``2 * radius`` across, centred on the origin."""
+    if shape == "circle":
+        return Dot(radius=radius, color=color, stroke_width=0)
+    if shape == "square":
+        return Square(side_length=1.7 * radius, stroke_width=0, fill_color=color, fill_opacity=1.0)
+    if shape == "triangle":
+        return Triangle(stroke_width=0, fill_color=color, fill_opacity=1.0).scale(1.25 * radius)
+    if shape == "diamond":
+        return Square(side_length=1.6 * radius, stroke_width=0, fill_color=color, fill_opacity=1.0).rotate(0.785398)
+    raise ValueError(f"marker shape must be one of {', '.join(MARKERS)}, got {shape!r}")
+
+
 def legend(entries, *, kind: str = "square", size: float = LABEL, direction: str = "row",
            gap: float = 0.4, pitch: float | None = None) -> VGroup:
     """A colour key: ``entries`` = ``[(name, colour), ...]``, each a swatch and its name.
@@ -219,3 +262,64 @@ def legend(entries, *, kind: str = "square", size: float = LABEL, direction: str
         for i, e in enumerate(out):
             e.shift(DOWN * i * step)
     return out.center()
+
+
+def _luminance(rgb) -> float:
+    """WCAG 2 relative luminance of sRGB channels in [0, 1]."""
+    c = np.asarray(rgb, dtype=float)
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(lin @ np.array([0.2126, 0.7152, 0.0722]))
+
+
+def contrast_ratio(fg, bg) -> float:
+    """WCAG 2 contrast ratio of two colours (anything ``ManimColor`` reads, or RGB in [0, 1]).
+
+    >>> round(contrast_ratio("#777777", "#FFFFFF"), 2)
+    4.48
+    """
+    a, b = (_luminance(ManimColor(c).to_rgb() if not isinstance(c, np.ndarray) else c) for c in (fg, bg))
+    hi, lo = max(a, b), min(a, b)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+# -- telling colours apart: CIE L*a*b* distance, also as colour-blind viewers see ----------------------
+
+#: Machado, Oliveira & Fernandes (2009), "A physiologically-based model for simulation of color vision
+#: deficiency", severity 1.0: linear-RGB matrices of protanopia and deuteranopia (together about 6% of men).
+CVD_MATRICES = {
+    "protanopia": ((0.152286, 1.052583, -0.204868), (0.114503, 0.786281, 0.099216), (-0.003882, -0.048116, 1.051998)),
+    "deuteranopia": ((0.367322, 0.860646, -0.227968), (0.280085, 0.672501, 0.047413), (-0.011820, 0.042940, 0.968881)),
+}
+#: The smallest CIE76 ΔE two series of one chart may be apart, in normal vision and in every CVD_MATRICES
+#: simulation, unless their markers differ (about the distance of two clearly different named colours).
+MIN_SERIES_DELTA_E = 20.0
+
+
+def _linear(rgb):
+    c = np.asarray(rgb, dtype=float)
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def lab(color, vision: str = "normal"):
+    """CIE L*a*b* (D65) of ``color`` as seen with ``vision`` ("normal" or a key of CVD_MATRICES)."""
+    rgb = _linear(ManimColor(color).to_rgb())
+    if vision != "normal":
+        rgb = np.clip(np.asarray(CVD_MATRICES[vision]) @ rgb, 0.0, 1.0)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ rgb
+    xyz /= np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def delta_e(a, b, vision: str = "normal") -> float:
+    """CIE76 colour difference of ``a`` and ``b`` (Euclidean in L*a*b*) as seen with ``vision``.
+
+    >>> round(delta_e("#FF0000", "#00FF00"))
+    171
+    """
+    return float(np.linalg.norm(lab(a, vision) - lab(b, vision)))
+
+
+def min_delta_e(a, b) -> float:
+    """The smallest ΔE of ``a`` and ``b`` over normal vision and the simulated protanopia and deuteranopia."""
+    return min(delta_e(a, b, v) for v in ("normal", *CVD_MATRICES))

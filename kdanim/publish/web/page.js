@@ -31,8 +31,7 @@
   function seekButton(start, label) {
     var b = el("button", {type: "button", "data-start": String(start)});
     b.appendChild(el("span", {"class": "time"}, clock(start)));
-    b.appendChild(document.createTextNode(" " + label));
-    b.setAttribute("aria-label", label + ", " + (words.at || "at") + " " + clock(start));
+    b.appendChild(document.createTextNode(" " + label));   // its name is what it shows (WCAG 2.5.3)
     b.addEventListener("click", function () { seek(start); });
     return b;
   }
