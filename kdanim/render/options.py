@@ -89,8 +89,9 @@ class ChapterResult:
     timeline: dict
     cached: bool = False
     seconds: float = 0.0
-    # CPU seconds by stage of a fresh render (kdanim.render.frames.Stopwatch, plus "speech" and "scene":
-    # the main thread's other work, Manim's scene construction); empty for a cached chapter
+    # CPU seconds by stage of a fresh render (kdanim.render.frames.Stopwatch, plus "speech": the voice's
+    # own measured seconds, wall time, and "scene": the main thread's other work, Manim's scene
+    # construction); empty for a cached chapter
     stages: dict = field(default_factory=dict)
 
     @property
