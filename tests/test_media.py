@@ -92,6 +92,69 @@ def test_build_audio_track_overlap_is_mixed_without_clipping(tmp_path):
     assert np.mean(np.abs(x) >= 32767 / 32768) < 0.01                  # not a flat top at full scale
 
 
+def test_build_audio_track_normalises_each_chapter_and_caches_it(tmp_path, monkeypatch):
+    """Chapter by chapter: a quiet chapter and a loud one both end at the target loudness; a second build
+    reads both parts from the cache, and a changed chapter normalises that chapter only."""
+    import kdanim.publish.media as media
+
+    quiet, loud = tone(tmp_path / "q.wav", 1.5, amp=0.05), tone(tmp_path / "l.wav", 1.5, hz=300, amp=0.6)
+    cache = tmp_path / "cache"
+    calls = []
+    real = media.normalise_loudness
+    monkeypatch.setattr(media, "normalise_loudness", lambda x, *a, **k: calls.append(x.size) or real(x, *a, **k))
+    first = build_audio_track([(0.2, quiet), (2.2, loud)], 4.0, tmp_path / "a.wav", chapters=[0.0, 2.0], cache=cache)
+    x, rate = read_wav(first)
+    for a, b in ((0.0, 2.0), (2.0, 4.0)):
+        assert media.measure_loudness(x[int(a * rate):int(b * rate)], rate).integrated == pytest.approx(-16.0, abs=0.5)
+    assert len(calls) == 2
+    again = build_audio_track([(0.2, quiet), (2.2, loud)], 4.0, tmp_path / "b.wav", chapters=[0.0, 2.0], cache=cache)
+    assert again.read_bytes() == first.read_bytes() and len(calls) == 2           # both parts from the cache
+    other = tone(tmp_path / "o.wav", 1.0, hz=500, amp=0.3)
+    build_audio_track([(0.2, quiet), (2.2, other)], 4.0, tmp_path / "c.wav", chapters=[0.0, 2.0], cache=cache)
+    assert len(calls) == 3                                                          # the changed chapter only
+    uncached = build_audio_track([(0.2, quiet), (2.2, loud)], 4.0, tmp_path / "d.wav", chapters=[0.0, 2.0])
+    assert uncached.read_bytes() == first.read_bytes()                              # the cache changes nothing
+
+
+def test_mux_encodes_the_track_in_cached_pieces_that_join_unheard(joined, tmp_path, monkeypatch):
+    """Split at the chapters, the AAC track decodes as one unbroken encode does, to within the codec's noise,
+    also across a join in the middle of a tone; a second mux copies every piece from the cache, and a change
+    in one chapter's samples encodes again only the pieces whose samples (or context) changed."""
+    import kdanim.publish.media as media
+
+    video, starts = joined
+    rate = 48000
+    t = np.arange(int(3.6 * rate)) / rate
+    x = 0.3 * np.sin(2 * np.pi * 440 * t) * (1 + 0.5 * np.sin(2 * np.pi * 1.3 * t))   # no silence at any join
+    wav = write_wav(tmp_path / "n.wav", x, rate)
+    encoded = []
+    real = media._encode_aac
+    monkeypatch.setattr(media, "_encode_aac", lambda s, *a: encoded.append(s.size) or real(s, *a))
+    whole = mux(video, wav, tmp_path / "whole.mp4")
+    cache = tmp_path / "cache"
+    split = mux(video, wav, tmp_path / "split.mp4", splits=starts[1:], cache=cache)
+    assert len(encoded) == 1 + 3
+
+    def decoded(path):
+        with av.open(str(path)) as c:
+            return np.concatenate([f.to_ndarray().ravel() for f in c.decode(audio=0)])
+    a, b = decoded(whole), decoded(split)
+    assert a.size == b.size
+    ref = np.pad(x, (0, a.size - x.size))                 # the edit list hides the encoder's priming
+    err_whole, err_split = np.sqrt(np.mean((a - ref) ** 2)), np.sqrt(np.mean((b - ref) ** 2))
+    assert err_split < 1.1 * err_whole + 1e-5
+    for s in starts[1:]:                                   # no click at a join: the error there is the codec's
+        j = int(round(s * rate)) // 1024 * 1024
+        assert np.max(np.abs(b[j - 2048:j + 2048] - ref[j - 2048:j + 2048])) < 0.05
+    assert probe(split)["audio_duration"] == probe(whole)["audio_duration"]
+    again = mux(video, wav, tmp_path / "again.mp4", splits=starts[1:], cache=cache)
+    assert len(encoded) == 4 and again.read_bytes() == split.read_bytes()            # every piece cached
+    y = x.copy()
+    y[int(3.2 * rate):] *= 0.5                               # the last chapter (from 3.0 s) only
+    mux(video, write_wav(tmp_path / "m.wav", y, rate), tmp_path / "m.mp4", splits=starts[1:], cache=cache)
+    assert len(encoded) == 5
+
+
 def test_build_audio_track_bad_input(tmp_path):
     with pytest.raises(ValueError, match="duration"):
         build_audio_track([], 0, tmp_path / "t.wav")
@@ -269,3 +332,21 @@ def test_unwritable_output_is_a_clear_error(joined, tmp_path):
     blocker.write_text("x")
     with pytest.raises(MediaError, match="cannot write .*lesson.mp4"):
         mux(joined[0], None, blocker / "lesson.mp4")
+
+
+def test_loudness_of_the_same_encoded_track_is_measured_once(joined, tmp_path, monkeypatch):
+    """The manifest's measurement is kept by the encoded bytes: the same track in another file is read from
+    the cache; another track is measured."""
+    import kdanim.publish.media as media
+
+    video, _ = joined
+    measured = []
+    real = media._measure_file
+    monkeypatch.setattr(media, "_measure_file", lambda p: measured.append(p) or real(p))
+    wav = tone(tmp_path / "n.wav", 2.0)
+    a = mux(video, wav, tmp_path / "a.mp4")
+    first = media.loudness(a, tmp_path / "cache")
+    b = mux(video, wav, tmp_path / "b.mp4", title="another title")
+    assert media.loudness(b, tmp_path / "cache") == first and len(measured) == 1
+    c = mux(video, tone(tmp_path / "m.wav", 2.0, amp=0.1), tmp_path / "c.mp4")
+    assert media.loudness(c, tmp_path / "cache").integrated < first.integrated - 10 and len(measured) == 2

@@ -88,8 +88,10 @@ def read_wav(path) -> tuple[np.ndarray, int]:
 
 
 def write_wav(path, samples: np.ndarray, sample_rate: int) -> Path:
-    """Write float samples in [-1, 1] as a mono 16-bit WAV, atomically."""
-    pcm = (np.clip(np.asarray(samples, dtype=np.float64), -1.0, 1.0) * 32767.0).round().astype("<i2")
+    """Write float samples in [-1, 1] (or 16-bit ones, as they are) as a mono 16-bit WAV, atomically."""
+    samples = np.asarray(samples)
+    pcm = (samples.astype("<i2", copy=False) if samples.dtype == np.int16 else
+           (np.clip(samples.astype(np.float64), -1.0, 1.0) * 32767.0).round().astype("<i2"))
     with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)

@@ -15,6 +15,7 @@ import numpy
 
 from kdanim import __version__
 from kdanim import trace as tracemod
+from kdanim.files import cache_dir
 from kdanim.narration.script import LANGUAGES, load_cached
 from kdanim.narration.subtitles import Cue, readable, write_chapters_txt, write_srt, write_transcript, write_vtt
 from kdanim.render import ChapterResult, Event, RenderOptions, make_words, render_chapters
@@ -125,7 +126,8 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
         info = media.probe(joined, rms=False)
         lesson = Assembly.of(results, offsets, info["video_duration"], info["video"]["fps"])
         audio = _write_media(joined, lesson, staging, fmt, webm, *media_tags(trace, opts), loudness=opts.loudness,
-                             language=load_cached(opts.script).language)
+                             language=load_cached(opts.script).language,
+                             cache=cache_dir() / "narration" if opts.use_cache else None)
         if opts.script not in LANGUAGES:  # the user's script beside the video: the reproduce line names it
             shutil.copy2(opts.script, staging / script_name(opts))
         _write_texts(lesson, trace, opts, staging)
@@ -157,25 +159,29 @@ def _publish_stills(results, trace, opts, staging: Path, out: Path) -> dict:
 
 def _write_media(joined: Path, lesson: Assembly, staging: Path, fmt: str, webm: bool, title: str,
                  tags: dict | None = None, loudness: float = media.LOUDNESS,
-                 language: str | None = None) -> dict | None:
+                 language: str | None = None, cache: Path | None = None) -> dict | None:
     """lesson.FMT (and lesson.webm): the joined video with the narration track (normalised to ``loudness``
-    LUFS, tagged with the script's ``language``) and chapter markers; returns the published track's measured
-    loudness (None without one)."""
+    LUFS chapter by chapter, tagged with the script's ``language``) and chapter markers; returns the
+    published track's measured loudness (None without one). ``cache``: the folder where each chapter's
+    normalised and encoded narration is kept, so that a render where one chapter's words changed
+    normalises and encodes only that chapter's."""
     video = staging / f"lesson.{fmt}"
     if fmt == "gif":
         media.to_gif(joined, video)
         return None
     wav = None
     if lesson.placements:
-        wav = media.build_audio_track(lesson.placements, lesson.total, staging / "narration.wav", loudness=loudness)
-    media.mux(joined, wav, video, chapters=lesson.chapters, fmt=fmt, title=title, metadata=tags, language=language)
+        wav = media.build_audio_track(lesson.placements, lesson.total, staging / "narration.wav", loudness=loudness,
+                                      chapters=lesson.offsets, cache=cache)
+    media.mux(joined, wav, video, chapters=lesson.chapters, fmt=fmt, title=title, metadata=tags, language=language,
+              splits=lesson.offsets[1:], cache=cache)
     if webm and fmt == "mp4":
         media.mux(joined, wav, staging / "lesson.webm", chapters=lesson.chapters, fmt="webm", title=title,
                   metadata=tags, language=language)
     if wav is None:
         return None
     wav.unlink()
-    return {"target_lufs": loudness, **media.loudness(video).as_dict(), "codec": "aac-lc" if fmt == "mp4" else "opus",
+    return {"target_lufs": loudness, **media.loudness(video, cache).as_dict(), "codec": "aac-lc" if fmt == "mp4" else "opus",
             "sample_rate": media.AUDIO_RATE, "bit_rate": media.AUDIO_BIT_RATE}
 
 

@@ -36,10 +36,21 @@ def animations_dir(chapter_cls, quality: str) -> Path:
     return cache_dir() / "animations" / code_version() / quality / chapter_cls.__name__
 
 
+#: The words last made, with what they were made from: a render asks for the same run's words once per
+#: chapter and for each cache key, and the run's facts hash the whole trace (about 60 ms).
+_WORDS: list[tuple[dict, object, str, Words]] = []
+
+
 def make_words(trace: dict, opts: RenderOptions) -> Words:
     """The lesson's words for this run: ``opts.script`` filled with the run's facts and the lesson's credits."""
     script = load_cached(opts.script)
-    return script.fill({**run_facts(trace, opts.probe_class, opts.sweep), "credits": script.credits(opts.credits)})
+    how = repr((opts.probe_class, opts.sweep, opts.credits))
+    for t, s, h, words in _WORDS:
+        if t is trace and s is script and h == how:
+            return words
+    words = script.fill({**run_facts(trace, opts.probe_class, opts.sweep), "credits": script.credits(opts.credits)})
+    _WORDS[:] = [(trace, script, how, words), *_WORDS[:7]]
+    return words
 
 
 def make_voice(opts: RenderOptions):
