@@ -43,6 +43,71 @@ def test_a_held_frame_converted_once_encodes_the_same_frames(tmp_path):
     assert not list(tmp_path.glob(".*")), "the temporary segment was renamed into place"
 
 
+@pytest.mark.parametrize("gops,rest", [(3, 0), (4, 0), (5, 3), (6, 1)])
+def test_a_long_hold_is_two_gops_repeated_and_decodes_as_encoded_frame_by_frame(tmp_path, gops, rest):
+    """A segment that is one held frame: x264 encodes two GOPs and the last, the others are their copies.
+    Every frame decodes as a frame-by-frame encode's does (to x264's noise), at a constant frame rate, with a
+    key frame every GOP and IDR ids that differ from one key frame to the next."""
+    spec = VideoEncoderSpec("mp4", "libx264", "yuv420p", 64, 36, Fraction(15),
+                            tuple(sorted(h264_options("low").items())))
+    g = 7  # half of 15 fps
+    rng = np.random.default_rng(gops)
+    pixels = np.full((36, 64, 4), 255, np.uint8)
+    pixels[..., :3] = 20
+    for _ in range(12):  # flat boxes with sharp edges, as a chapter's frames are
+        y, x = rng.integers(0, 30), rng.integers(0, 56)
+        pixels[y:y + 5, x:x + 8, :3] = rng.integers(0, 255, 3)
+    repeat = gops * g + rest
+    stopwatch = Stopwatch()
+    for cls, name in ((VideoSegmentEncoder, "manim.mp4"), (HeldFrameEncoder, "held.mp4")):
+        enc = cls(target=tmp_path / name, spec=spec)
+        enc.stopwatch = stopwatch
+        enc.write_frame(pixels, repeat=repeat)
+        enc.finish()
+    ours, manims = decoded(tmp_path / "held.mp4"), decoded(tmp_path / "manim.mp4")
+    assert len(ours) == len(manims) == repeat == stopwatch.frames
+    def psnr(a):
+        return 10 * np.log10(255 ** 2 / np.mean((a.astype(float) - pixels[..., :3]) ** 2))
+    ours_worst, manims_worst = min(map(psnr, ours)), min(map(psnr, manims))
+    assert ours_worst > manims_worst - 0.5, f"copied GOPs: {ours_worst:.1f} dB, frame by frame {manims_worst:.1f}"
+    with av.open(str(tmp_path / "held.mp4")) as c:
+        s = c.streams.video[0]
+        packets = sorted((pk for pk in c.demux(s) if pk.pts is not None), key=lambda pk: pk.pts)
+        tick = 1 / (Fraction(15) * Fraction(s.time_base))
+        assert [pk.pts for pk in packets] == [i * tick for i in range(repeat)]           # constant frame rate
+        assert [i for i, pk in enumerate(packets) if pk.is_keyframe] == list(range(0, repeat, g))
+        ids = [_idr_pic_id(bytes(pk)) for pk in packets if pk.is_keyframe]
+        assert all(a != b for a, b in zip(ids, ids[1:])), f"consecutive IDR frames share an id: {ids}"
+
+
+def _idr_pic_id(data: bytes) -> int:
+    """idr_pic_id of the first IDR slice in an AVCC (length-prefixed) H.264 sample (a slice header's
+    exp-Golomb fields: first_mb_in_slice, slice_type, pic_parameter_set_id, frame_num (log2 4 + ... bits
+    as the SPS says; x264 writes 4 bits at these settings), then idr_pic_id)."""
+    i = 0
+    while i + 4 <= len(data):
+        n = int.from_bytes(data[i:i + 4], "big")
+        nal = data[i + 4:i + 4 + n]
+        i += 4 + n
+        if nal and nal[0] & 0x1F == 5:
+            bits = "".join(f"{b:08b}" for b in nal[1:16])
+            pos = 0
+
+            def ue():
+                nonlocal pos
+                zeros = 0
+                while bits[pos] == "0":
+                    zeros += 1
+                    pos += 1
+                value = int(bits[pos:pos + zeros + 1], 2) - 1
+                pos += zeros + 1
+                return value
+            ue(), ue(), ue()
+            pos += 4  # frame_num
+            return ue()
+    raise AssertionError("no IDR slice")
+
+
 def test_an_aborted_segment_leaves_no_file(tmp_path):
     spec = VideoEncoderSpec("mp4", "libx264", "yuv420p", 64, 36, Fraction(15), ())
     enc = HeldFrameEncoder(target=tmp_path / "x.mp4", spec=spec)

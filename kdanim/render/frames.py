@@ -57,7 +57,15 @@ class Stopwatch:
 
 
 class HeldFrameEncoder(VideoSegmentEncoder):
-    """Manim's segment encoder, converting each frame once however many times it is repeated."""
+    """Manim's segment encoder, converting each frame once however many times it is repeated, and
+    encoding a long hold's closed GOPs once.
+
+    A segment that is one held frame (a wait while the narration finishes) is, with a key frame every
+    ``keyint`` frames and no scene cuts, the same closed GOP over and over: x264 is given two of them
+    and the rest (a shorter last GOP), and the segment is those two GOPs' packets repeated in turn,
+    their times shifted, then the last. Each copy decodes to the same pictures, and consecutive key
+    frames keep different IDR ids, as H.264 asks. At 1080p60 x264 spends about 5 ms on a still frame.
+    """
 
     stopwatch: Stopwatch | None = None
 
@@ -65,20 +73,45 @@ class HeldFrameEncoder(VideoSegmentEncoder):
         self.final = Path(target)
         super().__init__(target=self.final.with_name(f".{os.getpid()}-{threading.get_ident()}-{self.final.name}"),
                          spec=spec)
+        self._hold: tuple[av.VideoFrame, int] | None = None  # a fresh segment's held frame, not encoded yet
+        params = dict(o.split("=", 1) for o in dict(spec.options).get("x264-params", "").split(":") if "=" in o)
+        self.gop = int(params["keyint"]) if params.get("keyint") == params.get("min-keyint") and \
+            params.get("scenecut") == "0" and params.get("keyint", "").isdigit() else 0
 
     def finish(self) -> None:
         done = self._closed
-        super().finish()
+        if not done and self._hold is not None:
+            frame, repeat = self._hold
+            self._hold = None
+            self._repeat_gops(frame, repeat)  # the encoder flushed: the container is closed here
+            self._closed = True
+            try:
+                self._container.close()
+            except Exception as error:
+                raise self._operation_error("finish", error) from error
+        else:
+            super().finish()
         if not done:
             os.replace(self.target, self.final)
 
     def write_frame(self, pixels, *, repeat: int = 1) -> None:
         self._validate_frame(pixels, repeat)
+        if self._hold is not None:  # more after the hold: it is encoded frame by frame after all
+            self._encode(*self._hold)
+            self._hold = None
         t0 = time.thread_time()
         ctx = self._stream.codec_context
         # what PyAV's encoder does with a frame not in the stream's format, done here once
         frame = _reformatter().reformat(av.VideoFrame.from_ndarray(pixels, format="rgba"), ctx.width, ctx.height,
                                         ctx.format, threads=ctx.thread_count)
+        if self.stopwatch is not None:
+            self.stopwatch.add(converting=time.thread_time() - t0)
+        if self._next_pts == 0 and self.gop and repeat >= 3 * self.gop:
+            self._hold = (frame, repeat)
+            return
+        self._encode(frame, repeat)
+
+    def _encode(self, frame, repeat: int) -> None:
         t1 = time.thread_time()
         time_base = Fraction(self.spec.frame_rate.denominator, self.spec.frame_rate.numerator)
         try:
@@ -91,7 +124,47 @@ class HeldFrameEncoder(VideoSegmentEncoder):
         except BaseException as error:
             raise self._operation_error("encode", error) from error
         if self.stopwatch is not None:
-            self.stopwatch.add(converting=t1 - t0, encoding=time.thread_time() - t1, frames=repeat)
+            self.stopwatch.add(encoding=time.thread_time() - t1, frames=repeat)
+
+    def _repeat_gops(self, frame, repeat: int) -> None:
+        """The segment as ``repeat`` copies of ``frame``, from two encoded GOPs and the last; flushes the
+        encoder."""
+        g = self.gop
+        full, rest = divmod(repeat, g)
+        t1 = time.thread_time()
+        time_base = Fraction(self.spec.frame_rate.denominator, self.spec.frame_rate.numerator)
+        packets = []
+        try:
+            for i in range(2 * g + rest):
+                frame.pts, frame.time_base = i, time_base
+                packets += self._stream.encode(frame)
+            packets += self._stream.encode(None)
+        except BaseException as error:
+            raise self._operation_error("encode", error) from error
+        tick = 1 / (Fraction(self.spec.frame_rate) * Fraction(packets[0].time_base))  # pts units per frame
+        gops = [[], [], []]  # A, B, the last (pts from 2g)
+        for pk in packets:
+            gops[min(int(pk.pts // tick) // g, 2)].append(pk)
+        keys = [[pk.pts for pk in gop if pk.is_keyframe] for gop in gops]
+        if keys[:2] != [[0], [g * tick]] or (rest and keys[2] != [2 * g * tick]):
+            raise self._operation_error("encode", RuntimeError(f"x264 did not start a GOP every {g} frames"))
+        # the last full GOP is B (whose IDR id differs from the last GOP's, encoded after it), so they alternate
+        order = [gops[1] if (full - 1 - k) % 2 == 0 else gops[0] for k in range(full)]
+        written = [(gop, k * g - (g if gop is gops[1] else 0)) for k, gop in enumerate(order)]
+        written.append((gops[2], (full - 2) * g))
+        try:
+            for gop, shift in written:
+                for pk in gop:
+                    out = av.Packet(bytes(pk))
+                    out.pts, out.dts = pk.pts + shift * tick, pk.dts + shift * tick
+                    out.duration, out.time_base, out.stream, out.is_keyframe = pk.duration, pk.time_base, \
+                        self._stream, pk.is_keyframe
+                    self._container.mux(out)
+        except BaseException as error:
+            raise self._operation_error("encode", error) from error
+        self._next_pts = repeat
+        if self.stopwatch is not None:
+            self.stopwatch.add(encoding=time.thread_time() - t1, frames=repeat)
 
 
 _local = threading.local()
