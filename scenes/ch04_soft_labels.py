@@ -59,16 +59,20 @@ class SoftLabels(Chapter):
         def show_tau(r):
             s = T.numeral(f"{t.get_value():.1f}")
             if s != r.original_text:  # rebuild the Text only when the shown value changes
-                r.become(T.text(s, size=T.HEADING, color=T.SOFT).match_height(r).move_to(r, aligned_edge=LEFT))
+                r.become(T.digit_text(s, size=T.HEADING, color=T.SOFT).match_height(r).move_to(r, aligned_edge=LEFT))
                 r.original_text = s
 
         self.beat("formula", FadeOut(bars), FadeIn(group))
-        sweep.add_updater(follow)
+        # Only what changes carries an updater, and it goes last in the scene: Manim then draws the formula,
+        # the class names and the readout's label once per play and redraws the bars and τ every frame.
+        moving = sweep.detach_moving()
+        self.add(moving, value)
+        moving.add_updater(lambda m: follow(sweep))
         value.add_updater(show_tau)
         with self.narrated("sweep") as timer:
             self.play(t.animate.set_value(SWEEP_MAX), run_time=timer.duration * 0.55, rate_func=smooth)
             self.play(t.animate.set_value(1.0), run_time=timer.duration * 0.45, rate_func=smooth)
         self.beat("this_run", t.animate.set_value(tau))
-        sweep.clear_updaters()
+        moving.clear_updaters()
         value.clear_updaters()
         self.finish()

@@ -52,15 +52,20 @@ class Training(Chapter):
         self.beat("intro", [FadeIn(plot), FadeIn(counter)], [FadeIn(bars)] + ([FadeIn(badge)] if badge else []))
 
         epoch = ValueTracker(0.0)
-        plot.add_updater(lambda m: m.reveal(epoch.get_value()))
+        # Only what changes carries an updater, and it goes last in the scene: Manim then draws the axes,
+        # ticks, legends and names once per play and redraws the curves, the counter and the bars every frame.
+        curves, moving = plot.detach_curves(), bars.detach_moving()
+        self.add(curves, counter, moving)
+        curves.add_updater(lambda m: plot.reveal(epoch.get_value()))
         counter.add_updater(lambda m: m.set_epoch(epoch.get_value()))
-        bars.add_updater(lambda m: m.set_values(s_key, at_epoch(rows, "probe_probs_tau", max(epoch.get_value(), 1.0))[k]))
+        moving.add_updater(lambda m: bars.set_values(
+            s_key, at_epoch(rows, "probe_probs_tau", max(epoch.get_value(), 1.0))[k]))
         half = max(n // 2, 1)  # the epoch the script's training.first_half speaks of (training.half_epoch)
         with self.narrated("first_half") as timer:
             self.play(epoch.animate.set_value(half), run_time=timer.duration, rate_func=linear)
         with self.narrated("end") as timer:
             self.play(epoch.animate.set_value(n), run_time=max(timer.duration, 0.1) if n > half else 0.1,
                       rate_func=linear)
-        for m in (plot, counter, bars):
+        for m in (curves, counter, moving):
             m.clear_updaters()
         self.finish()

@@ -57,10 +57,12 @@ class KLDivergence(Chapter):
         plot.reveal(0)
         self.beat("intro", [FadeIn(plot), FadeIn(goal)])
         e = ValueTracker(0.0)
-        plot.add_updater(lambda m: m.reveal(e.get_value()))
+        curves = plot.detach_curves()  # updated on its own and last: the axes are drawn once (ch06_training)
+        self.add(curves)
+        curves.add_updater(lambda m: plot.reveal(e.get_value()))
         with self.narrated("curve") as timer:
             self.play(e.animate.set_value(n), run_time=timer.duration, rate_func=linear)
-        plot.clear_updaters()
+        curves.clear_updaters()
 
         target = self.trace["probes"]["teacher_probs_tau"][k]
         t_key, s_key = self.words("teacher_bars"), self.words("student_bars")

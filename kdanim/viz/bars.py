@@ -42,6 +42,13 @@ def _class_labels(class_names, centers, baseline_y, slot, size) -> VGroup:
     return labels.shift(UP * (baseline_y - 0.12 - labels.get_top()[1]))
 
 
+def _box(m) -> tuple[float, float, float, float]:
+    """(left, right, bottom, top) of ``m``'s points: its four edges at once (it runs every frame)."""
+    pts = np.concatenate([sm.points for sm in m.family_members_with_points()])
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    return lo[0], hi[0], lo[1], hi[1]
+
+
 def _set_bar(bar: Rectangle, p: float, max_height: float, baseline_y: float):
     """Give ``bar`` height ``p · max_height`` with its bottom on the baseline."""
     x = bar.get_center()[0]
@@ -84,6 +91,19 @@ class _Bars(VGroup):
         self.class_labels = _class_labels(self.class_names, self.centers, 0.0, self.slot, label_size)
         self.add(self.bars, self.baseline, self.class_labels)
         self.plot_area = VGroup(self.bars, self.baseline)  # foreign text must not cover the bars
+
+    def detach_moving(self) -> VGroup:
+        """Take out of the chart what ``set_values`` moves (the bars, the baseline drawn over them, the
+        value labels) and return it as one group, for a scene to add last and put an updater on: Manim
+        then draws the class names, title and legend once per ``play()`` instead of every frame (see
+        :meth:`kdanim.viz.curves.CurvePlot.detach_curves`). The chart still moves the parts; drawn last
+        they look the same, as they cover nothing drawn after them before."""
+        if getattr(self, "_detached", None) is None:
+            moving = VGroup(self.bars, self.baseline, self.value_labels)
+            self.remove(*moving.submobjects)
+            moving.plot_area = self.plot_area  # the same area: its value labels are the chart's own
+            self._detached = moving
+        return self._detached
 
     def _add_title(self, title: str | None, bottom: float, color=None):
         self.title = None
@@ -179,14 +199,14 @@ class ProbabilityBars(_Bars):
         self._add_title(title, max_height + 0.45, title_color or T.TEXT)
 
     def _value_label(self, i: int, p: float):
-        lab = T.text(_fmt(p, self.decimals), size=self.value_size, color=T.TEXT)
+        lab = T.digit_text(_fmt(p, self.decimals), size=self.value_size, color=T.TEXT)
         lab.next_to(self.bars[i], UP, buff=0.08)
         return lab
 
     def set_values(self, probs):
         """Move the bars (and value labels) to ``probs``; returns self."""
         self.values = _check_probs(probs, len(self.class_names), "probs")
-        self._move(self.bars, self.value_labels, self.values, lambda i, scale: T.text(
+        self._move(self.bars, self.value_labels, self.values, lambda i, scale: T.digit_text(
             _fmt(self.values[i], self.decimals), size=self.value_size, color=T.TEXT).scale(scale))
         self._declutter()
         return self
@@ -196,7 +216,7 @@ class ProbabilityBars(_Bars):
         kept = []
         for i in sorted(range(len(self.value_labels)), key=lambda i: -self.values[i]):
             lab = self.value_labels[i]
-            box = (lab.get_left()[0], lab.get_right()[0], lab.get_bottom()[1], lab.get_top()[1])
+            box = _box(lab)
             clash = any(box[0] < k[1] + 0.04 and k[0] < box[1] + 0.04 and box[2] < k[3] and k[2] < box[3]
                         for k in kept)
             lab.set_opacity(0.0 if clash else 1.0)
@@ -305,7 +325,7 @@ class ComparedBars(_Bars):
 
     def _value_label(self, g, i, scale: float = 1.0):
         gi = self.names.index(g)
-        lab = T.text(_fmt(self.values[g][i], self.decimals), size=self.value_size)
+        lab = T.digit_text(_fmt(self.values[g][i], self.decimals), size=self.value_size)
         lab.scale(scale).next_to(self.bars[gi][i], UP, buff=0.08 * scale)
         return lab
 

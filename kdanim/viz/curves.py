@@ -156,9 +156,11 @@ class CurvePlot(VGroup):
             self.curve_group.add(c)
             self.head_group.add(h)
         self.show_heads = show_heads
+        self._detached = None  # the curves taken out of the plot (detach_curves)
         self.add(self.grid, self.axes, self.tick_labels, self.curve_group, self.head_group)
         self._build_labels(x_label, y_label, legend)
         self.revealed_points: dict[str, int] = {}
+        self._epoch_points = None  # (where the axes are, {series: its points at epochs 1..n})
         self.reveal(self.x_max if revealed is None else revealed)
 
     # ------------------------------------------------------------------ building
@@ -257,23 +259,51 @@ class CurvePlot(VGroup):
     def reveal(self, k: float):
         """Draw every series from epoch 1 up to epoch ``k`` (fractional ``k`` interpolates); returns self."""
         self.k = float(k)
+        where = np.concatenate([self.axes.x_axis.points, self.axes.y_axis.points]).tobytes()
+        if self._epoch_points is None or self._epoch_points[0] != where:
+            # each series at every whole epoch, the same every frame while the plot stays where it is
+            self._epoch_points = (where, {name: self.points_at(range(1, len(v) + 1), name)
+                                          for name, (v, _) in self.series.items()})
+        ends = {}  # series -> its point at fractional epoch k, all series in one call to the axes
         for name, (v, _) in self.series.items():
-            n = len(v)
-            kk = min(self.k, n)
+            kk = min(self.k, len(v))
             whole = int(math.floor(kk + 1e-9))
-            epochs = list(range(1, whole + 1))
             if kk - whole > 1e-6 and whole >= 1:
-                epochs.append(kk)
+                ends[name] = (kk, self._y_transform(np.interp(kk, np.arange(1, len(v) + 1), v)))
+        if ends:
+            at = np.asarray(self.axes.c2p(np.array(list(ends.values()), dtype=float))).reshape(-1, 3)
+            ends = dict(zip(ends, at))
+        for name, (v, _) in self.series.items():
+            kk = min(self.k, len(v))
+            whole = int(math.floor(kk + 1e-9))
+            pts = self._epoch_points[1][name][:max(whole, 1)]
+            if name in ends:
+                pts = np.vstack([pts, ends[name]])
+            shown = self.revealed_points[name] = max(whole, 0) + (name in ends)
             curve, head = self.curves[name], self.heads[name]
-            pts = self.points_at(epochs or [1], name)
-            self.revealed_points[name] = len(epochs)
             if len(pts) == 1:
                 pts = np.repeat(pts, 2, axis=0)
             curve.set_points_as_corners(pts)
-            curve.set_stroke(opacity=1.0 if len(epochs) >= 2 else 0.0)
+            curve.set_stroke(opacity=1.0 if shown >= 2 else 0.0)
             head.move_to(pts[-1])
-            head.set_opacity(1.0 if (epochs and self.show_heads) else 0.0)
+            head.set_opacity(1.0 if (shown and self.show_heads) else 0.0)
         return self
+
+    def detach_curves(self) -> VGroup:
+        """Take the curves and their heads out of the plot and return them as one group, for a scene to
+        add last and put the reveal's updater on (``curves.add_updater(lambda m: plot.reveal(e))``).
+
+        Manim's Cairo renderer draws once per ``play()`` what does not change, and every frame what may:
+        a mobject with an updater or an animation, its parents, and everything after the first of them
+        in the scene. An updater on the whole plot redraws its axes, ticks, labels and legend every
+        frame; on the curves apart, only they are. They stay the plot's :attr:`curves` and :attr:`heads`
+        (:meth:`reveal` moves them). Drawn last they look the same: they cover only the grid and axes,
+        which were drawn before them anyway.
+        """
+        if self._detached is None:
+            self.remove(self.curve_group, self.head_group)
+            self._detached = VGroup(self.curve_group, self.head_group)
+        return self._detached
 
     def mark(self, epoch: float, name: str, color=None, radius: float = 0.09) -> Dot:
         """A Dot on series ``name`` at ``epoch`` (not added to the plot; add it in the scene)."""
@@ -305,7 +335,8 @@ class EpochCounter(VGroup):
     def _make(self, k: int):
         digits = len(str(self.n_epochs))
         num = str(k).rjust(digits, "\u2007")  # figure spaces keep the width constant
-        return T.text(f"{self.label} {num} / {self.n_epochs}", size=self.size, color=self.color_)
+        # composed from cached digit glyphs: a new Text per epoch would be laid out and parsed every time
+        return T.digit_text(f"{self.label} {num} / {self.n_epochs}", size=self.size, color=self.color_)
 
     def set_epoch(self, k: float):
         """Show epoch ``floor(k)`` clipped to 0..N; returns self."""

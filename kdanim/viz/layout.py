@@ -204,8 +204,11 @@ def _collect(mob, allowed, owners, found, seen):
     allowed = allowed or bool(getattr(mob, "allow_overlap", False))
     area = getattr(mob, "plot_area", None)
     if isinstance(area, Mobject):
-        found["plots"].append((mob, area))
-        owners = owners + (id(mob),)
+        # texts belong to a plot area, not a mobject: parts of one chart on their own in the scene
+        # (CurvePlot.detach_curves, the bars' detach_moving) share theirs
+        if all(a is not area for _, a in found["plots"]):
+            found["plots"].append((mob, area))
+        owners = owners + (id(area),)
     if getattr(mob, "ticks", None) is not None:
         found["ticks"].append(mob)
     if getattr(mob, "series_styles", None):
@@ -338,7 +341,7 @@ def _plot_overlaps(texts, plots, tol: float) -> list[Problem]:
         pbox = (area.get_left()[0], area.get_right()[0], area.get_bottom()[1], area.get_top()[1])
         for t, tbox, ok, owners in texts:
             dx, dy = _overlap(tbox, pbox)
-            if not ok and id(owner) not in owners and dx > tol and dy > tol:
+            if not ok and id(area) not in owners and dx > tol and dy > tol:
                 out.append(Problem(f"{_describe(t)} overlaps the plot area of {_describe(owner)} by "
                                    f"{dx:.2f} × {dy:.2f}", ("plot", _describe(t), _describe(owner))))
     return out

@@ -121,12 +121,20 @@ LABEL = 24
 SMALL = 20
 
 
-#: Built Text mobjects by their arguments, each with the glyphs' parsed SVG paths: labels redrawn
-#: every frame (values, τ readouts) repeat, and copying a built Text is ~50× cheaper than laying
-#: it out and parsing its SVG; sharing the parsed paths (read only when a glyph is built) between
-#: the copies makes a copy 5× cheaper again.
+#: Built Text mobjects by their arguments: labels redrawn every frame (values, τ readouts) repeat,
+#: and copying a built Text is ~50× cheaper than laying it out and parsing its SVG.
 _TEXT_CACHE: dict = {}
 _TEXT_CACHE_SIZE = 4096
+
+
+def _drop_parsed_paths(mob):
+    """Let go of the glyphs' parsed SVG paths: read only while a glyph is built, they are most of what
+    every copy of a Text copies (the cache's, an animation's: FadeIn and Transform copy their mobject),
+    which is 5× cheaper without them. The glyphs' points, which are drawn, stay."""
+    for m in mob.get_family():
+        if getattr(m, "path_obj", None) is not None:
+            m.path_obj = None
+    return mob
 
 
 def text(s: str, size: float = BODY, color=None, weight: str = "NORMAL", **kwargs) -> Text:
@@ -136,22 +144,85 @@ def text(s: str, size: float = BODY, color=None, weight: str = "NORMAL", **kwarg
         key = (s, size, str(color), weight, tuple(sorted(kwargs.items())))
         hash(key)
     except TypeError:  # unhashable options: build it directly
-        return Text(s, font=FONT, font_size=size, color=color, weight=weight, **kwargs)
-    cached = _TEXT_CACHE.get(key)
-    if cached is None:
+        return _drop_parsed_paths(Text(s, font=FONT, font_size=size, color=color, weight=weight, **kwargs))
+    built = _TEXT_CACHE.get(key)
+    if built is None:
         if len(_TEXT_CACHE) >= _TEXT_CACHE_SIZE:
             _TEXT_CACHE.clear()
-        built = Text(s, font=FONT, font_size=size, color=color, weight=weight, **kwargs)
-        paths = {id(m.path_obj): m.path_obj for m in built.get_family() if hasattr(m, "path_obj")}
-        cached = _TEXT_CACHE[key] = (built, paths)
-    built, paths = cached
-    return copy.deepcopy(built, dict(paths))
+        built = _TEXT_CACHE[key] = _drop_parsed_paths(
+            Text(s, font=FONT, font_size=size, color=color, weight=weight, **kwargs))
+    return copy.deepcopy(built)
+
+
+#: Per (skeleton, size, colour, weight), where a skeleton is a string with its digits as "#": the digit
+#: glyphs of every slot, aligned to the first template's frame ({"slots", "fixed", "base", digit: glyphs}).
+_DIGIT_CACHE: dict = {}
+_DIGITS = "0123456789"
+
+
+def _digit_templates(skeleton: str, key: tuple, digits):
+    """The cache entry of ``skeleton`` with templates for ``digits`` built; None when glyphs cannot be
+    composed (ligatures, no glyph besides the digits to align templates on, templates that disagree)."""
+    entry = _DIGIT_CACHE.get(key)
+    if entry is None:
+        chars = [c for c in skeleton if not c.isspace()]  # one glyph each (checked on the first template)
+        slots = [i for i, c in enumerate(chars) if c == "#"]
+        fixed = [i for i, c in enumerate(chars) if c != "#"]
+        if not slots or not fixed:
+            return None
+        entry = _DIGIT_CACHE[key] = {"slots": slots, "fixed": fixed, "glyphs": len(chars), "base": None}
+    if entry.get("bad"):
+        return None
+    size, color, weight = key[1:]
+    for d in digits:
+        if d in entry:
+            continue
+        t = text(skeleton.replace("#", d), size=size, color=color, weight=weight)
+        if len(t.submobjects) != entry["glyphs"]:
+            entry["bad"] = True
+            return None
+        if entry["base"] is None:
+            entry["base"] = t
+        else:  # align on the fixed glyphs: a Text is centred on its own ink, which the digits change
+            base, f = entry["base"], entry["fixed"]
+            t.shift(base.submobjects[f[0]].points[0] - t.submobjects[f[0]].points[0])
+            if not all(np.allclose(t.submobjects[i].points, base.submobjects[i].points, rtol=0, atol=1e-9) for i in f):
+                entry["bad"] = True  # the digits moved the rest (kerning): not composable
+                return None
+        entry[d] = [t.submobjects[i] for i in entry["slots"]]
+    return entry
+
+
+def digit_text(s: str, size: float = BODY, color=None, weight: str = "NORMAL") -> Text:
+    """``text(s, ...)`` for a string of changing digits (a counter, a readout), composed from cached
+    glyphs: each digit's glyph is taken from a template of the same string with every digit that digit
+    ("Epoch 777 / 777"), so only ten Texts are laid out per arrangement of digits and other characters,
+    however many values are shown. The result's points are those of ``text(s, ...)``; where the font
+    does not allow it (ligatures, kerning across a digit) it is ``text(s, ...)``."""
+    color = TEXT if color is None else color
+    skeleton = "".join("#" if c in _DIGITS else c for c in s)
+    key = (skeleton, size, str(color), weight)
+    entry = _digit_templates(skeleton, key, sorted(set(c for c in s if c in _DIGITS)))
+    if entry is None:
+        return text(s, size=size, color=color, weight=weight)
+    base = entry["base"]
+    out = copy.deepcopy(base, {id(m): m for m in base.submobjects})  # the shell; its glyphs replaced below
+    glyphs = list(out.submobjects)
+    digits = [c for c in s if c in _DIGITS]
+    for slot, i, d in zip(range(len(digits)), entry["slots"], digits):
+        glyphs[i] = entry[d][slot]
+    out.submobjects = [copy.deepcopy(g) for g in glyphs]
+    out.center()  # a Text is centred on its ink
+    out.original_text = s
+    out.text = s.replace(" ", "").replace("\n", "")
+    out.chars = VGroup(*out.submobjects)
+    return out
 
 
 def markup(s: str, size: float = BODY, color=None, weight: str = "NORMAL", **kwargs) -> MarkupText:
     """A ``MarkupText`` (Pango markup: <b>, <sub>, <sup>, <span fgcolor=...>) in the theme font."""
     color = TEXT if color is None else color
-    return MarkupText(s, font=FONT, font_size=size, color=color, weight=weight, **kwargs)
+    return _drop_parsed_paths(MarkupText(s, font=FONT, font_size=size, color=color, weight=weight, **kwargs))
 
 
 def wrapped(s: str, width: float, size: float = BODY, color=None, buff: float = 0.08) -> VGroup:
