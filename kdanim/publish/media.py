@@ -20,6 +20,7 @@ import json
 import os
 import re
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -310,21 +311,36 @@ def build_audio_track(placements, duration: float, out_wav, sample_rate: int = A
     bounds = list(zip(starts, starts[1:] + [duration]))
     m = int(round(duration * sample_rate))
     out = np.zeros(m, dtype=np.int16)
-    for a, b in bounds:
+
+    def part(bound):
+        a, b = bound
         i0, i1 = int(round(a * mix_rate)), int(round(b * mix_rate))
-        part = np.zeros(i1 - i0, dtype=np.float64)
+        mix = np.zeros(i1 - i0, dtype=np.float64)
         for start, x, rate in clips:
             i = int(round(start * mix_rate))
             if not i0 <= i < i1:
                 continue
             seg = _resample(x, rate, mix_rate)[: i1 - i]
-            part[i - i0:i - i0 + seg.size] += seg
+            mix[i - i0:i - i0 + seg.size] += seg
+        return _part(mix, mix_rate, sample_rate, loudness, cache)
+
+    for (a, b), y in zip(bounds, _in_threads(part, bounds)):
         j0, j1 = int(round(a * sample_rate)), min(int(round(b * sample_rate)), m)
-        y = _part(part, mix_rate, sample_rate, loudness, cache)
         out[j0:j1] = y[: j1 - j0] if y.size >= j1 - j0 else np.pad(y, (0, j1 - j0 - y.size))
     with atomic(out_wav, ".wav") as tmp:
         write_wav(tmp, out, sample_rate)
     return Path(out_wav)
+
+
+def _in_threads(fn, items) -> list:
+    """``[fn(x) for x in items]``, on a thread per core: FFmpeg's filters and encoders (PyAV) let go of
+    the GIL, so the chapters' parts of the narration are normalised and encoded side by side (1.7-2× on
+    2 cores). Each result depends on its item only: the same whatever the threads' order."""
+    items = list(items)
+    if len(items) < 2:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(min(len(items), os.cpu_count() or 1)) as pool:
+        return list(pool.map(fn, items))
 
 
 #: Bumped when the way a part of the narration is normalised or encoded changes: the cache's entries go stale.
@@ -381,31 +397,34 @@ def _aac_packets(samples: np.ndarray, rate: int, bit_rate: int, splits, cache: P
     frame = 1024
     cuts = sorted({int(s) // frame * frame for s in splits if 0 < int(s) // frame * frame < samples.size})
     edges = [-_AAC_PREROLL, *cuts, None]
-    packets = []
-    for lo, hi in zip(edges, edges[1:]):
-        start = lo - (_AAC_BEFORE if lo > 0 else 0)
-        end = samples.size if hi is None else min(samples.size, hi + _AAC_AFTER)
-        src = samples[max(start, 0):end]
-        if start < 0:
-            src = np.concatenate([np.zeros(-start, np.float32), src])
-        path = None
-        if cache is not None:
-            path = Path(cache) / f"aac-{_cache_key(src, start - lo, hi is None, rate, bit_rate)}.npz"
-            with contextlib.suppress(OSError, ValueError, KeyError):
-                with np.load(path) as z:
-                    data, sizes, pts = z["data"].tobytes(), z["sizes"], z["pts"]
-                offsets = np.concatenate([[0], np.cumsum(sizes)])
-                packets += [(int(p) + lo, data[offsets[k]:offsets[k + 1]]) for k, p in enumerate(pts)]
-                continue
-        got = [(p, b) for p, b in _encode_aac(src, start, rate, bit_rate)
-               if (lo < 0 or p >= lo) and (hi is None or p < hi)]  # the first keeps the encoder's priming
-        packets += got
-        if path is not None:
-            with contextlib.suppress(OSError), atomic_path(path, ".npz") as tmp:
-                np.savez(tmp, data=np.frombuffer(b"".join(b for _, b in got), np.uint8),
-                         sizes=np.array([len(b) for _, b in got], np.int64),
-                         pts=np.array([p - lo for p, _ in got], np.int64))
-    return packets
+    return [pk for piece in _in_threads(lambda span: _aac_piece(samples, rate, bit_rate, *span, cache),
+                                        list(zip(edges, edges[1:]))) for pk in piece]
+
+
+def _aac_piece(samples: np.ndarray, rate: int, bit_rate: int, lo: int, hi: int | None, cache: Path | None):
+    """The packets (pts, bytes) of samples ``lo`` to ``hi`` (None: the end; a negative ``lo``: the first
+    piece, its encoder's priming and the silence before the track included)."""
+    start = lo - (_AAC_BEFORE if lo > 0 else 0)
+    end = samples.size if hi is None else min(samples.size, hi + _AAC_AFTER)
+    src = samples[max(start, 0):end]
+    if start < 0:
+        src = np.concatenate([np.zeros(-start, np.float32), src])
+    path = None
+    if cache is not None:
+        path = Path(cache) / f"aac-{_cache_key(src, start - lo, hi is None, rate, bit_rate)}.npz"
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            with np.load(path) as z:
+                data, sizes, pts = z["data"].tobytes(), z["sizes"], z["pts"]
+            offsets = np.concatenate([[0], np.cumsum(sizes)])
+            return [(int(p) + lo, data[offsets[k]:offsets[k + 1]]) for k, p in enumerate(pts)]
+    got = [(p, b) for p, b in _encode_aac(src, start, rate, bit_rate)
+           if (lo < 0 or p >= lo) and (hi is None or p < hi)]  # the first keeps the encoder's priming
+    if path is not None:
+        with contextlib.suppress(OSError), atomic_path(path, ".npz") as tmp:
+            np.savez(tmp, data=np.frombuffer(b"".join(b for _, b in got), np.uint8),
+                     sizes=np.array([len(b) for _, b in got], np.int64),
+                     pts=np.array([p - lo for p, _ in got], np.int64))
+    return got
 
 
 def _aac_encoder(rate: int, bit_rate: int):
