@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -125,19 +126,23 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
         offsets = media.concat_videos([r.video for r in results], joined)
         info = media.probe(joined, rms=False)
         lesson = Assembly.of(results, offsets, info["video_duration"], info["video"]["fps"])
-        audio = _write_media(joined, lesson, staging, fmt, webm, *media_tags(trace, opts), loudness=opts.loudness,
-                             language=load_cached(opts.script).language,
-                             cache=cache_dir() / "narration" if opts.use_cache else None)
-        if opts.script not in LANGUAGES:  # the user's script beside the video: the reproduce line names it
-            shutil.copy2(opts.script, staging / script_name(opts))
-        _write_texts(lesson, trace, opts, staging)
-        # The thumbnail: the first chapter at the end of its first beat (the title card in chapter 1).
-        thumb_t = offsets[0] + max(results[0].timeline["beat_spans"][0][1] - 0.1, 0.0)
-        media.grab_frame(joined, thumb_t, staging / "thumbnail.png")
-        contact.write_contact_sheet(results, staging / contact.CONTACT_SHEET)  # every beat's picture, labelled
-        tracemod.save(trace, staging / "trace.json")
-        joined.unlink()
-        manifest = _manifest(trace, opts, fmt, staging, results, lesson)
+        cache = cache_dir() / "narration" if opts.use_cache else None
+        measure = _write_media(joined, lesson, staging, fmt, webm, *media_tags(trace, opts), loudness=opts.loudness,
+                               language=load_cached(opts.script).language, cache=cache)
+        # the published track is measured (decoded, FFmpeg's meter: no GIL) while the other files are written
+        with ThreadPoolExecutor(1) as pool:
+            audio = pool.submit(measure)
+            if opts.script not in LANGUAGES:  # the user's script beside the video: the reproduce line names it
+                shutil.copy2(opts.script, staging / script_name(opts))
+            _write_texts(lesson, trace, opts, staging)
+            # The thumbnail: the first chapter at the end of its first beat (the title card in chapter 1).
+            thumb_t = offsets[0] + max(results[0].timeline["beat_spans"][0][1] - 0.1, 0.0)
+            media.grab_frame(joined, thumb_t, staging / "thumbnail.png")
+            contact.write_contact_sheet(results, staging / contact.CONTACT_SHEET)  # every beat's picture, labelled
+            tracemod.save(trace, staging / "trace.json")
+            joined.unlink()
+            manifest = _manifest(trace, opts, fmt, staging, results, lesson)
+            audio = audio.result()
         if audio:
             manifest["audio"] = audio  # the narration as published: loudness and true peak, measured
         if fmt != "gif":  # the page plays a video with sound; a gif is just the file
@@ -159,16 +164,16 @@ def _publish_stills(results, trace, opts, staging: Path, out: Path) -> dict:
 
 def _write_media(joined: Path, lesson: Assembly, staging: Path, fmt: str, webm: bool, title: str,
                  tags: dict | None = None, loudness: float = media.LOUDNESS,
-                 language: str | None = None, cache: Path | None = None) -> dict | None:
+                 language: str | None = None, cache: Path | None = None) -> Callable[[], dict | None]:
     """lesson.FMT (and lesson.webm): the joined video with the narration track (normalised to ``loudness``
-    LUFS chapter by chapter, tagged with the script's ``language``) and chapter markers; returns the
-    published track's measured loudness (None without one). ``cache``: the folder where each chapter's
-    normalised and encoded narration is kept, so that a render where one chapter's words changed
-    normalises and encodes only that chapter's."""
+    LUFS chapter by chapter, tagged with the script's ``language``) and chapter markers; returns what
+    measures the published track's loudness (its result None without one). ``cache``: the folder where
+    each chapter's normalised and encoded narration is kept, so that a render where one chapter's words
+    changed normalises and encodes only that chapter's."""
     video = staging / f"lesson.{fmt}"
     if fmt == "gif":
         media.to_gif(joined, video)
-        return None
+        return lambda: None
     wav = None
     if lesson.placements:
         wav = media.build_audio_track(lesson.placements, lesson.total, staging / "narration.wav", loudness=loudness,
@@ -179,10 +184,11 @@ def _write_media(joined: Path, lesson: Assembly, staging: Path, fmt: str, webm: 
         media.mux(joined, wav, staging / "lesson.webm", chapters=lesson.chapters, fmt="webm", title=title,
                   metadata=tags, language=language)
     if wav is None:
-        return None
+        return lambda: None
     wav.unlink()
-    return {"target_lufs": loudness, **media.loudness(video, cache).as_dict(), "codec": "aac-lc" if fmt == "mp4" else "opus",
-            "sample_rate": media.AUDIO_RATE, "bit_rate": media.AUDIO_BIT_RATE}
+    return lambda: {"target_lufs": loudness, **media.loudness(video, cache).as_dict(),
+                    "codec": "aac-lc" if fmt == "mp4" else "opus", "sample_rate": media.AUDIO_RATE,
+                    "bit_rate": media.AUDIO_BIT_RATE}
 
 
 def _write_texts(lesson: Assembly, trace: dict, opts: RenderOptions, staging: Path) -> None:
