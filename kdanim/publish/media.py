@@ -92,8 +92,9 @@ AUDIO_RATE = 48_000
 AUDIO_BIT_RATE = 128_000
 #: A script's language (ISO 639-1) -> the ISO 639-2 code MP4 and Matroska tag the narration stream with.
 ISO639_2 = {"en": "eng", "de": "deu"}
-#: The true peak the normaliser aims at: 0.5 dB below TRUE_PEAK, room for the AAC encoder's overshoot.
-_PEAK_AIM = TRUE_PEAK - 0.5
+#: The true peak the normaliser aims at: 1 dB below TRUE_PEAK, room for the AAC encoder's overshoot (0.5 dB
+#: was not enough: espeak-ng's German came out at −0.96 dBTP from an aim of −1.5).
+_PEAK_AIM = TRUE_PEAK - 1.0
 #: Below the absolute gate (−70 LUFS): silence, which no gain makes louder.
 SILENCE = -70.0
 
@@ -242,7 +243,7 @@ def _measure_file(path) -> Loudness:
 
 def normalise_loudness(samples: np.ndarray, rate: int, target: float = LOUDNESS,
                        out_rate: int = AUDIO_RATE) -> tuple[np.ndarray, Loudness, Loudness]:
-    """Speech at ``target`` LUFS integrated with its true peak at most 1.5 dB below TRUE_PEAK.
+    """Speech at ``target`` LUFS integrated with its true peak at _PEAK_AIM (1 dB under TRUE_PEAK) or under.
 
     The samples are resampled to ``out_rate`` (FFmpeg's aresample) and measured (ebur128).
     The loudness is then reached by one constant gain, as a two-pass linear normaliser
