@@ -260,29 +260,45 @@ def normalise_loudness(samples: np.ndarray, rate: int, target: float = LOUDNESS,
     before = _loudness(meta)
     if before.integrated <= SILENCE + 1e-6:
         return x, before, before
-    shaped, now = x, before
+    shaped, now, short = x, before, 0.0
     if now.true_peak + (target - now.integrated) > _PEAK_AIM:
-        threshold = 10 ** ((before.integrated + 4.0) / 20)
+        threshold = min(max(10 ** ((before.integrated + 4.0) / 20), 0.001), 1.0)  # acompressor's range
         compressor = ("acompressor", f"threshold={threshold:.6f}:ratio=3:attack=10:release=150:knee=4")
         tried = []  # (ceiling, how far the peaks would end over the aim): a secant search on the ceiling
+        best = None  # (over, shaped, loudness) of the try that came closest
         ceiling = _PEAK_AIM - (target - before.integrated)
         for _ in range(8):
+            ceiling = min(max(ceiling, _LIMIT_FLOOR), 0.0)  # alimiter's range: 1/16 to 1
             limiter = ("alimiter", f"limit={10 ** (ceiling / 20):.6f}:attack=5:release=50:level=disabled")
             shaped, _, meta = _filtered(x, out_rate, [compressor, limiter, _EBUR128])
             now = _loudness(meta)
             over = now.true_peak + (target - now.integrated) - _PEAK_AIM
+            if best is None or over < best[0]:
+                best = (over, shaped, now)
             if -0.3 <= over <= 0:
                 break
             tried.append((ceiling, over))
             (c0, o0), (c1, o1) = tried[-2:] if len(tried) > 1 else ((ceiling + 1.0, over + 1.0), tried[-1])
-            ceiling = c1 - (o1 + 0.1) * (c1 - c0) / (o1 - o0) if o1 != o0 else c1 - o1 - 0.1
-        else:
-            if over > 0:
-                raise MediaError(f"the narration's peaks cannot be brought under {_PEAK_AIM:g} dBTP at {target:g} LUFS")
-    gain = 10 ** ((target - now.integrated) / 20)
+            if abs(o1 - o0) < 0.05 or c1 == c0:  # the last step did not move the peaks: a plain step down
+                ceiling = c1 - max(o1, 0.0) - 1.0
+            else:
+                ceiling = c1 - (o1 + 0.1) * (c1 - c0) / (o1 - o0)
+        over, shaped, now = best
+        # A short stretch of speech (one clip: a chapter that says one sentence) can keep a peak-to-loudness
+        # ratio that no ceiling brings under the aim: it is then left that far under the target loudness,
+        # its true peak at the aim, within the check's tolerance; further than that is an error.
+        short = max(over, 0.0)
+        if short > 1.0:
+            raise MediaError(f"the narration's peaks cannot be brought under {_PEAK_AIM:g} dBTP at {target:g} LUFS "
+                             f"(only at {target - short:.1f} LUFS)")
+    gain = 10 ** ((target - short - now.integrated) / 20)
     y = (shaped[:x.size] * gain).astype(np.float32)
-    after = Loudness(target, now.true_peak + (target - now.integrated), now.range)
+    after = Loudness(target - short, now.true_peak + (target - short - now.integrated), now.range)
     return y, before, after
+
+
+#: The lowest ceiling alimiter takes, dB (its limit is at least 0.0625).
+_LIMIT_FLOOR = 20 * np.log10(0.0625)
 
 
 def build_audio_track(placements, duration: float, out_wav, sample_rate: int = AUDIO_RATE,
