@@ -444,16 +444,11 @@ def _aac_piece(samples: np.ndarray, rate: int, bit_rate: int, lo: int, hi: int |
     return got
 
 
-def _aac_encoder(rate: int, bit_rate: int):
-    cc = av.CodecContext.create("aac", "w")
-    cc.sample_rate, cc.layout, cc.format, cc.bit_rate, cc.profile = rate, "mono", "fltp", bit_rate, "LC"
-    cc.time_base = Fraction(1, rate)
-    return cc
-
-
 def _encode_aac(samples: np.ndarray, first: int, rate: int, bit_rate: int):
     """Yield (pts, bytes) of every packet of ``samples`` encoded alone, its first sample at time ``first``."""
-    cc = _aac_encoder(rate, bit_rate)
+    cc = av.CodecContext.create("aac", "w")  # as _audio_stream sets the mp4's stream up: its extradata fits
+    cc.sample_rate, cc.layout, cc.format, cc.bit_rate, cc.profile = rate, "mono", "fltp", bit_rate, "LC"
+    cc.time_base = Fraction(1, rate)
     cc.open()
     for f in _audio_frames(samples, rate, "fltp", 1024):
         f.pts += first
@@ -633,9 +628,7 @@ def _audio_stream(oc, rate: int, codec: str, bit_rate: int, language: str | None
 _AAC_PREROLL = 4096
 
 
-def _audio_frames(samples: np.ndarray, rate: int, fmt: str, frame_size: int, preroll: int = 0):
-    if preroll:
-        samples = np.concatenate([np.zeros(preroll, samples.dtype), samples])
+def _audio_frames(samples: np.ndarray, rate: int, fmt: str, frame_size: int):
     kind = {"flt": np.float32, "fltp": np.float32, "s16": np.int16, "s16p": np.int16}.get(fmt)
     if kind is None:
         raise MediaError(f"unsupported encoder sample format {fmt}")
@@ -647,7 +640,7 @@ def _audio_frames(samples: np.ndarray, rate: int, fmt: str, frame_size: int, pre
         chunk = data[i:i + frame_size]
         frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format=fmt, layout="mono")
         frame.sample_rate = rate
-        frame.pts = i - preroll
+        frame.pts = i
         frame.time_base = Fraction(1, rate)
         yield frame
 
