@@ -155,6 +155,32 @@ def test_mux_encodes_the_track_in_cached_pieces_that_join_unheard(joined, tmp_pa
     assert len(encoded) == 5
 
 
+def test_a_piece_whose_aac_decode_peaks_over_the_limit_is_turned_down(joined, tmp_path, monkeypatch):
+    """The AAC encoder overshoots the peaks it is given (Piper's speech in the default lesson: normalised
+    to −2.4 dBTP, decoded at −0.8, over the check's −1). Each piece is decoded as it is encoded; one whose
+    true peak is over the limit is turned down by as much and encoded again with its neighbours, and the
+    others keep their level. Here the limit is set under the loud chapter's peak."""
+    import kdanim.publish.media as media
+
+    video, starts = joined
+    quiet, loud = tone(tmp_path / "q.wav", 0.8, amp=0.05), tone(tmp_path / "l.wav", 1.8, hz=300, amp=0.5)
+    wav = build_audio_track([(0.1, quiet), (starts[1] + 0.1, loud)], 3.6, tmp_path / "n.wav", chapters=starts,
+                            loudness=None)
+
+    def decoded(path):
+        with av.open(str(path)) as c:
+            return np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
+    plain = decoded(mux(video, wav, tmp_path / "plain.mp4", splits=starts[1:]))
+    monkeypatch.setattr(media, "_AAC_PEAK", -12.0)
+    out = mux(video, wav, tmp_path / "guarded.mp4", splits=starts[1:])
+    got, rate = decoded(out), 48000
+    assert media.loudness(out).true_peak <= -12.0 + 0.1                        # the loud chapter under the limit
+    ch2 = slice(int((starts[1] + 0.2) * rate), int((starts[1] + 1.8) * rate))
+    assert -12.6 < 20 * np.log10(np.abs(got[ch2]).max()) < -12.0             # turned down by as much, no more
+    ch1 = slice(int(0.2 * rate), int(0.8 * rate))
+    assert np.sqrt(np.mean(got[ch1] ** 2)) == pytest.approx(np.sqrt(np.mean(plain[ch1] ** 2)), rel=1e-3)  # kept
+
+
 def test_build_audio_track_bad_input(tmp_path):
     with pytest.raises(ValueError, match="duration"):
         build_audio_track([], 0, tmp_path / "t.wav")

@@ -361,7 +361,7 @@ def _in_threads(fn, items) -> list:
 
 
 #: Bumped when the way a part of the narration is normalised or encoded changes: the cache's entries go stale.
-_AUDIO_VERSION = "1"
+_AUDIO_VERSION = "2"
 
 
 def _cache_key(*parts) -> str:
@@ -407,20 +407,43 @@ def _part(mix: np.ndarray, mix_rate: int, rate: int, loudness: float | None, cac
 _AAC_BEFORE, _AAC_AFTER = 49152, 2048
 
 
+#: The true peak each AAC piece may decode at, dBTP: TRUE_PEAK, less 0.1 dB for the joins (a player decodes a
+#: piece's first frame after its neighbour's last packet, not after the packets of its own context).
+_AAC_PEAK = TRUE_PEAK - 0.1
+
+
 def _aac_packets(samples: np.ndarray, rate: int, bit_rate: int, splits, cache: Path | None):
     """The AAC-LC packets of ``samples`` (pts, bytes) as one encode would give them, encoded piece by piece
     between the sample times ``splits`` (put on the 1024-sample frame grid), each piece from ``cache`` when
-    it holds the piece's samples and context already."""
+    it holds the piece's samples and context already.
+
+    The encoder overshoots the peaks it is given: Piper's speech, normalised with its true peak at −2.4
+    dBTP, decoded at −0.8 in the default lesson. So each piece is decoded and measured as it is encoded,
+    and a piece whose true peak is over _AAC_PEAK is turned down by as much (its chapter a few tenths of a
+    LU quieter) and encoded again, with its neighbours, whose context it is."""
     frame = 1024
     cuts = sorted({int(s) // frame * frame for s in splits if 0 < int(s) // frame * frame < samples.size})
     edges = [-_AAC_PREROLL, *cuts, None]
-    return [pk for piece in _in_threads(lambda span: _aac_piece(samples, rate, bit_rate, *span, cache),
-                                        list(zip(edges, edges[1:]))) for pk in piece]
+    spans = list(zip(edges, edges[1:]))
+    pieces: list = [None] * len(spans)
+    todo, samples = list(range(len(spans))), samples.copy()  # turned down here, not in the caller's array
+    for _ in range(4):
+        for k, got in zip(todo, _in_threads(lambda k: _aac_piece(samples, rate, bit_rate, *spans[k], cache), todo)):
+            pieces[k] = got
+        over = {k: peak - _AAC_PEAK for k, (_, peak) in enumerate(pieces) if peak > _AAC_PEAK}
+        if not over:
+            break
+        for k, excess in over.items():
+            lo, hi = spans[k]
+            samples[max(lo, 0):hi] *= np.float32(10 ** (-(excess + 0.05) / 20))
+        todo = sorted({j for k in over for j in (k - 1, k, k + 1) if 0 <= j < len(spans)})
+    return [pk for packets, _ in pieces for pk in packets]
 
 
 def _aac_piece(samples: np.ndarray, rate: int, bit_rate: int, lo: int, hi: int | None, cache: Path | None):
     """The packets (pts, bytes) of samples ``lo`` to ``hi`` (None: the end; a negative ``lo``: the first
-    piece, its encoder's priming and the silence before the track included)."""
+    piece, its encoder's priming and the silence before the track included), and the true peak (dBTP) they
+    decode to there."""
     start = lo - (_AAC_BEFORE if lo > 0 else 0)
     end = samples.size if hi is None else min(samples.size, hi + _AAC_AFTER)
     src = samples[max(start, 0):end]
@@ -431,25 +454,41 @@ def _aac_piece(samples: np.ndarray, rate: int, bit_rate: int, lo: int, hi: int |
         path = Path(cache) / f"aac-{_cache_key(src, start - lo, hi is None, rate, bit_rate)}.npz"
         with contextlib.suppress(OSError, ValueError, KeyError):
             with np.load(path) as z:
-                data, sizes, pts = z["data"].tobytes(), z["sizes"], z["pts"]
+                data, sizes, pts, peak = z["data"].tobytes(), z["sizes"], z["pts"], float(z["true_peak"])
             offsets = np.concatenate([[0], np.cumsum(sizes)])
-            return [(int(p) + lo, data[offsets[k]:offsets[k + 1]]) for k, p in enumerate(pts)]
-    got = [(p, b) for p, b in _encode_aac(src, start, rate, bit_rate)
-           if (lo < 0 or p >= lo) and (hi is None or p < hi)]  # the first keeps the encoder's priming
+            return [(int(p) + lo, data[offsets[k]:offsets[k + 1]]) for k, p in enumerate(pts)], peak
+    dec = av.CodecContext.create("aac", "r")
+    decoded, first = [], None
+
+    def opened(cc):
+        dec.extradata = cc.extradata
+
+    every = list(_encode_aac(src, start, rate, bit_rate, opened))
+    for p, b in every:  # the whole encode decoded, context included, so the piece's first frame decodes whole
+        first = p if first is None else first
+        decoded += [f.to_ndarray().reshape(-1) for f in dec.decode(av.Packet(b))]
+    decoded += [f.to_ndarray().reshape(-1) for f in dec.decode(None)]
+    y = np.concatenate(decoded) if decoded else np.zeros(0, np.float32)
+    own = y[max(lo, 0) - first:(len(y) if hi is None else hi - first)]  # sample i decodes at time first + i
+    peak = measure_loudness(own, rate).true_peak if own.size else -np.inf
+    got = [(p, b) for p, b in every if (lo < 0 or p >= lo) and (hi is None or p < hi)]  # the first keeps the priming
     if path is not None:
         with contextlib.suppress(OSError), atomic_path(path, ".npz") as tmp:
             np.savez(tmp, data=np.frombuffer(b"".join(b for _, b in got), np.uint8),
                      sizes=np.array([len(b) for _, b in got], np.int64),
-                     pts=np.array([p - lo for p, _ in got], np.int64))
-    return got
+                     pts=np.array([p - lo for p, _ in got], np.int64), true_peak=np.float64(peak))
+    return got, peak
 
 
-def _encode_aac(samples: np.ndarray, first: int, rate: int, bit_rate: int):
-    """Yield (pts, bytes) of every packet of ``samples`` encoded alone, its first sample at time ``first``."""
+def _encode_aac(samples: np.ndarray, first: int, rate: int, bit_rate: int, opened=None):
+    """Yield (pts, bytes) of every packet of ``samples`` encoded alone, its first sample at time ``first``;
+    ``opened`` is handed the encoder once it is open (a decoder needs its extradata)."""
     cc = av.CodecContext.create("aac", "w")  # as _audio_stream sets the mp4's stream up: its extradata fits
     cc.sample_rate, cc.layout, cc.format, cc.bit_rate, cc.profile = rate, "mono", "fltp", bit_rate, "LC"
     cc.time_base = Fraction(1, rate)
     cc.open()
+    if opened is not None:
+        opened(cc)
     for f in _audio_frames(samples, rate, "fltp", 1024):
         f.pts += first
         for pk in cc.encode(f):
