@@ -45,6 +45,17 @@ def test_piper_synthesizes_real_speech(piper):
     assert np.max(np.abs(x[-pad:])) > 0.01 * np.max(np.abs(x))
 
 
+def test_piper_on_one_thread_in_a_pool_says_the_same_samples(piper, tmp_path, monkeypatch):
+    """A pool's process loads Piper on one onnxruntime thread (a process per core): same samples, one thread."""
+    first, _ = read_wav(piper.synthesize(SENTENCE).path)
+    monkeypatch.setattr(V, "_PIPER_THREADS", None)
+    V.one_thread_per_process()
+    alone = PiperVoice(cache_dir=tmp_path)
+    assert alone.load().session.get_session_options().intra_op_num_threads == 1
+    again, _ = read_wav(alone.synthesize(SENTENCE).path)
+    assert alone.synth_count == 1 and np.array_equal(again, first)
+
+
 def test_piper_cache_hits_synthesize_nothing(piper, piper_cache):
     first = piper.synthesize(SENTENCE)
     n = piper.synth_count

@@ -29,7 +29,7 @@ from typing import Callable, Iterator
 from kdanim.cluster import TaskFailed, client, run_tasks
 from kdanim.files import atomic_write
 from kdanim.narration.script import Words, load_cached
-from kdanim.narration.voices import default_cache_dir
+from kdanim.narration.voices import default_cache_dir, one_thread_per_process
 from kdanim.scenes import lesson_order
 
 from .cache import cached_chapter, chapter_key, chapters_dir, code_version, file_chapter
@@ -254,6 +254,7 @@ _BUSY = False
 def _worker_init(queue) -> None:
     global _WORKER_QUEUE
     _WORKER_QUEUE = queue
+    one_thread_per_process()  # a process per core: Piper's second thread would only compete
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it ends the pool
     signal.signal(signal.SIGTERM, _worker_stop)
 
@@ -306,6 +307,7 @@ def _render_on_worker(task: Task) -> dict:
     timeline refers to travel back in the result.
     """
     job = task.job
+    one_thread_per_process()  # a worker thread per core, as `dask worker` starts by default
     work = Path(tempfile.mkdtemp(prefix=f"kdanim-ch{job.number:02d}-"))
     try:
         res = render_chapter(job.chapter, job.trace, job.opts, work)
