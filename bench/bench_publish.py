@@ -1,20 +1,26 @@
 """Benchmark `kdanim publish`: a 2 τ × 2 α explorer at low quality, with --jobs 1, with --jobs 2, and on a
 real local `dask scheduler` with two `dask worker` processes (--nthreads 1 --nworkers 1 each).
 
-Usage: python bench/bench_publish.py [--chapters 1-11] [--epochs 100] [--voice piper] [--modes jobs1,jobs2,dask]
+Usage: python bench/bench_publish.py [--chapters 1-11] [--epochs 100] [--voice piper] [--modes jobs1,jobs2,dask,core1]
 
 Every run starts from empty chapter and voice caches (the workers' too); the sweep's runs are made
 once, before. For each run it prints the wall time (sweep traces loaded to explorer page written,
 assembly of every variant included), the speed-up over --jobs 1, the CPU seconds of the chapter
 renders, and the idle core time at the end: once no chapter is left to start, the seconds each other
 core waits for the last one (the sum over the cores, from each chapter's render time and the moment
-it came back). The --jobs 1 run also lists every distinct chapter's render time (the longest one
-bounds any pool). The machine's load average is printed first: a shared machine slows the parallel
-runs most.
+it came back), and the CPU seconds of every process of the run (this one, its pool's, the Dask
+scheduler's and workers') over its wall time: the cores it kept busy. A single chapter render is not
+one core's work (Manim draws while the encoder threads and x264 encode, and Piper runs on two threads
+alone), so the speed-up two cores can give over --jobs 1 is at most 2 / the cores --jobs 1 kept busy.
+``core1`` is --jobs 1 held to one core (CPU affinity): the one-core baseline that two plain processes
+reach 1.78× over on these machines. The --jobs 1 run also lists every distinct chapter's render time
+(the longest one bounds any pool). The machine's load average is printed first: a shared machine slows
+the parallel runs most.
 """
 
 import argparse
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -86,6 +92,12 @@ class LocalScheduler:
                 p.kill()
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its children that ended (pool workers, Dask's processes)."""
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
 def publish(traces, opts, scheduler, jobs, root: Path) -> dict:
     """One cold publish into ``root``; its wall time and each chapter render's (end, seconds, number)."""
     renders = []
@@ -127,19 +139,33 @@ def main():
         results = {}
         for mode in modes:
             root = work / mode
+            c0 = cpu_seconds()
             if mode == "dask":
                 cluster = LocalScheduler(CORES, root / "worker-cache")
                 try:
                     results[mode] = publish(traces, opts, cluster.address, 1, root)
                 finally:
-                    cluster.stop()
+                    cluster.stop()  # its processes waited for: their CPU time is counted
+            elif mode == "core1":
+                cores = os.sched_getaffinity(0)
+                os.sched_setaffinity(0, {min(cores)})  # inherited by every process started meanwhile
+                try:
+                    results[mode] = publish(traces, opts, None, 1, root)
+                finally:
+                    os.sched_setaffinity(0, cores)
             else:
                 results[mode] = publish(traces, opts, None, int(mode.removeprefix("jobs")), root)
             r = results[mode]
+            r["all_cpu"] = cpu_seconds() - c0
+            busy = r["all_cpu"] / r["wall"]
             base = results.get("jobs1")
             speed = f"{base['wall'] / r['wall']:.2f}x --jobs 1" if base and mode != "jobs1" else "baseline"
-            print(f"{mode:6s} {r['wall']:7.1f} s wall  {speed:>16s}  chapters {len(r['renders'])} in "
-                  f"{r['cpu']:6.1f} s of render time  idle at the end {r['idle']:5.1f} core-s")
+            one = results.get("core1")
+            speed += f", {one['wall'] / r['wall']:.2f}x one core" if one and mode != "core1" else ""
+            ceiling = f" (at most {CORES / busy:.2f}x from {CORES} cores)" if mode == "jobs1" else ""
+            print(f"{mode:6s} {r['wall']:7.1f} s wall  {speed:>30s}  chapters {len(r['renders'])} in "
+                  f"{r['cpu']:6.1f} s of render time  idle at the end {r['idle']:5.1f} core-s  "
+                  f"CPU {r['all_cpu']:6.1f} s, {busy:.2f} cores busy{ceiling}", flush=True)
             shutil.rmtree(root, ignore_errors=True)
         if "jobs1" in results:
             titles = chapter_titles(opts)
