@@ -17,8 +17,9 @@ lesson folder with its page, the closing check, then the deck (`kdanim slides`).
   contact sheet, check, deck. Stages come from `ChapterResult.stages`; code without it (``--root``
   older than issue 19) reports totals only;
 - ``again``: the same render once more (every chapter from the cache) and its share of the cold wall;
-- ``edit``: the render after one beat's words changed (chapter 10's last beat, longer), and its share of
-  that chapter's cold render time.
+- ``edit ch N``: the render after one beat's words changed (a sentence more: chapter 10's last beat, the
+  shortest chapter, and chapter 6's last, a chapter of animated curves), and its share of that chapter's
+  cold render time.
 
 Run it on an idle machine: it measures wall time.
 """
@@ -68,13 +69,20 @@ class Timed:
         setattr(module, name, timed)
 
 
-def edited_script(out: Path) -> Path:
+#: The beats the bench edits, with their chapters: the shortest chapter's last beat (where the fixed costs of
+#: a render weigh most), and the last beat of chapter 6, a chapter of animated curves in the middle.
+EDITS = {10: "summary.reproduce", 6: "training.end"}
+
+
+def edited_script(out: Path, beat: str = "summary.reproduce") -> Path:
+    """The shipped English script with a sentence put before the words of ``beat``: longer, so the
+    chapter's timing after it moves too."""
     from kdanim.narration import script as scriptmod
 
     text = (scriptmod.SCRIPTS / "en.md").read_text(encoding="utf-8")
-    text, n = re.subn(r"(## summary\.reproduce\n)", r"\1Let me say one more thing before we part. ", text, count=1)
+    text, n = re.subn(rf"(## {re.escape(beat)}\n)", r"\1Let me say one more thing before we go on. ", text, count=1)
     if n != 1:
-        raise SystemExit("bench: the shipped script has no summary.reproduce beat to edit")
+        raise SystemExit(f"bench: the shipped script has no {beat} beat to edit")
     out.write_text(text, encoding="utf-8")
     return out
 
@@ -91,7 +99,8 @@ def one(quality: str, jobs: int, voice: str) -> dict:
     from kdanim.trace import simulate_trace
 
     timed = Timed()
-    for name in ("concat_videos", "build_audio_track", "mux", "loudness"):
+    for name in ("concat_videos", "narration_track" if hasattr(media, "narration_track") else "build_audio_track",
+                 "mux", "loudness"):
         timed.wrap(media, name, "join")
     timed.wrap(page, "write_page", "page")
     if hasattr(lessonmod, "contact"):  # the contact sheet (issue 18)
@@ -128,19 +137,23 @@ def one(quality: str, jobs: int, voice: str) -> dict:
         measured = sum(v for k, v in stages.items() if k not in ("frames", "drawn", "encoding"))
         stages["encoding"] = max(0.0, render_cpu - measured - sum(timed.seconds.values()) - check)
     stages.update(timed.seconds, check=check, deck=deck)
-    ch10 = next((r.seconds for r in results if r.number == 10 and not r.cached), None)
+    cold = {n: next((r.seconds for r in results if r.number == n and not r.cached), None) for n in EDITS}
 
     # the same render again: every chapter from the cache
     t4 = time.perf_counter()
     lessonmod.render_lesson(trace, opts, tmp / "again")
     again = time.perf_counter() - t4
-    # one beat's words changed (chapter 10's last): that chapter renders again, the others come from the cache
-    edit_opts = RenderOptions(quality=quality, voice=voice, jobs=jobs, script=str(edited_script(tmp / "edited.md")))
-    t5 = time.perf_counter()
-    lessonmod.render_lesson(trace, edit_opts, tmp / "edit")
-    edit = time.perf_counter() - t5
+    # one beat's words changed: that chapter renders again, the others come from the cache
+    edits = {}
+    for n, beat in EDITS.items():
+        edit_opts = RenderOptions(quality=quality, voice=voice, jobs=jobs,
+                                  script=str(edited_script(tmp / f"edited-{n}.md", beat)))
+        t5 = time.perf_counter()
+        lessonmod.render_lesson(trace, edit_opts, tmp / f"edit-{n}")
+        edits[n] = time.perf_counter() - t5
     return {"quality": quality, "video": video, "wall": render_wall, "cpu": render_cpu, "chapters_wall": chapters_wall,
-            "rss_mb": peak_rss_mb(), "kbps": kbps, "stages": stages, "again": again, "edit": edit, "ch10_cold": ch10,
+            "rss_mb": peak_rss_mb(), "kbps": kbps, "stages": stages, "again": again, "edit": edits[10],
+            "ch10_cold": cold[10], "edits": edits, "cold": cold,
             "frames": stages.get("frames"), "drawn": stages.get("drawn")}
 
 
@@ -159,12 +172,15 @@ STAGES = ["simulation", "speech", "scene", "drawing", "converting", "encoding", 
 
 def table(rows: list[dict]) -> str:
     head = ("| quality | video s | kbit/s | wall s | wall-s/s | CPU-s/s | peak RSS MB | " +
-            " | ".join(STAGES) + " | again s (% cold) | edit s (% ch 10 cold) |")
+            " | ".join(STAGES) + " | again s (% cold) | " + " | ".join(f"edit ch {n} s (% its cold)" for n in EDITS) + " |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         v, st = r["video"], r["stages"]
         cells = [f"{st[s] / v:.3f}" if s in st else "–" for s in STAGES]
-        edit = f"{r['edit']:.1f} ({100 * r['edit'] / r['ch10_cold']:.0f}%)" if r.get("ch10_cold") else f"{r['edit']:.1f}"
+        edits = {int(k): v for k, v in r.get("edits", {10: r["edit"]}).items()}
+        colds = {int(k): v for k, v in r.get("cold", {10: r.get("ch10_cold")}).items()}
+        edit = " | ".join(f"{edits[n]:.1f} ({100 * edits[n] / colds[n]:.0f}% of {colds[n]:.1f})" if colds.get(n)
+                          else f"{edits.get(n, 0):.1f}" for n in EDITS)
         lines.append(f"| {QUALITY_NAMES[r['quality']]} | {v:.0f} | {r.get('kbps', 0):.0f} | {r['wall']:.0f} | {r['wall'] / v:.2f} | "
                      f"{r['cpu'] / v:.2f} | {r['rss_mb']:.0f} | " + " | ".join(cells) +
                      f" | {r['again']:.1f} ({100 * r['again'] / r['wall']:.1f}%) | {edit} |")

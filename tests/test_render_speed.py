@@ -153,3 +153,19 @@ def test_a_one_beat_edit_reuses_the_other_beats_and_equals_a_cold_render(rings_t
     assert len(ours) == len(theirs) > len(decoded(first.video)), "the longer words made a longer chapter"
     differ = [i for i, (a, b) in enumerate(zip(ours, theirs)) if not np.array_equal(a, b)]
     assert differ == [], f"{len(differ)} frames differ from a cold render, first at {differ[:1]}"
+
+
+def test_the_chapter_cache_keys_on_the_code_that_renders_only(monkeypatch):
+    """A change to the lesson folder's assembly (kdanim/publish) or to the command line keeps every
+    rendered chapter: nothing that renders a chapter imports them (tests/test_layout.py's layers), so
+    they are left out of the code version; every other source is in it."""
+    from kdanim.files import ROOT
+    from kdanim.render import chapter
+
+    hashed = []
+    monkeypatch.setattr(chapter, "source_hash", lambda *paths: hashed.extend(paths) or "h")
+    chapter.code_version()
+    names = {p.relative_to(ROOT).as_posix() for p in hashed}
+    assert not names & {"kdanim/publish", "kdanim/cli.py", "kdanim/cli_options.py"}
+    every = {p.relative_to(ROOT).as_posix() for p in (ROOT / "kdanim").iterdir() if p.name != "__pycache__"}
+    assert every - names == {"kdanim/publish", "kdanim/cli.py", "kdanim/cli_options.py"} and "scenes" in names

@@ -138,7 +138,8 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
             # The thumbnail: the first chapter at the end of its first beat (the title card in chapter 1).
             thumb_t = offsets[0] + max(results[0].timeline["beat_spans"][0][1] - 0.1, 0.0)
             media.grab_frame(joined, thumb_t, staging / "thumbnail.png")
-            contact.write_contact_sheet(results, staging / contact.CONTACT_SHEET)  # every beat's picture, labelled
+            contact.write_contact_sheet(results, staging / contact.CONTACT_SHEET,  # every beat's picture, labelled
+                                        cache=cache_dir() / "pictures" if opts.use_cache else None)
             tracemod.save(trace, staging / "trace.json")
             joined.unlink()
             manifest = _manifest(trace, opts, fmt, staging, results, lesson)
@@ -174,18 +175,17 @@ def _write_media(joined: Path, lesson: Assembly, staging: Path, fmt: str, webm: 
     if fmt == "gif":
         media.to_gif(joined, video)
         return lambda: None
-    wav = None
+    track = None
     if lesson.placements:
-        wav = media.build_audio_track(lesson.placements, lesson.total, staging / "narration.wav", loudness=loudness,
-                                      chapters=lesson.offsets, cache=cache)
-    media.mux(joined, wav, video, chapters=lesson.chapters, fmt=fmt, title=title, metadata=tags, language=language,
+        track = media.narration_track(lesson.placements, lesson.total, loudness=loudness, chapters=lesson.offsets,
+                                      cache=cache)
+    media.mux(joined, track, video, chapters=lesson.chapters, fmt=fmt, title=title, metadata=tags, language=language,
               splits=lesson.offsets[1:], cache=cache)
     if webm and fmt == "mp4":
-        media.mux(joined, wav, staging / "lesson.webm", chapters=lesson.chapters, fmt="webm", title=title,
+        media.mux(joined, track, staging / "lesson.webm", chapters=lesson.chapters, fmt="webm", title=title,
                   metadata=tags, language=language)
-    if wav is None:
+    if track is None:
         return lambda: None
-    wav.unlink()
     return lambda: {"target_lufs": loudness, **media.loudness(video, cache).as_dict(),
                     "codec": "aac-lc" if fmt == "mp4" else "opus", "sample_rate": media.AUDIO_RATE,
                     "bit_rate": media.AUDIO_BIT_RATE}

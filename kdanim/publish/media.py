@@ -32,7 +32,7 @@ import numpy as np
 from kdanim.narration.voices import read_wav, write_wav
 from kdanim.files import atomic_path
 
-__all__ = ["build_audio_track", "concat_videos", "mux", "to_gif", "grab_frame", "frames_at", "probe", "encoding",
+__all__ = ["build_audio_track", "narration_track", "concat_videos", "mux", "to_gif", "grab_frame", "frames_at", "probe", "encoding",
            "mp4_atoms", "loudness", "measure_loudness", "normalise_loudness", "Loudness", "LOUDNESS", "TRUE_PEAK",
            "AUDIO_RATE", "AUDIO_BIT_RATE", "ISO639_2", "FORMATS", "MediaError"]
 
@@ -303,7 +303,17 @@ _LIMIT_FLOOR = 20 * np.log10(0.0625)
 
 def build_audio_track(placements, duration: float, out_wav, sample_rate: int = AUDIO_RATE,
                       loudness: float | None = LOUDNESS, chapters=(0.0,), cache: Path | None = None) -> Path:
-    """A mono 16-bit WAV of exactly `duration` seconds at `sample_rate`, each clip placed at its start.
+    """The :func:`narration_track` written to ``out_wav``, a mono 16-bit WAV; returns its path."""
+    out, rate = narration_track(placements, duration, sample_rate, loudness, chapters, cache)
+    with atomic(out_wav, ".wav") as tmp:
+        write_wav(tmp, out, rate)
+    return Path(out_wav)
+
+
+def narration_track(placements, duration: float, sample_rate: int = AUDIO_RATE, loudness: float | None = LOUDNESS,
+                    chapters=(0.0,), cache: Path | None = None) -> tuple[np.ndarray, int]:
+    """Mono 16-bit samples (and their rate) of exactly `duration` seconds at `sample_rate`, each clip placed
+    at its start; :func:`mux` takes them as they are (the published lesson's track is not written as a WAV).
 
     `placements` is a list of (start seconds, WAV path); `chapters` the start times of the parts the track
     is made of (the lesson's chapters). Each part is mixed at the voice's own rate (overlaps add; a clip
@@ -315,12 +325,12 @@ def build_audio_track(placements, duration: float, out_wav, sample_rate: int = A
     """
     duration = float(duration)
     if not np.isfinite(duration) or duration <= 0:
-        raise ValueError(f"build_audio_track: duration must be > 0 seconds, got {duration}")
+        raise ValueError(f"narration track: duration must be > 0 seconds, got {duration}")
     clips = []
     for start, path in placements:
         start = float(start)
         if not np.isfinite(start) or start < 0:
-            raise ValueError(f"build_audio_track: clip {path} has start time {start}")
+            raise ValueError(f"narration track: clip {path} has start time {start}")
         clips.append((start, *read_wav(path)))
     rates = [r for _, _, r in clips]
     mix_rate = max(set(rates), key=rates.count) if rates else sample_rate  # the voice's own rate
@@ -344,9 +354,7 @@ def build_audio_track(placements, duration: float, out_wav, sample_rate: int = A
     for (a, b), y in zip(bounds, _in_threads(part, bounds)):
         j0, j1 = int(round(a * sample_rate)), min(int(round(b * sample_rate)), m)
         out[j0:j1] = y[: j1 - j0] if y.size >= j1 - j0 else np.pad(y, (0, j1 - j0 - y.size))
-    with atomic(out_wav, ".wav") as tmp:
-        write_wav(tmp, out, sample_rate)
-    return Path(out_wav)
+    return out, sample_rate
 
 
 def _in_threads(fn, items) -> list:
@@ -639,9 +647,14 @@ def _reorder_delay(c, s) -> int:
     return max([0] + [i - rank[p] for i, p in enumerate(pts)])
 
 
-def _audio_samples(audio_wav, sample_rate: int | None) -> tuple[np.ndarray, int]:
-    """The WAV's samples, resampled to `sample_rate` if given (as the narration track is); (samples, rate)."""
-    x, rate = read_wav(audio_wav)
+def _audio_samples(audio, sample_rate: int | None) -> tuple[np.ndarray, int]:
+    """The samples of ``audio`` (a WAV, or 16-bit samples and their rate: :func:`narration_track`) as float
+    in [-1, 1], as read_wav reads them, resampled to `sample_rate` if given; (samples, rate)."""
+    if isinstance(audio, tuple):
+        pcm, rate = audio
+        x = np.asarray(pcm, np.int16).astype(np.float32) / 32768.0
+    else:
+        x, rate = read_wav(audio)
     if not sample_rate or x.size == 0:
         return x, rate
     return _resample(x, rate, sample_rate), sample_rate
@@ -701,7 +714,8 @@ def _set_chapters(oc, chapters, total: float):
 def mux(video, audio_wav, out, *, chapters=(), fmt: str = "mp4", title: str | None = None,
         metadata: dict | None = None, audio_bit_rate: int = AUDIO_BIT_RATE, crf: int = 32,
         language: str | None = None, splits=(), cache: Path | None = None) -> Path:
-    """Combine a video file and a narration WAV into the published file.
+    """Combine a video file and the narration (a WAV, or :func:`narration_track`'s samples and rate) into the
+    published file.
 
     mp4: the H.264 video is stream-copied, the audio encoded to AAC-LC at 48 kHz
     (`audio_bit_rate`), the moov atom placed at the front (`+faststart`). webm: the

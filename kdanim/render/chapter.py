@@ -23,9 +23,16 @@ __all__ = ["make_context", "make_words", "make_voice", "render_scene", "render_c
            "code_version", "animations_dir"]
 
 
+#: What no chapter's pictures or sound depend on: the lesson folder's assembly and the command line. Nothing
+#: that renders a chapter imports them (they import it), so a change there keeps the chapter cache.
+_NOT_RENDERING = {"publish", "cli.py", "cli_options.py"}
+
+
 def code_version() -> str:
-    """A hash of the code that draws (kdanim and scenes sources): part of every chapter cache key."""
-    return source_hash(ROOT / "kdanim", ROOT / "scenes")
+    """A hash of the code that renders a chapter (kdanim's sources but the publish package and the CLI, and
+    the scenes): part of every chapter cache key."""
+    return source_hash(*(p for p in sorted((ROOT / "kdanim").iterdir()) if p.name not in _NOT_RENDERING),
+                       ROOT / "scenes")
 
 
 def animations_dir(chapter_cls, quality: str) -> Path:
