@@ -122,7 +122,7 @@ def main():
     ap.add_argument("--chapters", type=chapter_list, default=None, help="e.g. 4,11 or 1-11 [default: all 11]")
     ap.add_argument("--epochs", type=int, default=100, help="the sweep's epochs")
     ap.add_argument("--voice", default="piper")
-    ap.add_argument("--modes", default="jobs1,jobs2,dask")
+    ap.add_argument("--modes", default="core1,jobs1,jobs2,dask")
     ap.add_argument("--no-check", action="store_true", help="render frames that fail the layout checks anyway")
     args = ap.parse_args()
     modes = args.modes.split(",")
