@@ -225,3 +225,20 @@ def test_parallel_jobs_draw_the_same_stills(trace_file, tmp_path):
             assert a.size == b.size == (854, 480)
             assert np.array_equal(np.asarray(a), np.asarray(b)), name
             assert np.asarray(a.convert("L")).std() > 5
+
+
+def test_a_pool_worker_unwinds_on_sigterm_only_while_it_renders(monkeypatch):
+    """Between chapters a worker waits for its next task in a semaphore. A SIGTERM taken there by another of
+    its threads (Piper's, BLAS's) never reached a Python handler, and the pool waited for that process for
+    ever (a bench run hung so). So the handler that unwinds a render is set only while one runs; between
+    chapters the signal's default ends the worker."""
+    from kdanim.render import workers
+
+    calls = []
+    monkeypatch.setattr(workers.signal, "signal", lambda sig, handler: calls.append((sig, handler)))
+    monkeypatch.setattr(voices, "_PIPER_THREADS", None)
+    workers._worker_init(None)
+    assert calls == [(signal.SIGINT, signal.SIG_IGN)] and voices._PIPER_THREADS == 1
+    monkeypatch.setattr(workers, "_render_reporting", lambda job, send: calls.append("render") or "done")
+    assert workers._render_in_worker(workers.Task("k", None, 0)) == ("k", "done")
+    assert calls[1:] == [(signal.SIGTERM, workers._worker_stop), "render", (signal.SIGTERM, signal.SIG_DFL)]

@@ -84,7 +84,9 @@ def render_chapters(trace: dict, opts: RenderOptions, events: Send | None = None
     """Render the selected chapters (in parallel processes with ``opts.jobs`` > 1, or on
     ``opts.scheduler``), in lesson order; ``events`` receives :data:`Event` values."""
     with ChapterPool(opts.scheduler, opts.jobs) as pool:
-        return next(pool.run(pool.plan([chapter_jobs(trace, opts)]), events))[1]
+        # run to its end, not only to the lesson's results: the pool's processes are let go cleanly
+        (_, results), = pool.run(pool.plan([chapter_jobs(trace, opts)]), events)
+        return results
 
 
 # -- the pool ------------------------------------------------------------------------------------
@@ -248,7 +250,6 @@ def _render_reporting(job: ChapterJob, send: Send) -> ChapterResult:
 # -- local processes -----------------------------------------------------------------
 
 _WORKER_QUEUE = None
-_BUSY = False
 
 
 def _worker_init(queue) -> None:
@@ -256,25 +257,25 @@ def _worker_init(queue) -> None:
     _WORKER_QUEUE = queue
     one_thread_per_process()  # a process per core: Piper's second thread would only compete
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it ends the pool
-    signal.signal(signal.SIGTERM, _worker_stop)
 
 
 def _worker_stop(signum, frame) -> None:
-    """The pool is ending: a render in progress unwinds (its finally blocks remove its temporary files)."""
-    if _BUSY:
-        raise KeyboardInterrupt
-    os._exit(0)
+    """The pool is ending: the render in progress unwinds (its finally blocks remove its temporary files)."""
+    raise KeyboardInterrupt
 
 
 def _render_in_worker(task: Task) -> tuple[str, ChapterResult]:
-    global _BUSY
-    _BUSY = True
+    # The pool ends its processes with SIGTERM. While a chapter renders, it unwinds; between chapters the
+    # signal's default ends the process at once. A handler there would run only once the main thread runs
+    # Python again, and a worker waiting for its next task waits in a semaphore the signal, taken by one of
+    # the native libraries' threads, does not interrupt: the pool then waited for that process for ever.
+    signal.signal(signal.SIGTERM, _worker_stop)
     try:
         return task.key, _render_reporting(task.job, _WORKER_QUEUE.put)
     except KeyboardInterrupt:
         os._exit(1)  # stopped by the pool, already cleaned up: no traceback
     finally:
-        _BUSY = False
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _relay(queue, send: Send) -> None:
