@@ -237,7 +237,8 @@ def test_a_pool_worker_unwinds_on_sigterm_only_while_it_renders(monkeypatch):
     calls = []
     monkeypatch.setattr(workers.signal, "signal", lambda sig, handler: calls.append((sig, handler)))
     monkeypatch.setattr(voices, "_PIPER_THREADS", None)
-    workers._worker_init(None)
+    monkeypatch.setattr(workers, "_WORKER_QUEUE", None)
+    workers._worker_init(type("Queue", (), {"put": lambda self, event: None})())
     assert calls == [(signal.SIGINT, signal.SIG_IGN)] and voices._PIPER_THREADS == 1
     monkeypatch.setattr(workers, "_render_reporting", lambda job, send: calls.append("render") or "done")
     assert workers._render_in_worker(workers.Task("k", None, 0)) == ("k", "done")
