@@ -98,6 +98,15 @@ def cpu_seconds() -> float:
     return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
 
+def pin(cores) -> None:
+    """Every thread of this process (BLAS's, started at import, too) on ``cores``: Linux's affinity is per thread."""
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            os.sched_setaffinity(int(tid), cores)
+        except (ProcessLookupError, OSError):
+            pass  # a thread that has just ended
+
+
 def publish(traces, opts, scheduler, jobs, root: Path) -> dict:
     """One cold publish into ``root``; its wall time and each chapter render's (end, seconds, number)."""
     renders = []
@@ -148,11 +157,11 @@ def main():
                     cluster.stop()  # its processes waited for: their CPU time is counted
             elif mode == "core1":
                 cores = os.sched_getaffinity(0)
-                os.sched_setaffinity(0, {min(cores)})  # inherited by every process started meanwhile
+                pin({min(cores)})  # inherited by every thread and process started meanwhile
                 try:
                     results[mode] = publish(traces, opts, None, 1, root)
                 finally:
-                    os.sched_setaffinity(0, cores)
+                    pin(cores)
             else:
                 results[mode] = publish(traces, opts, None, int(mode.removeprefix("jobs")), root)
             r = results[mode]

@@ -168,9 +168,10 @@ class Voice:
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
         self.synth_count = 0          # real syntheses (cache misses)
         self.cache_hits = 0
-        self.synth_seconds = 0.0      # compute time spent synthesising
+        self.synth_seconds = 0.0      # wall time spent synthesising (a model's load not included)
+        self.synth_cpu = 0.0          # CPU time of the calling thread in synthesis and loading
         self.audio_seconds = 0.0      # audio produced by those syntheses
-        self.load_seconds = 0.0       # time spent loading a model, if any
+        self.load_seconds = 0.0       # wall time spent loading a model, if any
 
     @property
     def settings_key(self) -> str:
@@ -206,10 +207,11 @@ class Voice:
                 return Utterance(text, path, d)
             except (wave.Error, EOFError, OSError):
                 pass  # unreadable cache entry: synthesise again
-        t0 = time.perf_counter()
+        t0, c0, loaded = time.perf_counter(), time.thread_time(), self.load_seconds
         samples, rate = self._render(text)
         samples = trim_silence(samples, rate)
-        self.synth_seconds += time.perf_counter() - t0
+        self.synth_seconds += time.perf_counter() - t0 - (self.load_seconds - loaded)  # a first call loads the model
+        self.synth_cpu += time.thread_time() - c0
         self.synth_count += 1
         if samples.size == 0:
             raise RuntimeError(f"{self.name}: produced no audio for {text!r}")

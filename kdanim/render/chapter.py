@@ -125,8 +125,8 @@ def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path,
     video, still = (None, Path(writer.image_file_path)) if opts.preview else (Path(writer.movie_file_path), None)
     timeline = scene.timeline()
     voice = ctx.narrator.voice
-    speech = voice.synth_seconds + voice.load_seconds
-    stages = {"speech": speech, "scene": time.thread_time() - cpu0 - stopwatch.drawing - speech,
-              **stopwatch.as_dict()}
+    # speech: the voice's wall seconds; scene: this thread's CPU less drawing and what the voice spent on it
+    stages = {"speech": voice.synth_seconds + voice.load_seconds,
+              "scene": time.thread_time() - cpu0 - stopwatch.drawing - voice.synth_cpu, **stopwatch.as_dict()}
     return ChapterResult(chapter_cls.number, timeline["title"], video, still, timeline,
                          seconds=time.perf_counter() - t0, stages=stages)
