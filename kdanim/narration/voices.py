@@ -207,11 +207,13 @@ class Voice:
                 return Utterance(text, path, d)
             except (wave.Error, EOFError, OSError):
                 pass  # unreadable cache entry: synthesise again
-        t0, c0, loaded = time.perf_counter(), time.thread_time(), self.load_seconds
+        root = getattr(self, "_shared", None) or self  # a paced voice's times add to the voice it was paced from
+        t0, c0, loaded = time.perf_counter(), time.thread_time(), root.load_seconds + self.load_seconds
         samples, rate = self._render(text)
         samples = trim_silence(samples, rate)
-        self.synth_seconds += time.perf_counter() - t0 - (self.load_seconds - loaded)  # a first call loads the model
-        self.synth_cpu += time.thread_time() - c0
+        loading = root.load_seconds + self.load_seconds - loaded  # a first synthesis loads the model
+        root.synth_seconds += time.perf_counter() - t0 - loading
+        root.synth_cpu += time.thread_time() - c0
         self.synth_count += 1
         if samples.size == 0:
             raise RuntimeError(f"{self.name}: produced no audio for {text!r}")
@@ -335,8 +337,23 @@ class PiperVoice(Voice):
         return np.concatenate(parts), self.sample_rate
 
 
+#: Piper models loaded in this process, by (model, config, threads): each chapter makes its voice, and a
+#: process renders many chapters (a pool's worker, the explorer's 37), each of which loaded the model
+#: again (0.6 s).
+_LOADED: dict[tuple, object] = {}
+
+
 def _load_piper(model: Path, config: Path, threads: int | None):
-    """piper's PiperVoice of ``model``; on ``threads`` onnxruntime threads (None: piper's own loader, its default)."""
+    """piper's PiperVoice of ``model`` (loaded once per process); on ``threads`` onnxruntime threads (None:
+    piper's own loader, its default)."""
+    st = Path(model).stat()
+    key = (str(Path(model).resolve()), st.st_size, st.st_mtime_ns, str(Path(config).resolve()), threads)
+    if key not in _LOADED:
+        _LOADED[key] = _read_piper(Path(model), Path(config), threads)
+    return _LOADED[key]
+
+
+def _read_piper(model: Path, config: Path, threads: int | None):
     from piper import PiperVoice as _Piper
 
     if threads is None:
@@ -376,6 +393,7 @@ class EspeakVoice(Voice):
 
     def paced(self, slower: float) -> "EspeakVoice":
         v = copy.copy(self)
+        v._shared = self  # its synthesis times add to this voice's
         v.speed = max(80, int(round(self.speed / float(slower))))
         v._key = f"voice={v.voice};speed={v.speed};{v._version}"
         return v
