@@ -56,17 +56,6 @@ def test_piper_on_one_thread_in_a_pool_says_the_same_samples(piper, tmp_path, mo
     assert alone.synth_count == 1 and np.array_equal(again, first)
 
 
-def test_a_process_loads_a_piper_model_once(tmp_path, monkeypatch):
-    """Every chapter makes its own voice; the model is loaded once a process, not once a chapter (0.6 s)."""
-    monkeypatch.setattr(V, "_LOADED", {})
-    reads = []
-    real = V._read_piper
-    monkeypatch.setattr(V, "_read_piper", lambda *a: reads.append(a) or real(*a))
-    for n, text in enumerate(("One chapter.", "Another chapter.")):
-        PiperVoice(cache_dir=tmp_path / str(n)).synthesize(text)
-    assert len(reads) == 1
-
-
 def test_piper_cache_hits_synthesize_nothing(piper, piper_cache):
     first = piper.synthesize(SENTENCE)
     n = piper.synth_count

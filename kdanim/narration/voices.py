@@ -337,23 +337,13 @@ class PiperVoice(Voice):
         return np.concatenate(parts), self.sample_rate
 
 
-#: Piper models loaded in this process, by (model, config, threads): each chapter makes its voice, and a
-#: process renders many chapters (a pool's worker, the explorer's 37), each of which loaded the model
-#: again (0.6 s).
-_LOADED: dict[tuple, object] = {}
-
-
 def _load_piper(model: Path, config: Path, threads: int | None):
-    """piper's PiperVoice of ``model`` (loaded once per process); on ``threads`` onnxruntime threads (None:
-    piper's own loader, its default)."""
-    st = Path(model).stat()
-    key = (str(Path(model).resolve()), st.st_size, st.st_mtime_ns, str(Path(config).resolve()), threads)
-    if key not in _LOADED:
-        _LOADED[key] = _read_piper(Path(model), Path(config), threads)
-    return _LOADED[key]
+    """piper's PiperVoice of ``model``; on ``threads`` onnxruntime threads (None: piper's own loader, its default).
 
-
-def _read_piper(model: Path, config: Path, threads: int | None):
+    Loaded afresh for every voice, not kept for the process: a session's noise generator runs on from one
+    synthesis to the next (the same sentence after another one comes out 41,728 samples long instead of
+    42,240), so a model shared between chapters would make a chapter's speech depend on what the process
+    said before it."""
     from piper import PiperVoice as _Piper
 
     if threads is None:
