@@ -216,3 +216,14 @@ def test_a_registered_voice_is_offered_everywhere(monkeypatch):
     c = {c.name: c for c in doctor.checks()}["voice robot"]
     assert (c.ok, c.required, c.fix) == (False, False, "pip install robot-voice")
     assert c.detail == "robot-voice is not installed: pip install robot-voice (only needed for --voice robot)"
+
+
+def test_a_voice_counts_its_model_load_once(tmp_path):
+    """The first synthesis loads the model: its time is the load's, not the synthesis's as well."""
+    import time
+
+    v = PiperVoice(cache_dir=tmp_path)
+    t0 = time.perf_counter()
+    v.synthesize(SENTENCE)
+    wall = time.perf_counter() - t0
+    assert v.load_seconds > 0 and v.synth_seconds > 0 and v.synth_seconds + v.load_seconds <= wall

@@ -208,10 +208,11 @@ class Voice:
             except (wave.Error, EOFError, OSError):
                 pass  # unreadable cache entry: synthesise again
         root = getattr(self, "_shared", None) or self  # a paced voice's times add to the voice it was paced from
-        t0, c0, loaded = time.perf_counter(), time.thread_time(), root.load_seconds + self.load_seconds
+        holders = [root] if root is self else [root, self]  # where a model's load time may be counted
+        t0, c0, loaded = time.perf_counter(), time.thread_time(), sum(v.load_seconds for v in holders)
         samples, rate = self._render(text)
         samples = trim_silence(samples, rate)
-        loading = root.load_seconds + self.load_seconds - loaded  # a first synthesis loads the model
+        loading = sum(v.load_seconds for v in holders) - loaded  # a first synthesis loads the model
         root.synth_seconds += time.perf_counter() - t0 - loading
         root.synth_cpu += time.thread_time() - c0
         self.synth_count += 1
