@@ -21,6 +21,7 @@ lesson folder with its page, the closing check, then the deck (`kdanim slides`).
   shortest chapter, and chapter 6's last, a chapter of animated curves), and its share of that chapter's
   cold render time.
 
+The closing check of each cold render is printed at the end: a lesson that fails it gives no figure to report.
 Run it on an idle machine: it measures wall time.
 """
 
@@ -120,8 +121,9 @@ def one(quality: str, jobs: int, voice: str) -> dict:
         chapters_wall = None
         results = render_chapters(trace, opts)
     t2 = time.perf_counter()
-    check_folder(tmp / "lesson")
+    checked = check_folder(tmp / "lesson")
     check = time.perf_counter() - t2
+    print(checked.summary(), file=sys.stderr)  # a render whose lesson fails its check is no figure to report
     render_wall, render_cpu = time.perf_counter() - t0, cpu() - c0
     t3 = time.perf_counter()
     build_deck(trace, opts, tmp / "deck")
@@ -151,7 +153,8 @@ def one(quality: str, jobs: int, voice: str) -> dict:
         t5 = time.perf_counter()
         lessonmod.render_lesson(trace, edit_opts, tmp / f"edit-{n}")
         edits[n] = time.perf_counter() - t5
-    return {"quality": quality, "video": video, "wall": render_wall, "cpu": render_cpu, "chapters_wall": chapters_wall,
+    return {"quality": quality, "check": checked.summary() if hasattr(checked, "summary") else None,
+            "video": video, "wall": render_wall, "cpu": render_cpu, "chapters_wall": chapters_wall,
             "rss_mb": peak_rss_mb(), "kbps": kbps, "stages": stages, "again": again, "edit": edits[10],
             "ch10_cold": cold[10], "edits": edits, "cold": cold,
             "frames": stages.get("frames"), "drawn": stages.get("drawn")}
@@ -204,6 +207,8 @@ def main() -> None:
         rows.append(run_quality(args.root.resolve(), q, args.jobs, args.voice))
         print(json.dumps(rows[-1]), flush=True)
     print(f"\ncode: {args.root.resolve()}, jobs {args.jobs}, voice {args.voice}\n" + table(rows))
+    for r in rows:  # the closing check of each cold render: a failing lesson's figures do not count
+        print(f"{QUALITY_NAMES[r['quality']]}: {r.get('check') or 'no check result (older code)'}")
 
 
 if __name__ == "__main__":
