@@ -9,12 +9,14 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
+from manim import BLUE, GREEN, LEFT, RED, RIGHT, Scene, Square, tempconfig
 from manim._config.video_encoder import VideoEncoderSpec
+from manim.renderer.cairo_renderer import CairoRenderer
 from manim.scene.video_segment_encoder import VideoSegmentEncoder
 
 from kdanim.narration import script as scriptmod
 from kdanim.render import RenderOptions, render_chapter
-from kdanim.render.frames import HeldFrameEncoder, Stopwatch
+from kdanim.render.frames import HeldFrameEncoder, MeasuredRenderer, Stopwatch
 from kdanim.render.options import h264_options
 from kdanim.scenes import Summary
 
@@ -114,6 +116,38 @@ def test_an_aborted_segment_leaves_no_file(tmp_path):
     enc.write_frame(np.zeros((36, 64, 4), np.uint8), repeat=3)
     enc.abort()
     assert list(tmp_path.iterdir()) == [], "an interrupted animation must not look cached"
+
+
+class _Moving(Scene):
+    def construct(self):
+        dot = Square(side_length=0.8, fill_opacity=1, color=RED).shift(LEFT * 3)
+        self.add(Square(side_length=3, color=BLUE))  # static: drawn once per play, under the moving square
+        self.play(dot.animate.shift(RIGHT * 6), run_time=1.5)
+        self.wait(0.5)
+        self.play(dot.animate.rotate(1.0).set_color(GREEN), run_time=1)
+
+
+def test_frames_handed_to_the_encoder_uncopied_are_the_frames_drawn(tmp_path, monkeypatch):
+    """The camera's buffer goes to the encoder thread as it is, and the next frame is drawn into a free one:
+    the video equals one whose every frame was copied first (Manim's way), and a few buffers serve them all."""
+    def render(name, handover):
+        if not handover:
+            monkeypatch.setattr(MeasuredRenderer, "render", CairoRenderer.render)
+        stopwatch = Stopwatch()
+        with tempconfig({"media_dir": str(tmp_path / name), "pixel_width": 160, "pixel_height": 90, "frame_rate": 15,
+                         "disable_caching": True, "verbosity": "ERROR", "progress_bar": "none",
+                         "video_encoder_options": h264_options("low")}):
+            renderer = MeasuredRenderer(stopwatch)
+            scene = _Moving(renderer=renderer)
+            scene.render()
+        monkeypatch.undo()
+        return decoded(scene.renderer.file_writer.movie_file_path), renderer.pool, stopwatch
+
+    ours, pool, stopwatch = render("ours", True)
+    copied, unused, _ = render("copied", False)
+    assert len(ours) == len(copied) == 45
+    assert all(np.array_equal(a, b) for a, b in zip(ours, copied)), "a frame was drawn over before it was encoded"
+    assert len(unused) == 0 and 1 <= len(pool) <= 12 < stopwatch.drawn, (len(pool), stopwatch.drawn)
 
 
 def edited_script(tmp_path):
