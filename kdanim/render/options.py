@@ -33,10 +33,14 @@ def h264_options(quality: str, crf: int = VIDEO_CRF) -> dict[str, str]:
     it keeps small text sharper than the medium preset at CRF 18 at every quality (PSNR next to strong
     edges 44.5/45.7/48.6 dB against 43.6/43.0/41.7 at 480p/720p/1080p, every frame's worst PSNR higher
     too), for a third of medium's CPU time per frame and 1.3-1.8× its bits (bench/bench_encode.py
-    --preset ultrafast+cabac=1 --crf 22)."""
+    --preset ultrafast+cabac=1 --crf 22).
+
+    x264 runs on one thread, the segment's encoder thread: chapters render a process per core, and
+    x264's own frame threads cost CPU to coordinate (3-10% less CPU for three 1080p chapters on two
+    processes; the same wall time for one chapter alone, whose drawing thread is the slower one)."""
     gop = QUALITY_FPS[quality] // 2
     return {"crf": str(crf), "preset": "ultrafast", "profile": "high",
-            "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=2:open-gop=0:cabac=1:8x8dct=1"}
+            "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=2:open-gop=0:cabac=1:8x8dct=1:threads=1"}
 
 
 def default_jobs(cpus: int | None) -> int:
