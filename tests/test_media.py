@@ -1,3 +1,4 @@
+import json
 import os
 from pathlib import Path
 
@@ -414,15 +415,17 @@ def test_a_ceiling_search_that_stops_moving_the_peaks_ends_near_the_target(monke
 
 def test_the_contact_sheet_decodes_a_chapter_once(clips, tmp_path, monkeypatch):
     """Each chapter's beat pictures are kept by the video file and the beats' times: a second sheet of the
-    same chapters decodes nothing, with the same pixels; another video is decoded."""
+    same chapters decodes nothing, with the same pixels, whether its timeline is fresh or read from the chapter
+    cache; another video is decoded."""
     from kdanim.publish import contact
 
     decoded = []
     real = contact.beat_frames
     monkeypatch.setattr(contact, "beat_frames", lambda v, *a: decoded.append(v) or real(v, *a))
-    timeline = {"chapter": 1, "title": "Colours", "beats": ["red", "green"], "beat_spans": [[0.0, 0.4], [0.4, 1.0]]}
+    # a fresh render's timeline has its spans as tuples; the same timeline read back from timeline.json, as lists
+    timeline = {"chapter": 1, "title": "Colours", "beats": ["red", "green"], "beat_spans": [(0.0, 0.4), (0.4, 1.0)]}
     first = contact.cached_beat_frames(clips[0], timeline, cache=tmp_path / "pictures")
-    again = contact.cached_beat_frames(clips[0], timeline, cache=tmp_path / "pictures")
+    again = contact.cached_beat_frames(clips[0], json.loads(json.dumps(timeline)), cache=tmp_path / "pictures")
     assert decoded == [clips[0]] and len(again) == 2
     assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(first, again))
     assert near(np.asarray(again[0])[72, 100], RED) and near(np.asarray(again[1])[72, 100], GREEN)

@@ -114,7 +114,8 @@ def cached_beat_frames(video, timeline: dict, size=THUMB, cache: Path | None = N
     if cache is None:
         return beat_frames(video, timeline, size)
     st = os.stat(video)
-    key = hashlib.sha256(repr((str(Path(video).resolve()), st.st_size, st.st_mtime_ns, timeline["beat_spans"],
+    spans = [[float(t) for t in span] for span in timeline["beat_spans"]]  # tuples fresh, lists from timeline.json
+    key = hashlib.sha256(repr((str(Path(video).resolve()), st.st_size, st.st_mtime_ns, spans,
                                tuple(size))).encode()).hexdigest()[:24]
     path = Path(cache) / f"beats-{key}.npy"
     with contextlib.suppress(OSError, ValueError):
