@@ -537,10 +537,11 @@ def concat_videos(paths, out) -> list[float]:
     try:
         streams = [video_stream(c, p) for p, c in zip(paths, inputs)]
         _check_joinable(paths, streams)
+        scans = [_scan(path, c, s) for path, c, s in zip(paths, inputs, streams)]  # one pass over each first
         with atomic(out, out.suffix) as tmp:
             with av.open(str(tmp), "w", format=fmt) as oc:
-                joined = _Joined(oc, streams[0], max(_reorder_delay(c, s) for c, s in zip(inputs, streams)))
-                return [joined.append(path, c, s) for path, c, s in zip(paths, inputs, streams)]
+                joined = _Joined(oc, streams[0], max(delay for _, _, delay in scans))
+                return [joined.append(c, s, first) for c, s, (*first, _) in zip(inputs, streams, scans)]
     finally:
         for c in inputs:
             c.close()
@@ -562,6 +563,12 @@ def _check_joinable(paths, streams):
 
 def _rescale(v, scale):
     return None if v is None else int(round(v * scale))
+
+
+def _rescaler(scale):
+    """``_rescale`` by ``scale``, as a function of one value (the same value when ``scale`` is 1, as when every
+    chapter has the time base of the first: a Fraction product per packet is most of a join's time)."""
+    return (lambda v: v) if scale == 1 else (lambda v: _rescale(v, scale))
 
 
 class _Joined:
@@ -586,10 +593,11 @@ class _Joined:
         self.last_dts = None
         self.count = 0           # packets written
 
-    def append(self, path, c, s) -> float:
-        """Copy the packets of stream ``s`` of the open input ``c``; its start time in seconds."""
+    def append(self, c, s, first) -> float:
+        """Copy the packets of stream ``s`` of the open input ``c``, whose earliest (pts, dts) in its own time
+        base are ``first`` (`_scan`); its start time in seconds."""
         scale = Fraction(s.time_base) / Fraction(self.tb)
-        first_pts, first_dts = _first_times(path, c, s, scale)
+        first_pts, first_dts = (_rescale(t, scale) for t in first)
         shift = self.offset - first_pts
         if self.tpf is None and self.last_dts is not None and first_dts + shift <= self.last_dts:
             shift = self.last_dts + 1 - first_dts   # keep decode order strictly increasing
@@ -599,10 +607,11 @@ class _Joined:
     def _copy(self, c, s, scale, shift) -> int:
         """Mux the packets with their times in tb units, shifted; returns where the last one ends."""
         end = self.offset
+        rescale = _rescaler(scale)
         for pk in c.demux(s):
             if pk.pts is None and pk.dts is None:
                 continue   # the flushing packet demux yields at the end
-            pts, dts, dur = _rescale(pk.pts, scale), _rescale(pk.dts, scale), _rescale(pk.duration, scale) or 0
+            pts, dts, dur = rescale(pk.pts), rescale(pk.dts), rescale(pk.duration) or 0
             pk.stream = self.stream
             pk.time_base = self.tb
             if self.tpf is not None and pts is not None:
@@ -621,30 +630,22 @@ class _Joined:
         return end
 
 
-def _first_times(path, c, s, scale) -> tuple[int, int]:
-    """(earliest pts, earliest dts) of a stream in the output's time base; a first pass, packets not kept."""
-    first_pts = first_dts = None
+def _scan(path, c, s) -> tuple[int, int, int]:
+    """A first pass over stream ``s`` of the open input ``c``, packets not kept: its earliest pts and earliest
+    dts (in its own time base), and how many frames a packet is decoded ahead of its place in presentation
+    order (B-frames: x264's is 1 or 2)."""
+    pts, first_dts = [], None
     for pk in c.demux(s):
         if pk.pts is not None:
-            pts = _rescale(pk.pts, scale)
-            first_pts = pts if first_pts is None else min(first_pts, pts)
+            pts.append(pk.pts)
         d = pk.dts if pk.dts is not None else pk.pts
         if d is not None:
-            dts = _rescale(d, scale)
-            first_dts = dts if first_dts is None else min(first_dts, dts)
-    if first_pts is None:
+            first_dts = d if first_dts is None else min(first_dts, d)
+    if not pts:
         raise MediaError(f"{path}: has no video packets")
     c.seek(0)
-    return first_pts, first_dts
-
-
-def _reorder_delay(c, s) -> int:
-    """How many frames a packet of stream ``s`` is decoded ahead of its place in presentation order
-    (B-frames: x264's is 1 or 2); a first pass, packets not kept."""
-    pts = [pk.pts for pk in c.demux(s) if pk.pts is not None]
-    c.seek(0)
     rank = {p: i for i, p in enumerate(sorted(pts))}
-    return max([0] + [i - rank[p] for i, p in enumerate(pts)])
+    return min(pts), first_dts, max([0] + [i - rank[p] for i, p in enumerate(pts)])
 
 
 def _audio_samples(audio, sample_rate: int | None) -> tuple[np.ndarray, int]:
