@@ -951,13 +951,14 @@ def probe(path, rms: bool = True) -> dict:
             tb = ch["time_base"]
             info["chapters"].append({"start": float(ch["start"] * tb), "end": float(ch["end"] * tb),
                                      "title": ch["metadata"].get("title", "")})
-        ends = {}
+        ticks = {}  # per stream, in its time base: one Fraction per stream, not per packet
         for pk in c.demux():
             if pk.pts is None:
                 continue
-            e = (pk.pts + (pk.duration or 0)) * pk.time_base
-            i = pk.stream.index
-            ends[i] = max(ends.get(i, e), e)
+            e, i = pk.pts + (pk.duration or 0), pk.stream.index
+            if i not in ticks or e > ticks[i]:
+                ticks[i] = e
+        ends = {s.index: ticks[s.index] * s.time_base for s in c.streams if s.index in ticks}
         for s in c.streams:
             cc = s.codec_context
             d = {"index": s.index, "type": s.type,
