@@ -135,7 +135,7 @@ def one(quality: str, jobs: int, voice: str) -> dict:
     for r in results:
         for k, v in getattr(r, "stages", {}).items():
             stages[k] = stages.get(k, 0.0) + v
-    if "encoding" in stages:  # x264's own threads are not on the encoder thread's clock: the rest of the CPU
+    if "encoding" in stages:  # all the CPU the other stages leave: x264 (its own threads, in code before threads=1)
         measured = sum(v for k, v in stages.items() if k not in ("frames", "drawn", "encoding"))
         stages["encoding"] = max(0.0, render_cpu - measured - sum(timed.seconds.values()) - check)
     stages.update(timed.seconds, check=check, deck=deck)

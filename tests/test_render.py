@@ -158,14 +158,16 @@ def test_killed_render_leaves_folder_cache_and_tmp_clean(real_lesson, chapter_ca
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = {**os.environ, "KDANIM_CACHE": str(chapter_cache), "TMPDIR": str(tmp), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(CLI + render_args(trace_file, out, "--no-cache", "-q", chapters=[9], voice="none"),
+    # chapter 3, the longest (about 10 s at low quality): a shorter one can end within the second waited below
+    proc = subprocess.Popen(CLI + render_args(trace_file, out, "--no-cache", "-q", chapters=[3], voice="none"),
                             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
-        while not list(tmp.glob("kdanim-ch09-*/media")) and time.monotonic() < deadline and proc.poll() is None:
+        while not list(tmp.glob("kdanim-ch03-*/media")) and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
         assert proc.poll() is None, "the render ended before it could be stopped"
         time.sleep(1.0)  # well inside Manim's drawing of the chapter
+        assert proc.poll() is None, "the render ended before the signal: the test needs a longer chapter"
         for _ in range(5):
             # CPython drops an interrupt that lands in a weakref callback ("Exception ignored in ...
             # WeakSet._remove"): then, like a user, press Ctrl-C (send the signal) again
