@@ -233,7 +233,8 @@ def test_an_unreachable_scheduler_is_one_line(sweep_file, tmp_path, monkeypatch)
 def test_jobs_spread_the_chapters_of_all_variants_over_processes(sweep_file, tmp_path, monkeypatch):
     """--jobs 2: the three distinct chapters of the four variants, drawn in two spawned processes, each once."""
     log = tmp_path / "log"
-    fake_env(monkeypatch, log)
+    # each render lasts 1.5 s: instant ones could all go to the process that started first (it happened once)
+    fake_env(monkeypatch, log, delay=1.5)
     monkeypatch.setenv("KDANIM_CACHE", str(tmp_path / "cache"))
     no_local_render(monkeypatch)
     result = publish(sweep_file, tmp_path / "site", "--chapters", "4,11", "--jobs", "2")

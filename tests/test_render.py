@@ -158,8 +158,15 @@ def test_killed_render_leaves_folder_cache_and_tmp_clean(real_lesson, chapter_ca
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = {**os.environ, "KDANIM_CACHE": str(chapter_cache), "TMPDIR": str(tmp), "PYTHONPATH": str(ROOT)}
-    # chapter 3, the longest (about 10 s at low quality): a shorter one can end within the second waited below
-    proc = subprocess.Popen(CLI + render_args(trace_file, out, "--no-cache", "-q", chapters=[3], voice="none"),
+    # chapter 3, the longest (about 10 s at low quality): a shorter one can end within the second waited below.
+    # The render starts as from a shell, with SIGINT unblocked and its default handler: a child inherits its
+    # parent's blocked and ignored signals, and this test process may have them from the tests before it
+    # (in the full suite the render once ignored the signal and finished, exit status 0).
+    fresh = ("import signal; signal.pthread_sigmask(signal.SIG_SETMASK, []); "
+             "signal.signal(signal.SIGINT, signal.default_int_handler); ")
+    inherited = [line.strip() for line in open("/proc/self/status") if line.startswith(("SigBlk", "SigIgn"))]
+    cli = [CLI[0], CLI[1], fresh + CLI[2]]
+    proc = subprocess.Popen(cli + render_args(trace_file, out, "--no-cache", "-q", chapters=[3], voice="none"),
                             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -180,7 +187,7 @@ def test_killed_render_leaves_folder_cache_and_tmp_clean(real_lesson, chapter_ca
         _, stderr = proc.communicate(timeout=60)
     finally:
         proc.kill()
-    assert proc.returncode != 0 and "Traceback" not in stderr, stderr
+    assert proc.returncode != 0 and "Traceback" not in stderr, (stderr, inherited)
     assert snapshot(out) == before and leftovers(tmp_path) == []
     assert sorted(chapter_cache.rglob("*")) == cache_before, "nothing half-filed in the cache"
     assert list(tmp.iterdir()) == [], "the chapter's work folder is removed"
