@@ -161,7 +161,7 @@ def test_killed_render_leaves_folder_cache_and_tmp_clean(real_lesson, chapter_ca
     # chapter 3, the longest (about 10 s at low quality): a shorter one can end within the second waited below.
     # The render starts as from a shell, with SIGINT unblocked and its default handler: a child inherits its
     # parent's blocked and ignored signals, and this test process may have them from the tests before it
-    # (in the full suite the render once ignored the signal and finished, exit status 0).
+    # (in the full suite the render twice ignored the signal and finished, exit status 0).
     fresh = ("import signal; signal.pthread_sigmask(signal.SIG_SETMASK, []); "
              "signal.signal(signal.SIGINT, signal.default_int_handler); ")
     inherited = [line.strip() for line in open("/proc/self/status") if line.startswith(("SigBlk", "SigIgn"))]

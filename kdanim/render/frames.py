@@ -253,7 +253,7 @@ class MeasuredRenderer(CairoRenderer):
         self.frames = 0  # written to the movie so far
         self._handed_over = False  # the camera's buffer went to the encoder: the next frame needs another
 
-    def render(self, scene, time, moving_mobjects=None) -> None:
+    def render(self, scene, t, moving_mobjects=None) -> None:
         """Draw a frame and hand the camera's buffer itself to the encoder thread (Manim hands it a copy)."""
         self.update_frame(scene, moving_mobjects)
         if self.skip_animations or not self.file_writer.encoding:
