@@ -156,6 +156,40 @@ def test_mux_encodes_the_track_in_cached_pieces_that_join_unheard(joined, tmp_pa
     assert len(encoded) == 5
 
 
+def test_a_chapter_made_longer_moves_the_later_narration_which_comes_from_the_cache(tmp_path, monkeypatch):
+    """An edit that makes one chapter longer (by whole CHAPTER_STEPs: every chapter lasts a whole number of
+    them) moves the later chapters' narration by whole AAC frames: their normalised parts and their encoded
+    pieces are the cache's, the same packets as before; only the edited chapter's are made again. The cues
+    start on half samples at 22,050 Hz, as a beat's cues 0.15 s apart do."""
+    import kdanim.publish.media as media
+    from kdanim.render.options import CHAPTER_STEP
+
+    assert CHAPTER_STEP * media.AUDIO_RATE % 1024 == 0
+    a, a2 = tone(tmp_path / "a.wav", 0.9, amp=0.1), tone(tmp_path / "a2.wav", 0.3, hz=350, amp=0.2)
+    b, c = tone(tmp_path / "b.wav", 1.0, hz=300, amp=0.4), tone(tmp_path / "c.wav", 0.8, hz=500, amp=0.3)
+    normalised, encoded = [], []
+    real_norm, real_enc = media.normalise_loudness, media._encode_aac
+    monkeypatch.setattr(media, "normalise_loudness", lambda x, *k, **kw: normalised.append(x.size) or real_norm(x, *k, **kw))
+    monkeypatch.setattr(media, "_encode_aac", lambda s, *k: encoded.append(s.size) or real_enc(s, *k))
+    cache = tmp_path / "cache"
+
+    def build(longer: int):
+        lengths = [(5 + longer) * CHAPTER_STEP, 4 * CHAPTER_STEP, 3 * CHAPTER_STEP]  # its last second silent
+        starts = [0.0, lengths[0], lengths[0] + lengths[1]]
+        cues = [(0.15, a), *([(1.2, a2)] if longer else []), (starts[1] + 0.15, b), (starts[2] + 0.45, c)]
+        track, rate = media.narration_track(cues, sum(lengths), chapters=starts, cache=cache)
+        x, _ = media._audio_samples((track, rate), media.AUDIO_RATE)
+        packets = media._aac_packets(x, rate, media.AUDIO_BIT_RATE, [round(t * rate) for t in starts[1:]], cache)
+        return [(p - round(starts[1] * rate), d) for p, d in packets if p >= round(starts[1] * rate)]
+
+    first = build(0)
+    assert len(normalised) == 3 and len(encoded) == 3
+    later = build(2)
+    assert len(normalised) == 4, "only the edited chapter is normalised again"
+    assert len(encoded) == 4, "only the edited chapter's piece is encoded again"
+    assert later == first, "the later chapters' packets are the same, moved"
+
+
 def test_a_piece_whose_aac_decode_peaks_over_the_limit_is_turned_down(joined, tmp_path, monkeypatch):
     """The AAC encoder overshoots the peaks it is given (Piper's speech in the default lesson: normalised
     to −2.4 dBTP, decoded at −0.8, over the check's −1). Each piece is decoded as it is encoded; one whose

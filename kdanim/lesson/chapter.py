@@ -84,6 +84,7 @@ class LessonContext:
     check: bool = True  # a layout problem at a beat's end stops the render (False, --no-check: a warning)
     preview: bool = False  # a still of the chapter's last beat: keep it on screen at the end
     on_beat: Callable[[int, float], None] | None = None  # live progress: (beats done, seconds)
+    length_step: float = 0.0  # the chapter lasts a whole number of these seconds, its last frame held (0: as it is)
     layout_problems: list[str] = field(default_factory=list)  # every problem found (once each), with its beat
     seen_text: list[str] = field(default_factory=list)  # tests: every Text on screen at a beat's end
 
@@ -152,6 +153,21 @@ class Chapter(Scene):
         self.header = self.make_header()
         self.add(self.header)
         self.body()
+        self._hold_to_step()
+
+    def _hold_to_step(self) -> None:
+        """Hold the last frame until the chapter lasts a whole number of ``ctx.length_step`` seconds (when
+        that is a whole number of frames; kdanim.render.options.CHAPTER_STEP says why)."""
+        step, fps = self.ctx.length_step, self.camera.frame_rate
+        per_step = step * fps  # frames
+        if step <= 0 or self.ctx.preview or abs(per_step - round(per_step)) > 1e-6:
+            return
+        per_step = int(round(per_step))
+        frames = int(round((self.renderer.time - self._chapter_start) * fps))
+        extra = -frames % per_step
+        if extra:
+            # a frozen frame is held int(duration × fps) frames: half a frame more makes that exact
+            self.wait((extra + 0.5) / fps, frozen_frame=True)
 
     def body(self) -> None:  # pragma: no cover - every chapter overrides it
         raise NotImplementedError

@@ -340,15 +340,21 @@ def narration_track(placements, duration: float, sample_rate: int = AUDIO_RATE, 
     out = np.zeros(m, dtype=np.int16)
 
     def part(bound):
+        # Sample positions counted from the part's own start, so that a part moved later in the track (the
+        # chapter before it made longer) mixes to the same samples and is taken from the cache.
         a, b = bound
-        i0, i1 = int(round(a * mix_rate)), int(round(b * mix_rate))
-        mix = np.zeros(i1 - i0, dtype=np.float64)
+        size = int(round((b - a) * mix_rate))
+        mix = np.zeros(size, dtype=np.float64)
         for start, x, rate in clips:
-            i = int(round(start * mix_rate))
-            if not i0 <= i < i1:
+            if not a <= start < b:
                 continue
-            seg = _resample(x, rate, mix_rate)[: i1 - i]
-            mix[i - i0:i - i0 + seg.size] += seg
+            # a cue starts on a half sample (a 0.15 s gap is 3307.5 samples at 22,050 Hz), and `start - a`
+            # carries the float error of the chapter's offset: halves round up whatever that error is
+            i = int(np.floor((start - a) * mix_rate + 0.5 + 1e-6))
+            if i >= size:
+                continue
+            seg = _resample(x, rate, mix_rate)[: size - i]
+            mix[i:i + seg.size] += seg
         return _part(mix, mix_rate, sample_rate, loudness, cache)
 
     for (a, b), y in zip(bounds, _in_threads(part, bounds)):
