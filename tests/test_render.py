@@ -28,6 +28,7 @@ from conftest import REAL_CHAPTERS as CHAPTERS, render_args, voice_clips
 from kdanim.cli import main
 from kdanim.narration import voices
 from kdanim.publish import media
+from kdanim.render.options import CHAPTER_STEP
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-c", "from kdanim.cli import main; main(prog_name='kdanim')"]
@@ -79,6 +80,9 @@ def test_mp4_is_manim_low_quality_with_the_spoken_narration(real_lesson):
     assert abs(info["audio_duration"] - info["video_duration"]) < 0.2
     for c in real_lesson["manifest"]["chapters"]:  # each chapter as long as Manim's timeline says
         assert abs(c["length"] - real_lesson["timelines"][c["number"]]["duration"]) < 0.1
+        # a whole number of steps (its last frame held): every chapter starts on an AAC frame of the track
+        samples = round(real_lesson["timelines"][c["number"]]["duration"] * media.AUDIO_RATE, 6)
+        assert samples % round(CHAPTER_STEP * media.AUDIO_RATE) == 0 and samples % 1024 == 0, samples
 
 
 def test_speech_sits_in_the_cues(real_lesson):
