@@ -227,3 +227,24 @@ def test_a_voice_counts_its_model_load_once(tmp_path):
     v.synthesize(SENTENCE)
     wall = time.perf_counter() - t0
     assert v.load_seconds > 0 and v.synth_seconds > 0 and v.synth_seconds + v.load_seconds <= wall
+
+
+def test_a_voice_prepared_for_new_words_loads_its_model_aside_once(tmp_path, monkeypatch):
+    """`prepare` starts the model's load on a thread when a cue is not in the cache; the synthesis waits for
+    that load instead of loading again, and speaks as an unprepared voice does. Words all in the cache
+    load nothing."""
+    import threading
+
+    loads = []
+    real = V._load_piper
+    monkeypatch.setattr(V, "_load_piper", lambda *a: loads.append(threading.current_thread().name) or real(*a))
+    v = PiperVoice(cache_dir=tmp_path / "a")
+    v.prepare([SENTENCE])
+    u = v.synthesize(SENTENCE)
+    assert loads == ["kdanim-piper-load"], "loaded once, on the preparing thread"
+    assert v.load_seconds > 0 and v.load_cpu > 0 and v.load_wait <= v.load_seconds + 0.05
+    plain = PiperVoice(cache_dir=tmp_path / "b").synthesize(SENTENCE)
+    assert u.path.read_bytes() == plain.path.read_bytes()
+    again = PiperVoice(cache_dir=tmp_path / "a")
+    again.prepare([SENTENCE])
+    assert again.synthesize(SENTENCE).path == u.path and len(loads) == 2 and again.load_seconds == 0

@@ -32,6 +32,10 @@ class Narrator:
     voice: Voice
     paced: list = field(default_factory=list, compare=False)
 
+    def prepare(self, texts) -> None:
+        """Get the voice ready to speak the beats ``texts`` (a model that must load starts loading now)."""
+        self.voice.prepare([c for t in texts for c in split_cues(t)])
+
     def speak(self, text: str, gap: float = 0.15, pause: float = 0.45) -> list[Utterance]:
         chunks = split_cues(text)
         return [self._spoken(c, (gap if i + 1 < len(chunks) else pause) - GAP_FRAMES / _LOWEST_FPS)

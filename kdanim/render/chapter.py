@@ -19,7 +19,7 @@ from kdanim.viz import theme as T
 from .frames import MeasuredRenderer, Stopwatch
 from .options import CHAPTER_STEP, QUALITIES, ChapterResult, RenderOptions, h264_options
 
-__all__ = ["make_context", "make_words", "make_voice", "render_scene", "render_chapter", "manim_config",
+__all__ = ["make_context", "make_words", "said", "make_voice", "render_scene", "render_chapter", "manim_config",
            "code_version", "animations_dir"]
 
 
@@ -58,6 +58,12 @@ def make_words(trace: dict, opts: RenderOptions) -> Words:
     words = script.fill({**run_facts(trace, opts.probe_class, opts.sweep), "credits": script.credits(opts.credits)})
     _WORDS[:] = [(trace, script, how, words), *_WORDS[:7]]
     return words
+
+
+def said(words: Words, chapter) -> list[tuple[str, str]]:
+    """(beat id, text) of every spoken beat of ``chapter``, in script order; silent variants left out."""
+    spoken = [(i, words.say(i)) for i in words.script.chapter_ids(chapter.key) if words.script.entries[i].kind == "say"]
+    return [(i, t) for i, t in spoken if t]
 
 
 def make_voice(opts: RenderOptions):
@@ -117,6 +123,7 @@ def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path,
     work.mkdir(parents=True, exist_ok=True)
     # add_sound=False: the narration track is assembled and muxed by kdanim.publish.media
     ctx = make_context(trace, opts, on_beat, add_sound=False, length_step=CHAPTER_STEP)
+    ctx.narrator.prepare([text for _, text in said(ctx.words, chapter_cls)])  # a voice model loads meanwhile
     stopwatch = Stopwatch()
     animations = animations_dir(chapter_cls, opts.quality) if opts.use_cache else None
     config = manim_config(opts.quality, work / "media", opts.preview, opts.verbose, animations)
@@ -126,7 +133,8 @@ def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path,
     timeline = scene.timeline()
     voice = ctx.narrator.voice
     # speech: the voice's wall seconds; scene: this thread's CPU less drawing and what the voice spent on it
-    stages = {"speech": voice.synth_seconds + voice.load_seconds,
+    # loading: the CPU of a model loaded on a thread of its own while the scene was built
+    stages = {"speech": voice.synth_seconds + voice.load_seconds, "loading": voice.load_cpu,
               "scene": time.thread_time() - cpu0 - stopwatch.drawing - voice.synth_cpu, **stopwatch.as_dict()}
     return ChapterResult(chapter_cls.number, timeline["title"], video, still, timeline,
                          seconds=time.perf_counter() - t0, stages=stages)

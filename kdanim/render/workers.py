@@ -33,7 +33,7 @@ from kdanim.narration.voices import default_cache_dir, one_thread_per_process
 from kdanim.scenes import lesson_order
 
 from .cache import cached_chapter, chapter_key, chapters_dir, code_version, file_chapter
-from .chapter import make_words, render_chapter
+from .chapter import make_words, render_chapter, said
 from .options import BeatDone, ChapterJob, ChapterResult, Event, Finished, RenderOptions, Started
 
 __all__ = ["render_chapters", "selected_chapters", "chapter_jobs", "chapter_titles", "spoken_words",
@@ -53,12 +53,6 @@ def chapter_titles(opts: RenderOptions) -> dict[int, str]:
     return {c.number: titles.get(c.key, c.key) for c in selected_chapters(opts)}
 
 
-def _said(words: Words, chapter) -> list[tuple[str, str]]:
-    """(beat id, text) of every spoken beat of ``chapter``, in script order; silent variants left out."""
-    said = [(i, words.say(i)) for i in words.script.chapter_ids(chapter.key) if words.script.entries[i].kind == "say"]
-    return [(i, t) for i, t in said if t]
-
-
 def spoken_words(trace: dict, opts: RenderOptions) -> list[tuple[int, str, list[tuple[str, str]]]]:
     """What the lesson says, without rendering: (number, title, [(beat id, text), ...]) per selected chapter.
 
@@ -66,12 +60,12 @@ def spoken_words(trace: dict, opts: RenderOptions) -> list[tuple[int, str, list[
     them), filled for this run; beats whose chosen variant is empty are silent and left out.
     """
     words = make_words(trace, opts)
-    return [(c.number, words.title(c.key), _said(words, c)) for c in selected_chapters(opts)]
+    return [(c.number, words.title(c.key), said(words, c)) for c in selected_chapters(opts)]
 
 
 def spoken_length(words: Words, chapter) -> int:
     """How many words ``chapter`` says: the pool's estimate of how long it takes to render."""
-    return sum(len(text.split()) for _, text in _said(words, chapter))
+    return sum(len(text.split()) for _, text in said(words, chapter))
 
 
 def chapter_jobs(trace: dict, opts: RenderOptions) -> list[ChapterJob]:
