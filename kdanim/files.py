@@ -36,7 +36,8 @@ def cache_dir() -> Path:
 #: The parts of the cache folder, and what each holds.
 CACHE_PARTS = {"chapters": "rendered chapters", "animations": "rendered animations (parts of chapters)",
                "traces": "simulated runs", "voice": "synthesized narration",
-               "narration": "narration tracks, per chapter", "pictures": "contact-sheet pictures, per chapter"}
+               "narration": "narration tracks, per chapter", "pictures": "contact-sheet pictures, per chapter",
+               "texts": "on-screen text, laid out"}
 
 
 def cache_usage() -> dict[str, tuple[int, int]]:

@@ -99,3 +99,34 @@ def test_no_default_argument_fixes_a_colour_at_import_time():
                            for n in ast.walk(d)):
                         found.append(f"{p.relative_to(ROOT)}:{node.lineno} {node.name}({ast.unparse(d)})")
     assert not found, found
+
+
+def test_a_text_laid_out_once_is_loaded_by_a_later_process_and_hashes_the_same(tmp_path, monkeypatch):
+    """With a folder to keep them in, a Text built once is loaded, not laid out again, by a process that
+    has not built it (here: this one, its own cache emptied): the same glyphs, and the same to Manim's
+    animation cache. Options of types other than plain values are never kept on disk."""
+    import numpy as np
+    from manim.utils.hashing import get_json
+
+    built = []
+    real = T._drop_parsed_paths
+    monkeypatch.setattr(T, "_drop_parsed_paths", lambda m: built.append(m.original_text) or real(m))
+    monkeypatch.setattr(T, "_TEXT_CACHE", {})
+    T.keep_texts_in(tmp_path)
+    try:
+        first = T.text("τ = 3 · 91.2%", size=T.LABEL, color=T.TEACHER)
+        assert built == ["τ = 3 · 91.2%"] and len(list(tmp_path.glob("*.pickle"))) == 1
+        T._TEXT_CACHE.clear()  # as a new process starts
+        again = T.text("τ = 3 · 91.2%", size=T.LABEL, color=T.TEACHER)
+        assert built == ["τ = 3 · 91.2%"], "loaded, not laid out again"
+        assert [np.array_equal(a.points, b.points) for a, b in zip(first.get_family(), again.get_family())] == \
+            [True] * len(first.get_family()) and len(first.get_family()) == len(again.get_family()) > 5
+        assert get_json(first) == get_json(again)
+        T.text("τ = 3 · 91.2%", size=T.LABEL, color=T.DISTILLED)
+        assert len(built) == 2 and len(list(tmp_path.glob("*.pickle"))) == 2  # another colour, another entry
+        T.keep_texts_in(None)
+        T._TEXT_CACHE.clear()
+        T.text("τ = 3 · 91.2%", size=T.LABEL, color=T.TEACHER)
+        assert len(built) == 3, "without a folder, built in the process"
+    finally:
+        T.keep_texts_in(None)

@@ -124,6 +124,7 @@ def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path,
     # add_sound=False: the narration track is assembled and muxed by kdanim.publish.media
     ctx = make_context(trace, opts, on_beat, add_sound=False, length_step=CHAPTER_STEP)
     ctx.narrator.prepare([text for _, text in said(ctx.words, chapter_cls)])  # a voice model loads meanwhile
+    T.keep_texts_in(cache_dir() / "texts" if opts.use_cache else None)  # laid out once, for every process
     stopwatch = Stopwatch()
     animations = animations_dir(chapter_cls, opts.quality) if opts.use_cache else None
     config = manim_config(opts.quality, work / "media", opts.preview, opts.verbose, animations)
