@@ -413,6 +413,21 @@ def test_loudness_of_the_same_encoded_track_is_measured_once(joined, tmp_path, m
     assert media.loudness(c, tmp_path / "cache").integrated < first.integrated - 10 and len(measured) == 2
 
 
+def test_a_file_is_measured_as_its_decoded_samples_are(joined, tmp_path):
+    """The file's loudness (decoded on a thread beside FFmpeg's meter) is the meter's reading of all its
+    samples decoded first, to the last digit: integrated loudness, true peak and range."""
+    import kdanim.publish.media as media
+
+    video, _ = joined
+    rate = 48000
+    t = np.arange(int(3.0 * rate)) / rate
+    x = 0.4 * np.sin(2 * np.pi * 300 * t) * (t % 1.0 < 0.6)  # bursts, so the gate and the range have work
+    out = mux(video, write_wav(tmp_path / "n.wav", x, rate), tmp_path / "m.mp4")
+    with av.open(str(out)) as c:
+        decoded = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
+    assert media._measure_file(out) == media.measure_loudness(decoded, rate)
+
+
 def test_a_ceiling_search_that_stops_moving_the_peaks_ends_near_the_target(monkeypatch):
     """A short clip whose true peak the limiter stops taking down while its loudness keeps falling (one
     Piper sentence, a chapter of its own, did this): the search once jumped to a ceiling above full scale,

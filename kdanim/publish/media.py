@@ -211,6 +211,9 @@ def _measure_cached(path, cache: Path) -> Loudness:
 
 
 def _measure_file(path) -> Loudness:
+    """The loudness of ``path``'s first audio stream: decoded on a thread of its own while FFmpeg's meter
+    measures the frames already decoded (PyAV lets go of the GIL in both: a lesson's track measures in
+    the meter's time, not in the decoder's and the meter's together)."""
     c = open(path)
     with c:
         if not c.streams.audio:
@@ -233,9 +236,24 @@ def _measure_file(path) -> Loudness:
                 except (av.error.BlockingIOError, av.error.EOFError):
                     return
 
-        for frame in c.decode(a):
-            src.push(frame)
-            drain()
+        def decoded(batch: int = 64):  # frames in lists: a handover per frame would cost more than it saves
+            frames = []
+            for frame in c.decode(a):
+                frames.append(frame)
+                if len(frames) == batch:
+                    yield frames
+                    frames = []
+            if frames:
+                yield frames
+
+        with ThreadPoolExecutor(1) as decoder:
+            batches = decoded()
+            ahead = decoder.submit(next, batches, None)
+            while (frames := ahead.result()) is not None:
+                ahead = decoder.submit(next, batches, None)
+                for frame in frames:
+                    src.push(frame)
+                    drain()
         src.push(None)
         drain()
     return _loudness(meta)
