@@ -130,3 +130,18 @@ def test_a_text_laid_out_once_is_loaded_by_a_later_process_and_hashes_the_same(t
         assert len(built) == 3, "without a folder, built in the process"
     finally:
         T.keep_texts_in(None)
+
+
+def test_an_unreadable_kept_text_is_laid_out_again(tmp_path, monkeypatch):
+    """A kept Text cut short (a full disk, a killed process) is built again and kept whole."""
+    monkeypatch.setattr(T, "_TEXT_CACHE", {})
+    T.keep_texts_in(tmp_path)
+    try:
+        first = T.text("α = 0.5", size=T.LABEL)
+        (entry,) = tmp_path.glob("*.pickle")
+        entry.write_bytes(entry.read_bytes()[:100])
+        T._TEXT_CACHE.clear()
+        again = T.text("α = 0.5", size=T.LABEL)
+        assert len(again.get_family()) == len(first.get_family()) and entry.stat().st_size > 100
+    finally:
+        T.keep_texts_in(None)

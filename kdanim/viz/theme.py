@@ -174,11 +174,13 @@ def _built_text(key: tuple, build) -> Text:
     path = _text_file(key)
     if path is None:
         return build()
-    with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+    try:
         with path.open("rb") as f:
             got = pickle.load(f)
         if isinstance(got, Text) and got.original_text == key[0]:
             return got
+    except Exception:  # noqa: BLE001 - an unreadable entry (cut short, another version's) is built again
+        pass
     built = build()
     with contextlib.suppress(OSError, pickle.PicklingError, AttributeError, TypeError):  # kept if it can be
         path.parent.mkdir(parents=True, exist_ok=True)
