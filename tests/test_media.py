@@ -413,6 +413,26 @@ def test_loudness_of_the_same_encoded_track_is_measured_once(joined, tmp_path, m
     assert media.loudness(c, tmp_path / "cache").integrated < first.integrated - 10 and len(measured) == 2
 
 
+def test_a_plan_of_videos_muxes_into_the_file_their_join_would(clips, joined, tmp_path):
+    """`plan_join` places the chapters where `concat_videos` does (one pass over their packets, nothing
+    written), and `mux` given the plan writes the same file, to the byte, as `mux` of the joined video:
+    narration, AAC pieces and chapter marks included, the video's packets read and written once."""
+    import kdanim.publish.media as media
+
+    video, starts = joined
+    plan = media.plan_join(clips)
+    info = probe(video, rms=False)
+    assert plan.offsets == tuple(starts) and plan.duration == info["video_duration"] and plan.fps == FPS
+    t = np.arange(int(round(plan.duration * 48000))) / 48000
+    wav = write_wav(tmp_path / "n.wav", 0.3 * np.sin(2 * np.pi * 440 * t), 48000)
+    marks = [(s, f"part {i}") for i, s in enumerate(starts)]
+    a = mux(video, wav, tmp_path / "a.mp4", chapters=marks, title="T", splits=starts[1:], language="en")
+    b = mux(plan, wav, tmp_path / "b.mp4", chapters=marks, title="T", splits=starts[1:], language="en")
+    assert a.read_bytes() == b.read_bytes()
+    with pytest.raises(ValueError, match="mp4 only"):
+        mux(plan, wav, tmp_path / "c.webm", fmt="webm")
+
+
 def test_a_file_is_measured_as_its_decoded_samples_are(joined, tmp_path):
     """The file's loudness (decoded on a thread beside FFmpeg's meter) is the meter's reading of all its
     samples decoded first, to the last digit: integrated loudness, true peak and range."""

@@ -122,12 +122,13 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
         if opts.preview:
             return _publish_stills(results, trace, opts, staging, out)
         (message or (lambda s: None))("assembling video, narration, subtitles and chapters")
-        joined = staging / "joined.mp4"
-        offsets = media.concat_videos([r.video for r in results], joined)
-        info = media.probe(joined, rms=False)
-        lesson = Assembly.of(results, offsets, info["video_duration"], info["video"]["fps"])
+        # where each chapter starts: one pass over their packets; the published file is written from the
+        # chapters themselves (their packets read and written once)
+        join = media.plan_join([r.video for r in results])
+        offsets = list(join.offsets)
+        lesson = Assembly.of(results, offsets, join.duration, join.fps)
         cache = cache_dir() / "narration" if opts.use_cache else None
-        measure = _write_media(joined, lesson, staging, fmt, webm, *media_tags(trace, opts), loudness=opts.loudness,
+        measure = _write_media(join, lesson, staging, fmt, webm, *media_tags(trace, opts), loudness=opts.loudness,
                                language=load_cached(opts.script).language, cache=cache)
         # the published track is measured (decoded, FFmpeg's meter: no GIL) while the other files are written
         with ThreadPoolExecutor(1) as pool:
@@ -136,12 +137,11 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
                 shutil.copy2(opts.script, staging / script_name(opts))
             _write_texts(lesson, trace, opts, staging)
             # The thumbnail: the first chapter at the end of its first beat (the title card in chapter 1).
-            thumb_t = offsets[0] + max(results[0].timeline["beat_spans"][0][1] - 0.1, 0.0)
-            media.grab_frame(joined, thumb_t, staging / "thumbnail.png")
+            thumb_t = max(results[0].timeline["beat_spans"][0][1] - 0.1, 0.0)
+            media.grab_frame(results[0].video, thumb_t, staging / "thumbnail.png")
             contact.write_contact_sheet(results, staging / contact.CONTACT_SHEET,  # every beat's picture, labelled
                                         cache=cache_dir() / "pictures" if opts.use_cache else None)
             tracemod.save(trace, staging / "trace.json")
-            joined.unlink()
             manifest = _manifest(trace, opts, fmt, staging, results, lesson)
             audio = audio.result()
         if audio:
@@ -163,27 +163,33 @@ def _publish_stills(results, trace, opts, staging: Path, out: Path) -> dict:
                                   "credits": lesson_credits(opts), "preview": written})
 
 
-def _write_media(joined: Path, lesson: Assembly, staging: Path, fmt: str, webm: bool, title: str,
+def _write_media(join: media.Join, lesson: Assembly, staging: Path, fmt: str, webm: bool, title: str,
                  tags: dict | None = None, loudness: float = media.LOUDNESS,
                  language: str | None = None, cache: Path | None = None) -> Callable[[], dict | None]:
-    """lesson.FMT (and lesson.webm): the joined video with the narration track (normalised to ``loudness``
-    LUFS chapter by chapter, tagged with the script's ``language``) and chapter markers; returns what
-    measures the published track's loudness (its result None without one). ``cache``: the folder where
-    each chapter's normalised and encoded narration is kept, so that a render where one chapter's words
-    changed normalises and encodes only that chapter's."""
+    """lesson.FMT (and lesson.webm): the chapters ``join`` plans joined, with the narration track (normalised
+    to ``loudness`` LUFS chapter by chapter, tagged with the script's ``language``) and chapter markers;
+    returns what measures the published track's loudness (its result None without one). ``cache``: the
+    folder where each chapter's normalised and encoded narration is kept, so that a render where one
+    chapter's words changed normalises and encodes only that chapter's."""
     video = staging / f"lesson.{fmt}"
+    joined = staging / "joined.mp4"  # a gif, and a webm (re-encoded), are made from the chapters joined first
+    if fmt != "mp4" or webm:
+        media.concat_videos(join.paths, joined)
     if fmt == "gif":
         media.to_gif(joined, video)
+        joined.unlink()
         return lambda: None
     track = None
     if lesson.placements:
         track = media.narration_track(lesson.placements, lesson.total, loudness=loudness, chapters=lesson.offsets,
                                       cache=cache)
-    media.mux(joined, track, video, chapters=lesson.chapters, fmt=fmt, title=title, metadata=tags, language=language,
+    source = join if fmt == "mp4" else joined
+    media.mux(source, track, video, chapters=lesson.chapters, fmt=fmt, title=title, metadata=tags, language=language,
               splits=lesson.offsets[1:], cache=cache)
     if webm and fmt == "mp4":
         media.mux(joined, track, staging / "lesson.webm", chapters=lesson.chapters, fmt="webm", title=title,
                   metadata=tags, language=language)
+    joined.unlink(missing_ok=True)
     if track is None:
         return lambda: None
     return lambda: {"target_lufs": loudness, **media.loudness(video, cache).as_dict(),

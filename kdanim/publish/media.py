@@ -550,22 +550,54 @@ def concat_videos(paths, out) -> list[float]:
     previous file, so nothing is re-encoded; at a constant frame rate every frame is put on
     the frame grid (see `_Joined`), so the output has one. Audio streams of the inputs are
     dropped (the narration is muxed afterwards). Returns each input's start
-    time in the output, in seconds.
+    time in the output, in seconds. (:func:`mux` joins them itself, given a :func:`plan_join`.)
     """
     paths = [Path(p) for p in paths]
     if not paths:
         raise ValueError("concat_videos: no input files")
     out = Path(out)
     fmt = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}.get(out.suffix.lower(), "mp4")
-    inputs = [open(p) for p in paths]
-    try:
-        streams = [video_stream(c, p) for p, c in zip(paths, inputs)]
-        _check_joinable(paths, streams)
-        scans = [_scan(path, c, s) for path, c, s in zip(paths, inputs, streams)]  # one pass over each first
+    with _opened(paths) as (inputs, streams, scans):
         with atomic(out, out.suffix) as tmp:
             with av.open(str(tmp), "w", format=fmt) as oc:
-                joined = _Joined(oc, streams[0], max(delay for _, _, delay in scans))
-                return [joined.append(c, s, first) for c, s, (*first, _) in zip(inputs, streams, scans)]
+                joined = _Joined(oc, streams[0], max(scan.delay for scan in scans))
+                return [joined.append(c, s, scan.first) for c, s, scan in zip(inputs, streams, scans)]
+
+
+@dataclass(frozen=True)
+class Join:
+    """Video files to join end to end by stream copy, as :func:`concat_videos` joins them: where each
+    starts in the joined video (seconds), how long that lasts, and its frame rate (:func:`plan_join`)."""
+
+    paths: tuple[Path, ...]
+    offsets: tuple[float, ...]
+    duration: float
+    fps: float
+
+
+def plan_join(paths) -> Join:
+    """How ``paths`` join (one pass over each file's packets, nothing written): :func:`mux` given the plan
+    writes the joined video into the published file itself, so its packets are read and written once."""
+    paths = tuple(Path(p) for p in paths)
+    if not paths:
+        raise ValueError("plan_join: no input files")
+    with _opened(paths) as (_, streams, scans):
+        placer = _Joined(None, streams[0], max(scan.delay for scan in scans))
+        offsets = tuple(placer.plan(s, scan) for s, scan in zip(streams, scans))
+        ref = streams[0]
+        return Join(paths, offsets, float(placer.offset * placer.tb), float(ref.base_rate or ref.guessed_rate))
+
+
+@contextlib.contextmanager
+def _opened(paths):
+    """The open inputs, their video streams (checked joinable) and a `_scan` of each; closed afterwards."""
+    inputs = []
+    try:
+        for p in paths:
+            inputs.append(open(p))
+        streams = [video_stream(c, p) for p, c in zip(paths, inputs)]
+        _check_joinable(paths, streams)
+        yield inputs, streams, [_scan(path, c, s) for path, c, s in zip(paths, inputs, streams)]
     finally:
         for c in inputs:
             c.close()
@@ -607,9 +639,11 @@ class _Joined:
     """
 
     def __init__(self, oc, ref, delay: int = 0):
-        self.oc = oc
-        self.stream = oc.add_stream_from_template(ref)
-        self.tb = self.stream.time_base = ref.time_base
+        self.oc = oc  # None: only place the packets (`plan`), write nothing
+        self.stream = oc.add_stream_from_template(ref) if oc is not None else None
+        self.tb = ref.time_base
+        if self.stream is not None:
+            self.stream.time_base = ref.time_base
         tpf = 1 / (Fraction(ref.base_rate or ref.guessed_rate) * Fraction(ref.time_base))
         self.tpf = int(tpf) if tpf.denominator == 1 else None   # ticks per frame (None: no grid)
         self.delay = delay
@@ -617,16 +651,45 @@ class _Joined:
         self.last_dts = None
         self.count = 0           # packets written
 
-    def append(self, c, s, first) -> float:
-        """Copy the packets of stream ``s`` of the open input ``c``, whose earliest (pts, dts) in its own time
-        base are ``first`` (`_scan`); its start time in seconds."""
+    def _start(self, s, first) -> tuple[Fraction, int]:
+        """The time-base scale and the shift of the input stream ``s`` whose earliest (pts, dts) are ``first``."""
         scale = Fraction(s.time_base) / Fraction(self.tb)
         first_pts, first_dts = (_rescale(t, scale) for t in first)
         shift = self.offset - first_pts
         if self.tpf is None and self.last_dts is not None and first_dts + shift <= self.last_dts:
             shift = self.last_dts + 1 - first_dts   # keep decode order strictly increasing
+        return scale, shift
+
+    def append(self, c, s, first) -> float:
+        """Copy the packets of stream ``s`` of the open input ``c``, whose earliest (pts, dts) in its own time
+        base are ``first`` (`_scan`); its start time in seconds."""
+        scale, shift = self._start(s, first)
         self.offset = self._copy(c, s, scale, shift)
-        return float((first_pts + shift) * self.tb)
+        return float((_rescale(first[0], scale) + shift) * self.tb)
+
+    def plan(self, s, scan) -> float:
+        """As :meth:`append` would place the packets `_scan` listed, nothing written; the start in seconds."""
+        scale, shift = self._start(s, scan.first)
+        end, rescale = self.offset, _rescaler(scale)
+        for pts, dts, dur in scan.times:
+            pts, _, dur = self._place(rescale(pts), rescale(dts), rescale(dur) or 0, shift)
+            if pts is not None:
+                end = max(end, pts + dur)
+        self.offset = end
+        return float((_rescale(scan.first[0], scale) + shift) * self.tb)
+
+    def _place(self, pts, dts, dur, shift):
+        """A packet's (pts, dts, duration) in the output, in tb units; counts it."""
+        if self.tpf is not None and pts is not None:
+            pts = round((pts + shift) / self.tpf) * self.tpf
+            dts, dur = (self.count - self.delay) * self.tpf, self.tpf
+        else:
+            pts = None if pts is None else pts + shift
+            dts = None if dts is None else dts + shift
+        if dts is not None:
+            self.last_dts = dts if self.last_dts is None else max(self.last_dts, dts)
+        self.count += 1
+        return pts, dts, dur
 
     def _copy(self, c, s, scale, shift) -> int:
         """Mux the packets with their times in tb units, shifted; returns where the last one ends."""
@@ -635,31 +698,32 @@ class _Joined:
         for pk in c.demux(s):
             if pk.pts is None and pk.dts is None:
                 continue   # the flushing packet demux yields at the end
-            pts, dts, dur = rescale(pk.pts), rescale(pk.dts), rescale(pk.duration) or 0
+            pts, dts, dur = self._place(rescale(pk.pts), rescale(pk.dts), rescale(pk.duration) or 0, shift)
             pk.stream = self.stream
             pk.time_base = self.tb
-            if self.tpf is not None and pts is not None:
-                pts = round((pts + shift) / self.tpf) * self.tpf
-                dts, dur = (self.count - self.delay) * self.tpf, self.tpf
-            else:
-                pts = None if pts is None else pts + shift
-                dts = None if dts is None else dts + shift
             pk.pts, pk.dts, pk.duration = pts, dts, dur
-            if pk.dts is not None:
-                self.last_dts = pk.dts if self.last_dts is None else max(self.last_dts, pk.dts)
             if pk.pts is not None:
                 end = max(end, pk.pts + dur)
-            self.count += 1
             self.oc.mux(pk)
         return end
 
 
-def _scan(path, c, s) -> tuple[int, int, int]:
+@dataclass(frozen=True)
+class _Scan:
+    first: tuple[int, int]  # the earliest pts and the earliest dts, in the stream's own time base
+    delay: int              # how many frames a packet is decoded ahead of its place in presentation order
+    times: list             # (pts, dts, duration) of every packet but the flushing one, in demux order
+
+
+def _scan(path, c, s) -> _Scan:
     """A first pass over stream ``s`` of the open input ``c``, packets not kept: its earliest pts and earliest
-    dts (in its own time base), and how many frames a packet is decoded ahead of its place in presentation
-    order (B-frames: x264's is 1 or 2)."""
-    pts, first_dts = [], None
+    dts (in its own time base), how many frames a packet is decoded ahead of its place in presentation
+    order (B-frames: x264's is 1 or 2), and every packet's times."""
+    pts, first_dts, times = [], None, []
     for pk in c.demux(s):
+        if pk.pts is None and pk.dts is None:
+            continue
+        times.append((pk.pts, pk.dts, pk.duration))
         if pk.pts is not None:
             pts.append(pk.pts)
         d = pk.dts if pk.dts is not None else pk.pts
@@ -669,7 +733,7 @@ def _scan(path, c, s) -> tuple[int, int, int]:
         raise MediaError(f"{path}: has no video packets")
     c.seek(0)
     rank = {p: i for i, p in enumerate(sorted(pts))}
-    return min(pts), first_dts, max([0] + [i - rank[p] for i, p in enumerate(pts)])
+    return _Scan((min(pts), first_dts), max([0] + [i - rank[p] for i, p in enumerate(pts)]), times)
 
 
 def _audio_samples(audio, sample_rate: int | None) -> tuple[np.ndarray, int]:
@@ -756,39 +820,69 @@ def mux(video, audio_wav, out, *, chapters=(), fmt: str = "mp4", title: str | No
     """
     if fmt not in ("mp4", "webm"):
         raise ValueError(f"mux: format must be mp4 or webm, got {fmt!r} (use to_gif for gif)")
+    if isinstance(video, Join):
+        if fmt != "mp4":
+            raise ValueError("mux: a plan of videos to join is muxed into mp4 only (join them first for webm)")
+        with _opened(video.paths) as inputs:
+            return _mux(None, inputs, video, audio_wav, Path(out), chapters, fmt, title, metadata,
+                        audio_bit_rate, crf, language, splits, cache)
     video, out = Path(video), Path(out)
     ic = open(video)
     with ic:
         vin = video_stream(ic, video)
+        return _mux((ic, vin), None, None, audio_wav, out, chapters, fmt, title, metadata, audio_bit_rate, crf,
+                    language, splits, cache)
+
+
+def _mux(single, inputs, join: Join | None, audio_wav, out: Path, chapters, fmt, title, metadata, audio_bit_rate,
+         crf, language, splits, cache) -> Path:
+    """:func:`mux` of one open video (``single``: container and stream), or of the open ``inputs`` joined
+    as ``join`` plans (``inputs``: `_opened`'s containers, streams and scans)."""
+    if single is not None:
+        ic, vin = single
         v_end = _video_end(ic, vin)
         if v_end <= 0:
-            raise MediaError(f"{video}: video stream is empty")
-        samples = None
-        if audio_wav is not None:
-            samples, rate = _audio_samples(audio_wav, AUDIO_RATE)
-            n = int(round(v_end * rate))
-            samples = samples[:n] if samples.size >= n else np.pad(samples, (0, n - samples.size))
-        options = {"movflags": "+faststart"} if fmt == "mp4" else {}
-        with atomic(out, f".{fmt}") as tmp:
-            with av.open(str(tmp), "w", format=fmt, options=options) as oc:
-                _set_tags(oc, title, metadata)
-                _set_chapters(oc, chapters, v_end)
+            raise MediaError(f"{ic.name}: video stream is empty")
+    else:
+        v_end = join.duration
+    samples = None
+    if audio_wav is not None:
+        samples, rate = _audio_samples(audio_wav, AUDIO_RATE)
+        n = int(round(v_end * rate))
+        samples = samples[:n] if samples.size >= n else np.pad(samples, (0, n - samples.size))
+    options = {"movflags": "+faststart"} if fmt == "mp4" else {}
+    with atomic(out, f".{fmt}") as tmp:
+        with av.open(str(tmp), "w", format=fmt, options=options) as oc:
+            _set_tags(oc, title, metadata)
+            _set_chapters(oc, chapters, v_end)
+            if single is not None:
                 vout = _video_out(oc, vin, fmt, crf)
-                if samples is not None:  # every stream is added before the first packet is written
-                    acodec = "aac" if fmt == "mp4" else "libopus"
-                    aout, afmt, fsize = _audio_stream(oc, rate, acodec, audio_bit_rate, language)
+            else:  # the joined video's stream, from the first input's, as concat_videos writes it
+                conts, streams, scans = inputs
+                joined = _Joined(oc, streams[0], max(scan.delay for scan in scans))
+                # the muxer states max(this, the average it counts) as the stream's highest bit rate: not the
+                # first chapter's own rate, but the average, as a file joined first states it
+                joined.stream.codec_context.bit_rate = 0
+            if samples is not None:  # every stream is added before the first packet is written
+                acodec = "aac" if fmt == "mp4" else "libopus"
+                aout, afmt, fsize = _audio_stream(oc, rate, acodec, audio_bit_rate, language)
+            if single is not None:
                 _write_video(oc, ic, vin, vout, fmt)
-                if samples is not None and fmt == "mp4":  # AAC in pieces split at the chapters, each cached
-                    for pts, data in _aac_packets(samples, rate, audio_bit_rate,
-                                                  [round(t * rate) for t in splits], cache):
-                        pk = av.Packet(data)
-                        pk.pts = pk.dts = pts
-                        pk.duration, pk.time_base, pk.stream, pk.is_keyframe = fsize, Fraction(1, rate), aout, True
-                        oc.mux(pk)
-                elif samples is not None:
-                    for frame in _audio_frames(samples, rate, afmt, fsize):
-                        oc.mux(aout.encode(frame))
-                    oc.mux(aout.encode(None))
+            else:
+                starts = [joined.append(c, s, scan.first) for c, s, scan in zip(conts, streams, scans)]
+                if tuple(starts) != join.offsets or float(joined.offset * joined.tb) != join.duration:
+                    raise MediaError(f"{out}: the videos joined otherwise than planned (changed meanwhile?)")
+            if samples is not None and fmt == "mp4":  # AAC in pieces split at the chapters, each cached
+                for pts, data in _aac_packets(samples, rate, audio_bit_rate,
+                                              [round(t * rate) for t in splits], cache):
+                    pk = av.Packet(data)
+                    pk.pts = pk.dts = pts
+                    pk.duration, pk.time_base, pk.stream, pk.is_keyframe = fsize, Fraction(1, rate), aout, True
+                    oc.mux(pk)
+            elif samples is not None:
+                for frame in _audio_frames(samples, rate, afmt, fsize):
+                    oc.mux(aout.encode(frame))
+                oc.mux(aout.encode(None))
     return out
 
 
