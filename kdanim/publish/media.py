@@ -21,7 +21,7 @@ import os
 import re
 import struct
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -573,6 +573,7 @@ class Join:
     offsets: tuple[float, ...]
     duration: float
     fps: float
+    scans: tuple = field(default=(), repr=False, compare=False)  # each file's `_scan`, for mux to copy by
 
 
 def plan_join(paths) -> Join:
@@ -585,19 +586,23 @@ def plan_join(paths) -> Join:
         placer = _Joined(None, streams[0], max(scan.delay for scan in scans))
         offsets = tuple(placer.plan(s, scan) for s, scan in zip(streams, scans))
         ref = streams[0]
-        return Join(paths, offsets, float(placer.offset * placer.tb), float(ref.base_rate or ref.guessed_rate))
+        return Join(paths, offsets, float(placer.offset * placer.tb), float(ref.base_rate or ref.guessed_rate),
+                    tuple(scans))
 
 
 @contextlib.contextmanager
-def _opened(paths):
-    """The open inputs, their video streams (checked joinable) and a `_scan` of each; closed afterwards."""
+def _opened(paths, scans=None):
+    """The open inputs, their video streams (checked joinable) and a `_scan` of each (``scans``: those made
+    already); closed afterwards."""
     inputs = []
     try:
         for p in paths:
             inputs.append(open(p))
         streams = [video_stream(c, p) for p, c in zip(paths, inputs)]
         _check_joinable(paths, streams)
-        yield inputs, streams, [_scan(path, c, s) for path, c, s in zip(paths, inputs, streams)]
+        if not scans:
+            scans = [_scan(path, c, s) for path, c, s in zip(paths, inputs, streams)]
+        yield inputs, streams, list(scans)
     finally:
         for c in inputs:
             c.close()
@@ -823,7 +828,7 @@ def mux(video, audio_wav, out, *, chapters=(), fmt: str = "mp4", title: str | No
     if isinstance(video, Join):
         if fmt != "mp4":
             raise ValueError("mux: a plan of videos to join is muxed into mp4 only (join them first for webm)")
-        with _opened(video.paths) as inputs:
+        with _opened(video.paths, video.scans) as inputs:
             return _mux(None, inputs, video, audio_wav, Path(out), chapters, fmt, title, metadata,
                         audio_bit_rate, crf, language, splits, cache)
     video, out = Path(video), Path(out)
