@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sys
 import wave
 from pathlib import Path
@@ -256,6 +257,40 @@ def test_entry_filed_by_another_process_meanwhile_is_kept(tmp_path, monkeypatch,
     assert res.video.read_bytes() == b"newer" and json.loads((entry / "timeline.json").read_text())["new"]
     assert {p.name for p in entry.iterdir()} == entry_files
     assert leftovers(tmp_path / "cache") == []
+
+
+def test_entry_filed_by_another_process_between_the_look_and_the_rename_is_kept(tmp_path, monkeypatch,
+                                                                               rings_trace):
+    """The narrower race (two preview renders hit it in the suite): the other process files its entry after
+    this one looked for it and before this one renames its own into place. The rename onto a full folder
+    fails; this render keeps theirs (with --no-cache, swaps it for its own) instead of stopping."""
+    import kdanim.render.cache as cachemod
+
+    monkeypatch.setenv("KDANIM_CACHE", str(tmp_path / "cache"))
+    opts = RenderOptions(quality="low", voice="none", chapters=[5])
+    job = ChapterJob(DistillationLoss, rings_trace, opts, code_version())
+    entry = tmp_path / "cache" / "chapters" / chapter_key(job)
+    real = cachemod.replace_dir
+
+    def another_files_it_first(staging, out):
+        if not out.exists():
+            out.mkdir(parents=True)
+            (out / "chapter.mp4").write_bytes(b"the other render")
+            (out / "timeline.json").write_text(json.dumps({"chapter": 5, "theirs": True}))
+            monkeypatch.setattr(cachemod, "replace_dir", real)
+            raise OSError(errno.ENOTEMPTY, os.strerror(errno.ENOTEMPTY), str(out))
+        return real(staging, out)
+
+    for use_cache, want in ((True, b"the other render"), (False, b"ours")):
+        shutil.rmtree(entry, ignore_errors=True)
+        opts.use_cache = use_cache
+        monkeypatch.setattr(cachemod, "replace_dir", another_files_it_first)
+        monkeypatch.setattr("kdanim.render.workers.render_chapter", lambda c, t, o, work, on_beat=None: ChapterResult(
+            5, "x", _write(work / "ours.mp4", b"ours"), None, {"chapter": 5, "theirs": False}))
+        res = _render_cached(job)
+        assert res.video == entry / "chapter.mp4" and res.video.read_bytes() == want
+        assert res.timeline["theirs"] is use_cache
+        assert leftovers(tmp_path / "cache") == []
 
 
 # -- interruptions ---------------------------------------------------------------------------------

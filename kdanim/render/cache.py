@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import shutil
@@ -95,12 +96,25 @@ def file_chapter(job: ChapterJob, res: ChapterResult) -> ChapterResult:
     try:
         shutil.copy2(res.file, staging / name)
         (staging / "timeline.json").write_text(json.dumps(res.timeline, indent=1))
-        complete = (entry / "timeline.json").is_file() and (entry / name).is_file()
-        if complete and job.opts.use_cache:
+        def complete() -> bool:
+            return (entry / "timeline.json").is_file() and (entry / name).is_file()
+
+        if complete() and job.opts.use_cache:
             shutil.rmtree(staging, ignore_errors=True)
             res.timeline = json.loads((entry / "timeline.json").read_text())  # another process filed it first
         else:
-            replace_dir(staging, entry)
+            try:
+                replace_dir(staging, entry)
+            except OSError as e:
+                # another process filed the same key between the look above and the rename (the rename of a
+                # folder onto a full one fails): keep theirs, or (--no-cache) swap it for this render
+                if e.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not complete():
+                    raise
+                if job.opts.use_cache:
+                    shutil.rmtree(staging, ignore_errors=True)
+                    res.timeline = json.loads((entry / "timeline.json").read_text())
+                else:
+                    replace_dir(staging, entry)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # interrupted: leave no half-filed entry
         raise
