@@ -325,7 +325,7 @@ class PiperVoice(Voice):
         so the 0.3-0.6 s of a load leave the path of a render that speaks something new."""
         root = getattr(self, "_shared", None) or self
         if root._voice is None and not root._loading.locked() and \
-                any(not self.cache_path(_clean(t)).exists() for t in texts):
+                any(not self.cache_path(t).exists() for t in texts):
             threading.Thread(target=root._load_aside, daemon=True, name="kdanim-piper-load").start()
 
     def _load_aside(self) -> None:

@@ -6,16 +6,15 @@ import colorsys
 import contextlib
 import copy
 import hashlib
-import os
 import pickle
-import tempfile
 from pathlib import Path
 
 import manimpango
 import numpy as np
+from manim import DOWN, LEFT, RIGHT, UP, Dot, Line, MarkupText, ManimColor, Square, Text, Triangle, VGroup
 from manim import __version__ as _MANIM_VERSION
 
-from manim import DOWN, LEFT, RIGHT, UP, Dot, Line, MarkupText, ManimColor, Square, Text, Triangle, VGroup
+from kdanim.files import atomic_path
 
 __all__ = [
     "BACKGROUND", "FONT", "MONO_FONT",
@@ -182,17 +181,9 @@ def _built_text(key: tuple, build) -> Text:
     except Exception:  # noqa: BLE001 - an unreadable entry (cut short, another version's) is built again
         pass
     built = build()
-    with contextlib.suppress(OSError, pickle.PicklingError, AttributeError, TypeError):  # kept if it can be
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(built, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)  # whole or not at all: another process may be writing the same entry
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+    # kept if it can be, whole or not at all (another process may be writing the same entry)
+    with contextlib.suppress(OSError, pickle.PicklingError, AttributeError, TypeError), atomic_path(path) as tmp:
+        tmp.write_bytes(pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
     return built
 
 
