@@ -179,7 +179,7 @@ def test_a_chapter_made_longer_moves_the_later_narration_which_comes_from_the_ca
         cues = [(0.15, a), *([(1.2, a2)] if longer else []), (starts[1] + 0.15, b), (starts[2] + 0.45, c)]
         track, rate = media.narration_track(cues, sum(lengths), chapters=starts, cache=cache)
         x, _ = media._audio_samples((track, rate), media.AUDIO_RATE)
-        packets = media._aac_packets(x, rate, media.AUDIO_BIT_RATE, [round(t * rate) for t in starts[1:]], cache)
+        packets, _ = media._aac_packets(x, rate, media.AUDIO_BIT_RATE, [round(t * rate) for t in starts[1:]], cache)
         return [(p - round(starts[1] * rate), d) for p, d in packets if p >= round(starts[1] * rate)]
 
     first = build(0)
@@ -404,13 +404,72 @@ def test_loudness_of_the_same_encoded_track_is_measured_once(joined, tmp_path, m
     measured = []
     real = media._measure_file
     monkeypatch.setattr(media, "_measure_file", lambda p: measured.append(p) or real(p))
+    monkeypatch.setattr(media, "_MEASURED", {})
     wav = tone(tmp_path / "n.wav", 2.0)
-    a = mux(video, wav, tmp_path / "a.mp4")
+
+    def written(*args, **kwargs):  # as another process finds the file: not measured as it was written
+        out = mux(*args, **kwargs)
+        media._MEASURED.clear()
+        return out
+    a = written(video, wav, tmp_path / "a.mp4")
     first = media.loudness(a, tmp_path / "cache")
-    b = mux(video, wav, tmp_path / "b.mp4", title="another title")
+    b = written(video, wav, tmp_path / "b.mp4", title="another title")
     assert media.loudness(b, tmp_path / "cache") == first and len(measured) == 1
-    c = mux(video, tone(tmp_path / "m.wav", 2.0, amp=0.1), tmp_path / "c.mp4")
+    c = written(video, tone(tmp_path / "m.wav", 2.0, amp=0.1), tmp_path / "c.mp4")
     assert media.loudness(c, tmp_path / "cache").integrated < first.integrated - 10 and len(measured) == 2
+
+
+def bursts(seconds, rate=48000, seed=0, level=0.3, silent=(0.0, 0.0)):
+    """Speech-like mono samples: noise in bursts of changing level, with 100-500 ms between them; the first
+    and last of ``silent`` seconds digitally silent."""
+    rng = np.random.default_rng(seed)
+    x, i = np.zeros(int(round(seconds * rate)), np.float32), int(silent[0] * rate)
+    end = x.size - int(silent[1] * rate)
+    while i < end:
+        n = min(int(rng.uniform(0.2, 1.5) * rate), end - i)
+        x[i:i + n] = level * rng.uniform(0.05, 1.0) * rng.standard_normal(n) * np.hanning(n)
+        i += n + int(rng.uniform(0.1, 0.5) * rate)
+    return np.clip(x, -1, 1)
+
+
+@pytest.mark.parametrize("seconds, level", [(14.0, 0.3), (9.5, 0.02), (2.0, 0.3), (0.3, 0.3), (6.0, 0.0)])
+def test_the_loudness_of_k_weighted_energy_is_what_ffmpegs_meter_reads(seconds, level):
+    """The loudness composed from a track's K-weighted energy (the sums its AAC pieces keep) is FFmpeg's
+    ebur128 reading of the same samples, to the thousandth it states: the gates, the histogram, the range's
+    percentiles; a track shorter than a block, and silence."""
+    import kdanim.publish.media as media
+
+    x = bursts(seconds, seed=int(seconds * 10), level=level)
+    got = media._composed(media._k_energy(x, 0, x.size), 0.0)
+    want = media.measure_loudness(x, 48000)
+    assert (got.integrated, got.range) == (want.integrated, want.range)
+    if level and seconds > 1:
+        assert want.integrated > media.SILENCE and (want.range > 0) == (seconds > 3)
+
+
+def test_a_track_muxed_in_pieces_is_measured_from_them_as_a_player_decodes_it(tmp_path, monkeypatch):
+    """An mp4 that `mux` writes in AAC pieces is measured from its pieces' own decodes as they are encoded
+    (the pieces in the cache keep their K-weighted energy): the file is not decoded again, and the reading
+    is the one of the whole file decoded, where each chapter begins and ends in silence as the lesson's do."""
+    import kdanim.publish.media as media
+
+    lengths = [5.0, 4.0, 6.0]
+    videos = [make_video(tmp_path / f"v{i}.mp4", [c], s) for i, (c, s) in enumerate(zip([RED, GREEN, BLUE], lengths))]
+    x = np.concatenate([bursts(s, seed=i, level=(0.4, 0.1, 0.25)[i], silent=(0.1, 1.1)) for i, s in enumerate(lengths)])
+    wav = write_wav(tmp_path / "n.wav", x, 48000)
+    splits = [lengths[0], lengths[0] + lengths[1]]
+    measured = []
+    real = media._measure_file
+    monkeypatch.setattr(media, "_measure_file", lambda p: measured.append(p) or real(p))
+    out = mux(media.plan_join(videos), wav, tmp_path / "lesson.mp4", splits=splits, cache=tmp_path / "cache")
+    heard = media.loudness(out, tmp_path / "cache")
+    assert measured == []
+    decoded = media._measure_file(out)
+    assert heard == decoded and heard.integrated > -30 and heard.range > 1
+    # again from the cache (its pieces copied, not encoded): the same reading
+    media._MEASURED.clear()
+    again = mux(media.plan_join(videos), wav, tmp_path / "again.mp4", splits=splits, cache=tmp_path / "cache")
+    assert media.loudness(again) == heard and len(measured) == 1
 
 
 def test_a_plan_of_videos_muxes_into_the_file_their_join_would(clips, joined, tmp_path):

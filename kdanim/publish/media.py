@@ -28,6 +28,7 @@ from pathlib import Path
 import av
 import av.filter
 import numpy as np
+import scipy.signal
 
 from kdanim.narration.voices import read_wav, write_wav
 from kdanim.files import atomic_path
@@ -171,8 +172,14 @@ def measure_loudness(samples: np.ndarray, rate: int) -> Loudness:
 
 
 #: The loudness of files measured in this process, by (device, inode, size, modification time): the
-#: lesson's track is measured for its manifest and again by the check, after the folder is renamed.
+#: lesson's track is measured for its manifest and again by the check, after the folder is renamed. An mp4
+#: that :func:`mux` wrote is entered as it is written, measured from its AAC pieces (:func:`_composed`).
 _MEASURED: dict[tuple, Loudness] = {}
+
+
+def _file_key(path) -> tuple:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def loudness(path, cache: Path | None = None) -> Loudness:
@@ -181,10 +188,9 @@ def loudness(path, cache: Path | None = None) -> Loudness:
     With ``cache`` (a folder), a stream of the same encoded bytes as one measured before is not decoded
     again: its measurement is read from there."""
     try:
-        st = os.stat(path)
+        key = _file_key(path)
     except OSError:
         return _measure_file(path)  # says what is wrong with it
-    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
     if key not in _MEASURED:
         _MEASURED[key] = _measure_file(path) if cache is None else _measure_cached(path, Path(cache))
     return _MEASURED[key]
@@ -257,6 +263,66 @@ def _measure_file(path) -> Loudness:
         src.push(None)
         drain()
     return _loudness(meta)
+
+
+# -- the loudness of a track from its pieces' decodes
+
+#: ITU-R BS.1770's K-weighting at 48 kHz, the coefficients FFmpeg's ebur128 filters with: the pre-filter (a
+#: high shelf), then the RLB high-pass; as second-order sections (b0, b1, b2, 1, a1, a2).
+_K_WEIGHTING = np.array([[1.53512485958697, -2.69169618940638, 1.19839281085285, 1.0, -1.69065929318241, 0.73248077421585],
+                         [1.0, -2.0, 1.0, 1.0, -1.99004745483398, 0.99007225036621]])
+#: A piece's K-weighted energy is kept in sums of this many samples: the pieces begin on AAC frames (1024
+#: samples) and ebur128 steps by 100 ms (4800 samples), both whole numbers of them.
+_ENERGY_BIN = 64
+_STEP = 4800  # ebur128's step at 48 kHz: a gating block every 100 ms
+_HIST = np.arange(8001) / 100 - 70  # ebur128's histogram: -70 to +10 LUFS by 0.01 LU
+
+
+def _k_energy(y: np.ndarray, skip: int, n: int) -> np.ndarray:
+    """The K-weighted energy of ``y[skip:skip + n]`` in sums of _ENERGY_BIN samples (the last one of what is
+    left). The filters run over ``y`` from its start, so that the samples before ``skip`` (a piece's context)
+    leave them in the state an unbroken track's would be in."""
+    z = scipy.signal.sosfilt(_K_WEIGHTING, np.asarray(y[:skip + n], np.float64))[skip:]
+    e = z * z
+    return np.pad(e, (0, -e.size % _ENERGY_BIN)).reshape(-1, _ENERGY_BIN).sum(axis=1)
+
+
+def _gated(steps: np.ndarray, blocks: int, gate: float) -> tuple[np.ndarray, int] | None:
+    """ebur128's histogram of the blocks of ``blocks`` 100 ms ``steps`` (one ending at every step from the
+    first full one) above the absolute gate, and where its relative gate (``gate`` LU under their mean
+    power) falls in it; None when no block is above the absolute gate."""
+    if steps.size < blocks:
+        return None
+    power = (1e-12 + sum(steps[i:steps.size - blocks + 1 + i] for i in range(blocks))) / (blocks * _STEP)
+    level = -0.691 + 10 * np.log10(power)
+    kept = level >= SILENCE
+    if not kept.any():
+        return None
+    hist = np.bincount(np.clip(((level[kept] - SILENCE) * 100).astype(np.int64), 0, _HIST.size - 1),
+                       minlength=_HIST.size)
+    relative = -0.691 + 10 * np.log10(power[kept].sum() / kept.sum()) + gate
+    return hist, int(np.clip(int((relative - SILENCE) * 100), 0, _HIST.size - 1))
+
+
+def _composed(energy: np.ndarray, true_peak: float) -> Loudness:
+    """The loudness of a 48 kHz track whose K-weighted energy is ``energy`` (sums of _ENERGY_BIN samples
+    from its start) and whose true peak is ``true_peak`` dBTP, as FFmpeg's ebur128 measures it: 400 ms
+    blocks every 100 ms gated at −70 LUFS and 10 LU under their mean (integrated), 3 s ones at −70 and
+    20 LU under, between their 10th and 95th percentiles (range), on its histogram of 0.01 LU."""
+    per = _STEP // _ENERGY_BIN
+    steps = energy[:energy.size // per * per].reshape(-1, per).sum(axis=1)  # the energy of each 100 ms
+    integrated, spread = SILENCE, 0.0
+    if (got := _gated(steps, 4, -10.0)) is not None:
+        hist, g = got
+        integrated = -0.691 + 10 * np.log10((hist[g:] * 10 ** ((_HIST[g:] + 0.691) / 10)).sum() / hist[g:].sum())
+    if (got := _gated(steps, 30, -20.0)) is not None:
+        hist, g = got
+        n = hist[g:].sum()
+        low = _HIST[g + int(np.argmax(np.cumsum(hist[g:]) >= int(10 * n / 100 + 0.5)))]
+        high = _HIST[_HIST.size - 1 - int(np.argmax(n - np.cumsum(hist[::-1]) < int(95 * n / 100 + 0.5)))]
+        spread = high - low
+    # as the meter's metadata states them: to a thousandth
+    return Loudness(round(float(integrated), 3), true_peak, round(float(spread), 3))
 
 
 def normalise_loudness(samples: np.ndarray, rate: int, target: float = LOUDNESS,
@@ -393,7 +459,7 @@ def _in_threads(fn, items) -> list:
 
 
 #: Bumped when the way a part of the narration is normalised or encoded changes: the cache's entries go stale.
-_AUDIO_VERSION = "2"
+_AUDIO_VERSION = "3"
 
 
 def _cache_key(*parts) -> str:
@@ -447,13 +513,19 @@ _AAC_PEAK = TRUE_PEAK - 0.1
 def _aac_packets(samples: np.ndarray, rate: int, bit_rate: int, splits, cache: Path | None):
     """The AAC-LC packets of ``samples`` (pts, bytes) as one encode would give them, encoded piece by piece
     between the sample times ``splits`` (put on the 1024-sample frame grid), each piece from ``cache`` when
-    it holds the piece's samples and context already.
+    it holds the piece's samples and context already; and the loudness of the track they decode to (None
+    unless at 48 kHz).
+
+    That loudness is measured from the pieces' own decodes, each decoded as it is encoded, with its
+    context: a player decodes the same samples but at the joins (where the next chapter begins, silent),
+    so a render where one chapter changed measures that chapter's piece, not the whole track again.
 
     The encoder overshoots the peaks it is given: Piper's speech, normalised with its true peak at −2.4
     dBTP, decoded at −0.8 in the default lesson. So each piece is decoded and measured as it is encoded,
     and a piece whose true peak is over _AAC_PEAK is turned down by as much (its chapter a few tenths of a
     LU quieter) and encoded again, with its neighbours, whose context it is."""
     frame = 1024
+    assert frame % _ENERGY_BIN == 0
     cuts = sorted({int(s) // frame * frame for s in splits if 0 < int(s) // frame * frame < samples.size})
     edges = [-_AAC_PREROLL, *cuts, None]
     spans = list(zip(edges, edges[1:]))
@@ -462,20 +534,24 @@ def _aac_packets(samples: np.ndarray, rate: int, bit_rate: int, splits, cache: P
     for _ in range(4):
         for k, got in zip(todo, _in_threads(lambda k: _aac_piece(samples, rate, bit_rate, *spans[k], cache), todo)):
             pieces[k] = got
-        over = {k: peak - _AAC_PEAK for k, (_, peak) in enumerate(pieces) if peak > _AAC_PEAK}
+        over = {k: peak - _AAC_PEAK for k, (_, peak, _) in enumerate(pieces) if peak > _AAC_PEAK}
         if not over:
             break
         for k, excess in over.items():
             lo, hi = spans[k]
             samples[max(lo, 0):hi] *= np.float32(10 ** (-(excess + 0.05) / 20))
         todo = sorted({j for k in over for j in (k - 1, k, k + 1) if 0 <= j < len(spans)})
-    return [pk for packets, _ in pieces for pk in packets]
+    energy = np.concatenate([e for _, _, e in pieces])
+    heard = None  # each piece's own samples as decoded, end to end: the whole track, when at 48 kHz
+    if rate == _STEP * 10 and energy.size == -(-samples.size // _ENERGY_BIN):
+        heard = _composed(energy, max(peak for _, peak, _ in pieces))
+    return [pk for packets, _, _ in pieces for pk in packets], heard
 
 
 def _aac_piece(samples: np.ndarray, rate: int, bit_rate: int, lo: int, hi: int | None, cache: Path | None):
     """The packets (pts, bytes) of samples ``lo`` to ``hi`` (None: the end; a negative ``lo``: the first
-    piece, its encoder's priming and the silence before the track included), and the true peak (dBTP) they
-    decode to there."""
+    piece, its encoder's priming and the silence before the track included), the true peak (dBTP) they
+    decode to there, and the K-weighted energy of what they decode to there (:func:`_k_energy`)."""
     start = lo - (_AAC_BEFORE if lo > 0 else 0)
     end = samples.size if hi is None else min(samples.size, hi + _AAC_AFTER)
     src = samples[max(start, 0):end]
@@ -487,8 +563,9 @@ def _aac_piece(samples: np.ndarray, rate: int, bit_rate: int, lo: int, hi: int |
         with contextlib.suppress(OSError, ValueError, KeyError):
             with np.load(path) as z:
                 data, sizes, pts, peak = z["data"].tobytes(), z["sizes"], z["pts"], float(z["true_peak"])
+                energy = z["energy"]
             offsets = np.concatenate([[0], np.cumsum(sizes)])
-            return [(int(p) + lo, data[offsets[k]:offsets[k + 1]]) for k, p in enumerate(pts)], peak
+            return [(int(p) + lo, data[offsets[k]:offsets[k + 1]]) for k, p in enumerate(pts)], peak, energy
     dec = av.CodecContext.create("aac", "r")
     decoded, first = [], None
 
@@ -501,15 +578,17 @@ def _aac_piece(samples: np.ndarray, rate: int, bit_rate: int, lo: int, hi: int |
         decoded += [f.to_ndarray().reshape(-1) for f in dec.decode(av.Packet(b))]
     decoded += [f.to_ndarray().reshape(-1) for f in dec.decode(None)]
     y = np.concatenate(decoded) if decoded else np.zeros(0, np.float32)
-    own = y[max(lo, 0) - first:(len(y) if hi is None else hi - first)]  # sample i decodes at time first + i
+    skip = max(lo, 0) - first  # sample i decodes at time first + i
+    own = y[skip:(samples.size if hi is None else hi) - first]  # not the encoder's flush after the end
     peak = measure_loudness(own, rate).true_peak if own.size else -np.inf
+    energy = _k_energy(y, skip, own.size)
     got = [(p, b) for p, b in every if (lo < 0 or p >= lo) and (hi is None or p < hi)]  # the first keeps the priming
     if path is not None:
         with contextlib.suppress(OSError), atomic_path(path, ".npz") as tmp:
             np.savez(tmp, data=np.frombuffer(b"".join(b for _, b in got), np.uint8),
                      sizes=np.array([len(b) for _, b in got], np.int64),
-                     pts=np.array([p - lo for p, _ in got], np.int64), true_peak=np.float64(peak))
-    return got, peak
+                     pts=np.array([p - lo for p, _ in got], np.int64), true_peak=np.float64(peak), energy=energy)
+    return got, peak, energy
 
 
 def _encode_aac(samples: np.ndarray, first: int, rate: int, bit_rate: int, opened=None):
@@ -856,6 +935,7 @@ def _mux(single, inputs, join: Join | None, audio_wav, out: Path, chapters, fmt,
         n = int(round(v_end * rate))
         samples = samples[:n] if samples.size >= n else np.pad(samples, (0, n - samples.size))
     options = {"movflags": "+faststart"} if fmt == "mp4" else {}
+    heard = None
     with atomic(out, f".{fmt}") as tmp:
         with av.open(str(tmp), "w", format=fmt, options=options) as oc:
             _set_tags(oc, title, metadata)
@@ -878,8 +958,8 @@ def _mux(single, inputs, join: Join | None, audio_wav, out: Path, chapters, fmt,
                 if tuple(starts) != join.offsets or float(joined.offset * joined.tb) != join.duration:
                     raise MediaError(f"{out}: the videos joined otherwise than planned (changed meanwhile?)")
             if samples is not None and fmt == "mp4":  # AAC in pieces split at the chapters, each cached
-                for pts, data in _aac_packets(samples, rate, audio_bit_rate,
-                                              [round(t * rate) for t in splits], cache):
+                packets, heard = _aac_packets(samples, rate, audio_bit_rate, [round(t * rate) for t in splits], cache)
+                for pts, data in packets:
                     pk = av.Packet(data)
                     pk.pts = pk.dts = pts
                     pk.duration, pk.time_base, pk.stream, pk.is_keyframe = fsize, Fraction(1, rate), aout, True
@@ -888,6 +968,9 @@ def _mux(single, inputs, join: Join | None, audio_wav, out: Path, chapters, fmt,
                 for frame in _audio_frames(samples, rate, afmt, fsize):
                     oc.mux(aout.encode(frame))
                 oc.mux(aout.encode(None))
+    if heard is not None:  # measured already, as its pieces decode
+        with contextlib.suppress(OSError):
+            _MEASURED[_file_key(out)] = heard
     return out
 
 
