@@ -189,6 +189,36 @@ def test_a_one_beat_edit_reuses_the_other_beats_and_equals_a_cold_render(rings_t
     assert differ == [], f"{len(differ)} frames differ from a cold render, first at {differ[:1]}"
 
 
+@pytest.mark.slow
+def test_an_edit_to_a_first_beat_takes_the_animated_curves_after_it_from_the_cache(rings_trace, tmp_path,
+                                                                                    monkeypatch):
+    """An edit to chapter 6's first beat re-renders that beat only: the curves drawn epoch by epoch after it
+    (the epoch counter, the bars and their value labels moved by updaters) and the last beat come from
+    Manim's cache, drawn nothing (not even their static picture and last frame, which Manim would draw
+    and not write), and the frames are a cold render's of the edited words. Taken from the cache undrawn
+    and stepped only to its end, the curves' animation left the heads elsewhere (to the bit) than drawn
+    frame by frame, and the last beat missed the cache: 381 frames instead of 176."""
+    from kdanim.scenes import Training
+
+    text = (scriptmod.SCRIPTS / "en.md").read_text(encoding="utf-8")
+    text, n = re.subn(r"(## training\.intro\n(?:.*\n)*?- otherwise:\n  )", r"\1Watch closely. ", text, count=1)
+    assert n == 1
+    (tmp_path / "edited.md").write_text(text, encoding="utf-8")
+
+    def render(cache: str, script=None):
+        monkeypatch.setenv("KDANIM_CACHE", str(tmp_path / cache))
+        opts = RenderOptions(quality="low", voice="none", **({"script": str(script)} if script else {}))
+        return render_chapter(Training, rings_trace, opts, tmp_path / f"work-{cache}-{bool(script)}")
+
+    render("warm")
+    reused = render("warm", tmp_path / "edited.md")
+    cold = render("cold", tmp_path / "edited.md")
+    intro = round(cold.timeline["beat_spans"][1][0] * 15)  # the frames before the second beat's speech
+    assert 0 < reused.stages["frames"] <= intro + 15, (reused.stages["frames"], intro, cold.stages["frames"])
+    ours, theirs = decoded(reused.video), decoded(cold.video)
+    assert len(ours) == len(theirs) and all(np.array_equal(a, b) for a, b in zip(ours, theirs))
+
+
 def test_the_chapter_cache_keys_on_the_code_that_renders_only(monkeypatch):
     """A change to the lesson folder's assembly (kdanim/publish) or to the command line keeps every
     rendered chapter: nothing that renders a chapter imports them (tests/test_layout.py's layers), so

@@ -85,6 +85,7 @@ class LessonContext:
     preview: bool = False  # a still of the chapter's last beat: keep it on screen at the end
     on_beat: Callable[[int, float], None] | None = None  # live progress: (beats done, seconds)
     length_step: float = 0.0  # the chapter lasts a whole number of these seconds, its last frame held (0: as it is)
+    lead_in: float = 0.0  # seconds of silence before the chapter's first words (its first beat's pictures start at once)
     layout_problems: list[str] = field(default_factory=list)  # every problem found (once each), with its beat
     seen_text: list[str] = field(default_factory=list)  # tests: every Text on screen at a beat's end
 
@@ -168,6 +169,22 @@ class Chapter(Scene):
         if extra:
             # a frozen frame is held int(duration × fps) frames: half a frame more makes that exact
             self.wait((extra + 0.5) / fps, frozen_frame=True)
+
+    def get_time_progression(self, run_time, description, n_iterations=None, override_skip_animations=False):
+        """Manim's frame times of an animation; for one taken from Manim's cache (the renderer says so: it
+        draws nothing then), every frame's time too, not only its end, as if it were drawn. Its updaters
+        and its own steps then run as often as when it was drawn, so the stage after it is the same to the
+        bit as after a drawn one (a curve's head moved frame by frame, a label counted through its numbers
+        ends where it did), and Manim's hash of every later animation finds that one in its cache too."""
+        if getattr(self.renderer, "from_cache", False):
+            override_skip_animations = True
+        return super().get_time_progression(run_time, description, n_iterations, override_skip_animations)
+
+    def play_internal(self, skip_rendering: bool = False) -> None:
+        stepped = getattr(self.renderer, "from_cache", False)
+        super().play_internal(skip_rendering)
+        if stepped:
+            self.update_mobjects(0)  # as Manim ends a drawn animation
 
     def body(self) -> None:  # pragma: no cover - every chapter overrides it
         raise NotImplementedError
@@ -253,7 +270,7 @@ class Chapter(Scene):
         self.beat_ids.append(beat_id)
         utts = self.speak(text, pause)
         start = self.renderer.time
-        t = start
+        t = start + (self.ctx.lead_in if len(self.beats) == 1 else 0.0)  # the chapter's first words: after its lead-in
         for u in utts:
             self.lines.append(Line(t - self._chapter_start, u.text, u.duration,
                                    str(u.path) if u.path else None))

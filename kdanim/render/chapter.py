@@ -17,7 +17,7 @@ from kdanim.narration.script import Words, load_cached
 from kdanim.viz import theme as T
 
 from .frames import MeasuredRenderer, Stopwatch
-from .options import CHAPTER_STEP, QUALITIES, ChapterResult, RenderOptions, h264_options
+from .options import CHAPTER_STEP, QUALITIES, SPEECH_LEAD, ChapterResult, RenderOptions, h264_options
 
 __all__ = ["make_context", "make_words", "said", "make_voice", "render_scene", "render_chapter", "manim_config",
            "code_version", "animations_dir"]
@@ -122,7 +122,7 @@ def render_chapter(chapter_cls, trace: dict, opts: RenderOptions, work: Path,
     t0, cpu0 = time.perf_counter(), time.thread_time()
     work.mkdir(parents=True, exist_ok=True)
     # add_sound=False: the narration track is assembled and muxed by kdanim.publish.media
-    ctx = make_context(trace, opts, on_beat, add_sound=False, length_step=CHAPTER_STEP)
+    ctx = make_context(trace, opts, on_beat, add_sound=False, length_step=CHAPTER_STEP, lead_in=SPEECH_LEAD)
     ctx.narrator.prepare([text for _, text in said(ctx.words, chapter_cls)])  # a voice model loads meanwhile
     T.keep_texts_in(cache_dir() / "texts" if opts.use_cache else None)  # laid out once, for every process
     stopwatch = Stopwatch()

@@ -27,6 +27,7 @@ from pathlib import Path
 import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
+from manim import Mobject
 from manim.renderer.cairo_renderer import CairoRenderer
 from manim.scene.scene_file_writer import SceneFileWriter
 from manim.scene.video_segment_encoder import VideoSegmentEncoder
@@ -243,6 +244,13 @@ class MeasuredRenderer(CairoRenderer):
     the clock is the frames written so far over the frame rate, a cached animation's being the frames
     of its file: the chapter's timeline (where its speech goes, how long its waits are) is then the
     same to the last bit whether an animation was drawn or taken from the cache.
+
+    An animation taken from the cache draws nothing: Manim would still draw its static picture and its
+    last frame (two frames at full size) and write neither. Every animation drawn begins from a picture
+    of its own, so nothing drawn later depends on them; and the camera's table of how to draw each kind
+    of mobject, which its first drawing makes and Manim's hash of every later animation includes, is
+    made before the first animation, so the hashes are the same whether the animations before were
+    drawn or not.
     """
 
     def __init__(self, stopwatch: Stopwatch, **kwargs):
@@ -252,9 +260,19 @@ class MeasuredRenderer(CairoRenderer):
         self.stopwatch = stopwatch
         self.frames = 0  # written to the movie so far
         self._handed_over = False  # the camera's buffer went to the encoder: the next frame needs another
+        self._playing = False  # inside play()
+
+    @property
+    def from_cache(self) -> bool:
+        """Inside a play() whose animation Manim takes from its cache (its hash found: not skipped by the
+        settings, as a still's are)."""
+        return self._playing and self.skip_animations and bool(self.animations_hashes) \
+            and self.animations_hashes[-1] is not None
 
     def render(self, scene, t, moving_mobjects=None) -> None:
         """Draw a frame and hand the camera's buffer itself to the encoder thread (Manim hands it a copy)."""
+        if self.from_cache:
+            return
         self.update_frame(scene, moving_mobjects)
         if self.skip_animations or not self.file_writer.encoding:
             self.add_frame(self.get_frame())
@@ -263,7 +281,13 @@ class MeasuredRenderer(CairoRenderer):
         self.add_frame(self.camera.pixel_array)
 
     def play(self, scene, *args, **kwargs) -> None:
-        super().play(scene, *args, **kwargs)
+        if not hasattr(self.camera, "display_funcs"):
+            self.camera.type_or_raise(Mobject())
+        self._playing = True
+        try:
+            super().play(scene, *args, **kwargs)
+        finally:
+            self._playing = False
         cached = self.skip_animations and not self._original_skipping_status and self.animations_hashes[-1]
         if cached:
             with av.open(self.file_writer.partial_movie_files[-1]) as c:
@@ -277,7 +301,19 @@ class MeasuredRenderer(CairoRenderer):
         self.time = self.frames / self.camera.frame_rate
         self.file_writer.write_frame(frame, repeat=num_frames)
 
+    def save_static_frame_data(self, scene, static_mobjects):
+        if self.from_cache:
+            self.static_image = None
+            return None
+        return super().save_static_frame_data(scene, static_mobjects)
+
+    def freeze_current_frame(self, duration: float) -> None:
+        if not self.from_cache:
+            super().freeze_current_frame(duration)
+
     def update_frame(self, *args, **kwargs):
+        if self.from_cache:
+            return
         if self._handed_over:
             self.camera.pixel_array = self.pool.take(self.camera.pixel_array)
             self._handed_over = False

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kdanim.narration.voices import DEFAULT_VOICE
 
-__all__ = ["QUALITIES", "QUALITY_FPS", "CHAPTER_STEP", "VIDEO_CRF", "h264_options", "RenderOptions", "ChapterJob", "ChapterResult", "Started", "BeatDone", "Finished",
+__all__ = ["QUALITIES", "QUALITY_FPS", "CHAPTER_STEP", "SPEECH_LEAD", "VIDEO_CRF", "h264_options", "RenderOptions", "ChapterJob", "ChapterResult", "Started", "BeatDone", "Finished",
            "Event", "default_jobs"]
 
 #: --quality name -> Manim's quality preset.
@@ -26,6 +26,11 @@ QUALITY_FPS = {"low": 15, "medium": 30, "high": 60, "4k": 60}
 #: whole AAC frames, and their encoded pieces are copied from the narration cache instead of being encoded
 #: again (kdanim.publish.media.mux). 0.27 s longer per chapter on average.
 CHAPTER_STEP = 25600 / 48000
+#: Silence at the start of every chapter, before its first words (a whole frame at 15, 30 and 60 fps): the
+#: AAC piece of the chapter before is encoded with this chapter's first 2048 samples after it, as the
+#: encoder's look-ahead (kdanim.publish.media._AAC_AFTER). Silent, they are the same whatever the chapter
+#: says and at whatever loudness, so an edit to a chapter encodes its own piece again, not its neighbour's.
+SPEECH_LEAD = 1 / 15
 #: x264's constant-rate factor of every chapter's video (bench/bench_encode.py measured the choice).
 VIDEO_CRF = 22
 
