@@ -28,7 +28,7 @@ from conftest import REAL_CHAPTERS as CHAPTERS, render_args, voice_clips
 from kdanim.cli import main
 from kdanim.narration import voices
 from kdanim.publish import media
-from kdanim.render.options import CHAPTER_STEP
+from kdanim.render.options import CHAPTER_STEP, SPEECH_LEAD
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-c", "from kdanim.cli import main; main(prog_name='kdanim')"]
@@ -83,6 +83,9 @@ def test_mp4_is_manim_low_quality_with_the_spoken_narration(real_lesson):
         # a whole number of steps (its last frame held): every chapter starts on an AAC frame of the track
         samples = round(real_lesson["timelines"][c["number"]]["duration"] * media.AUDIO_RATE, 6)
         assert samples % round(CHAPTER_STEP * media.AUDIO_RATE) == 0 and samples % 1024 == 0, samples
+        # its first words after a silent lead-in longer than the look-ahead of the AAC piece before it
+        assert real_lesson["timelines"][c["number"]]["lines"][0]["start"] == pytest.approx(SPEECH_LEAD)
+    assert SPEECH_LEAD * media.AUDIO_RATE >= media._AAC_AFTER + 1000  # room for the resampler's ringing
 
 
 def test_speech_sits_in_the_cues(real_lesson):
