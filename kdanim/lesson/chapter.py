@@ -172,19 +172,34 @@ class Chapter(Scene):
 
     def get_time_progression(self, run_time, description, n_iterations=None, override_skip_animations=False):
         """Manim's frame times of an animation; for one taken from Manim's cache (the renderer says so: it
-        draws nothing then), every frame's time too, not only its end, as if it were drawn. Its updaters
-        and its own steps then run as often as when it was drawn, so the stage after it is the same to the
-        bit as after a drawn one (a curve's head moved frame by frame, a label counted through its numbers
-        ends where it did), and Manim's hash of every later animation finds that one in its cache too."""
-        if getattr(self.renderer, "from_cache", False):
+        draws nothing then) whose end depends on its steps, every frame's time too, not only its end, as
+        if it were drawn (:meth:`_stepped_from_cache`)."""
+        if self._stepped_from_cache():
             override_skip_animations = True
         return super().get_time_progression(run_time, description, n_iterations, override_skip_animations)
 
     def play_internal(self, skip_rendering: bool = False) -> None:
-        stepped = getattr(self.renderer, "from_cache", False)
+        stepped = self._stepped_from_cache()
         super().play_internal(skip_rendering)
         if stepped:
             self.update_mobjects(0)  # as Manim ends a drawn animation
+
+    def _stepped_from_cache(self) -> bool:
+        """Whether the animation being played comes from Manim's cache and must still step through its
+        frames' times: when updaters are on the stage, or an animation says its end depends on its steps
+        (``steps_matter``: a chart's values tweened through its setter). Their results depend on how often
+        they ran (a curve's head moved frame by frame, a label rebuilt as it counts), so stepped only to
+        its end the stage would differ, to the bit, from a drawn one's, and Manim's hash of every later
+        animation would miss its cache. Manim's own animations are set from their progress alone: their
+        end is enough, and stepping them would cost time for nothing."""
+        if not getattr(self.renderer, "from_cache", False):
+            return False
+
+        def steps_matter(anims) -> bool:
+            return any(getattr(a, "steps_matter", False) or steps_matter(getattr(a, "animations", ()))
+                       for a in anims)
+        return bool(self.updaters) or steps_matter(self.animations or ()) or \
+            any(m.updaters for m in self.get_mobject_family_members())
 
     def body(self) -> None:  # pragma: no cover - every chapter overrides it
         raise NotImplementedError

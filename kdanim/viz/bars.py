@@ -60,6 +60,10 @@ class _ValuesTween(Animation):
     """Tween a chart's values: every frame calls ``setter(interpolated values)``, so value
     labels show the real intermediate numbers instead of morphing glyphs."""
 
+    #: What the chart ends as depends on the values it went through (its labels rebuilt as they count):
+    #: taken from Manim's cache, the animation still steps through every frame (kdanim.lesson.Chapter).
+    steps_matter = True
+
     def __init__(self, chart, start, end, setter, **kwargs):
         self.start, self.end, self.setter = np.asarray(start, float), np.asarray(end, float), setter
         super().__init__(chart, **kwargs)
