@@ -128,11 +128,14 @@ def render_lesson(trace: dict, opts: RenderOptions, out: Path, fmt: str = "mp4",
         offsets = list(join.offsets)
         lesson = Assembly.of(results, offsets, join.duration, join.fps)
         cache = cache_dir() / "narration" if opts.use_cache else None
-        measure = _write_media(join, lesson, staging, fmt, webm, *media_tags(trace, opts), loudness=opts.loudness,
-                               language=load_cached(opts.script).language, cache=cache)
-        # the published track is measured (decoded, FFmpeg's meter: no GIL) while the other files are written
+        title, tags = media_tags(trace, opts)
+        language = load_cached(opts.script).language
+
+        # the video, its narration and their measurement (FFmpeg's filters, encoders and decoders let go of
+        # the GIL) on a thread of their own, while the other files are written
         with ThreadPoolExecutor(1) as pool:
-            audio = pool.submit(measure)
+            audio = pool.submit(_write_media, join, lesson, staging, fmt, webm, title, tags, loudness=opts.loudness,
+                                language=language, cache=cache)
             if opts.script not in LANGUAGES:  # the user's script beside the video: the reproduce line names it
                 shutil.copy2(opts.script, staging / script_name(opts))
             _write_texts(lesson, trace, opts, staging)
@@ -165,10 +168,10 @@ def _publish_stills(results, trace, opts, staging: Path, out: Path) -> dict:
 
 def _write_media(join: media.Join, lesson: Assembly, staging: Path, fmt: str, webm: bool, title: str,
                  tags: dict | None = None, loudness: float = media.LOUDNESS,
-                 language: str | None = None, cache: Path | None = None) -> Callable[[], dict | None]:
+                 language: str | None = None, cache: Path | None = None) -> dict | None:
     """lesson.FMT (and lesson.webm): the chapters ``join`` plans joined, with the narration track (normalised
     to ``loudness`` LUFS chapter by chapter, tagged with the script's ``language``) and chapter markers;
-    returns what measures the published track's loudness (its result None without one). ``cache``: the
+    returns the published track's loudness, measured (None without a track). ``cache``: the
     folder where each chapter's normalised and encoded narration is kept, so that a render where one
     chapter's words changed normalises and encodes only that chapter's."""
     video = staging / f"lesson.{fmt}"
@@ -178,7 +181,7 @@ def _write_media(join: media.Join, lesson: Assembly, staging: Path, fmt: str, we
     if fmt == "gif":
         media.to_gif(joined, video)
         joined.unlink()
-        return lambda: None
+        return None
     track = None
     if lesson.placements:
         track = media.narration_track(lesson.placements, lesson.total, loudness=loudness, chapters=lesson.offsets,
@@ -191,10 +194,10 @@ def _write_media(join: media.Join, lesson: Assembly, staging: Path, fmt: str, we
                   metadata=tags, language=language)
     joined.unlink(missing_ok=True)
     if track is None:
-        return lambda: None
-    return lambda: {"target_lufs": loudness, **media.loudness(video, cache).as_dict(),
-                    "codec": "aac-lc" if fmt == "mp4" else "opus", "sample_rate": media.AUDIO_RATE,
-                    "bit_rate": media.AUDIO_BIT_RATE}
+        return None
+    return {"target_lufs": loudness, **media.loudness(video, cache).as_dict(),  # as it was muxed, for an mp4
+            "codec": "aac-lc" if fmt == "mp4" else "opus", "sample_rate": media.AUDIO_RATE,
+            "bit_rate": media.AUDIO_BIT_RATE}
 
 
 def _write_texts(lesson: Assembly, trace: dict, opts: RenderOptions, staging: Path) -> None:
