@@ -194,10 +194,10 @@ def test_an_edit_to_a_first_beat_takes_the_animated_curves_after_it_from_the_cac
                                                                                     monkeypatch):
     """An edit to chapter 6's first beat re-renders that beat only: the curves drawn epoch by epoch after it
     (the epoch counter, the bars and their value labels moved by updaters) and the last beat come from
-    Manim's cache, drawn nothing (not even their static picture and last frame, which Manim would draw
-    and not write), and the frames are a cold render's of the edited words. Taken from the cache undrawn
-    and stepped only to its end, the curves' animation left the heads elsewhere (to the bit) than drawn
-    frame by frame, and the last beat missed the cache: 381 frames instead of 176."""
+    Manim's cache, and the frames are a cold render's of the edited words. Taken from the cache, the
+    curves' animation steps through its frames' times undrawn; taken to its end in one step (Manim's
+    way), its updaters left the stage otherwise, to the bit, and the last beat missed the cache: 381
+    frames re-rendered instead of 176 in a fresh process."""
     from kdanim.scenes import Training
 
     text = (scriptmod.SCRIPTS / "en.md").read_text(encoding="utf-8")
