@@ -250,7 +250,9 @@ class MeasuredRenderer(CairoRenderer):
     of its own, so nothing drawn later depends on them; and the camera's table of how to draw each kind
     of mobject, which its first drawing makes and Manim's hash of every later animation includes, is
     made before the first animation, so the hashes are the same whether the animations before were
-    drawn or not.
+    drawn or not. What an animation leaves on the stage is not drawing's: a chapter steps those whose
+    end depends on their steps through their frames' times, undrawn (kdanim.lesson.Chapter reads
+    :attr:`from_cache`).
     """
 
     def __init__(self, stopwatch: Stopwatch, **kwargs):
