@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import json
 import os
 import re
 import struct
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -281,11 +283,24 @@ def _k_energy(y: np.ndarray, skip: int, n: int) -> np.ndarray:
     """The K-weighted energy of ``y[skip:skip + n]`` in sums of _ENERGY_BIN samples (the last one of what is
     left). The filters run over ``y`` from its start, so that the samples before ``skip`` (a piece's context)
     leave them in the state an unbroken track's would be in."""
-    from scipy.signal import sosfilt  # here: importing scipy.signal takes 0.6 s, and a cached render needs none
+    from scipy.signal import sosfilt  # imported here, or by _import_scipy_aside: it takes 0.6 s
 
     z = sosfilt(_K_WEIGHTING, np.asarray(y[:skip + n], np.float64))[skip:]
     e = z * z
     return np.pad(e, (0, -e.size % _ENERGY_BIN)).reshape(-1, _ENERGY_BIN).sum(axis=1)
+
+
+_SCIPY: list = []
+
+
+def _import_scipy_aside() -> None:
+    """Start importing scipy.signal on a thread, once: a part of the narration is being normalised, so an
+    AAC piece will be encoded and K-weighted (:func:`_k_energy`). The import takes 0.6 s, mostly beside the
+    normaliser's FFmpeg filters, which let go of the GIL; every kdanim command imports this module, and
+    a render that encodes nothing needs no scipy at all."""
+    if not _SCIPY:
+        _SCIPY.append(threading.Thread(target=importlib.import_module, args=("scipy.signal",), daemon=True))
+        _SCIPY[0].start()
 
 
 def _gated(steps: np.ndarray, blocks: int, gate: float) -> tuple[np.ndarray, int] | None:
@@ -481,6 +496,7 @@ def _part(mix: np.ndarray, mix_rate: int, rate: int, loudness: float | None, cac
             got = np.load(path)
             if got.dtype == np.int16:
                 return got
+    _import_scipy_aside()
     if loudness is not None:
         y, _, _ = normalise_loudness(mix, mix_rate, loudness, rate)
     else:
