@@ -15,6 +15,7 @@ final name. This module does not import Manim.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib
 import json
@@ -290,17 +291,13 @@ def _k_energy(y: np.ndarray, skip: int, n: int) -> np.ndarray:
     return np.pad(e, (0, -e.size % _ENERGY_BIN)).reshape(-1, _ENERGY_BIN).sum(axis=1)
 
 
-_SCIPY: list = []
-
-
+@functools.cache
 def _import_scipy_aside() -> None:
     """Start importing scipy.signal on a thread, once: a part of the narration is being normalised, so an
     AAC piece will be encoded and K-weighted (:func:`_k_energy`). The import takes 0.6 s, mostly beside the
     normaliser's FFmpeg filters, which let go of the GIL; every kdanim command imports this module, and
     a render that encodes nothing needs no scipy at all."""
-    if not _SCIPY:
-        _SCIPY.append(threading.Thread(target=importlib.import_module, args=("scipy.signal",), daemon=True))
-        _SCIPY[0].start()
+    threading.Thread(target=importlib.import_module, args=("scipy.signal",), daemon=True).start()
 
 
 def _gated(steps: np.ndarray, blocks: int, gate: float) -> tuple[np.ndarray, int] | None:
@@ -545,11 +542,11 @@ def _aac_packets(samples: np.ndarray, rate: int, bit_rate: int, splits, cache: P
     so a render where one chapter changed measures that chapter's piece, not the whole track again.
 
     The encoder overshoots the peaks it is given: Piper's speech, normalised with its true peak at −2.4
-    dBTP, decoded at −0.8 in the default lesson. So each piece is decoded and measured as it is encoded,
+    dBTP, decoded at −0.8 in the default lesson with FFmpeg's twoloop coder (less with the fast one,
+    _AAC_OPTIONS, but not never). So each piece is decoded and measured as it is encoded,
     and a piece whose true peak is over _AAC_PEAK is turned down by as much (its chapter a few tenths of a
     LU quieter) and encoded again, with its neighbours, whose context it is."""
-    frame = 1024
-    assert frame % _ENERGY_BIN == 0
+    frame = 1024  # a whole number of _ENERGY_BIN: each piece's energy starts on a bin of the track's
     cuts = sorted({int(s) // frame * frame for s in splits if 0 < int(s) // frame * frame < samples.size})
     edges = [-_AAC_PREROLL, *cuts, None]
     spans = list(zip(edges, edges[1:]))
@@ -567,7 +564,7 @@ def _aac_packets(samples: np.ndarray, rate: int, bit_rate: int, splits, cache: P
         todo = sorted({j for k in over for j in (k - 1, k, k + 1) if 0 <= j < len(spans)})
     energy = np.concatenate([e for _, _, e in pieces])
     heard = None  # each piece's own samples as decoded, end to end: the whole track, when at 48 kHz
-    if rate == _STEP * 10 and energy.size == -(-samples.size // _ENERGY_BIN):
+    if rate == AUDIO_RATE and energy.size == -(-samples.size // _ENERGY_BIN):  # ebur128's 48 kHz filters
         heard = _composed(energy, max(peak for _, peak, _ in pieces))
     return [pk for packets, _, _ in pieces for pk in packets], heard
 
